@@ -1,0 +1,246 @@
+"""The application factory: settings -> runtime -> FastAPI app with every domain's router."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.routing import APIRoute
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from nagara import __version__
+from nagara.audit.api import router as audit_router
+from nagara.identity.api import router as identity_router
+from nagara.kit import context
+from nagara.kit.errors import Problem, http_problem
+from nagara.kit.logging import configure_logging
+from nagara.kit.metrics import LATENCY, REQUESTS
+from nagara.kit.settings import Settings, load_settings
+from nagara.runtime import Runtime, build_runtime
+from nagara.tenancy.api import router as tenancy_router
+from nagara.worker.runner import Worker
+
+log = logging.getLogger("nagara.http")
+
+PROBLEM_JSON = "application/problem+json"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+# Routes anyone may call without signing in; every other /api/v1 route requires a principal.
+PUBLIC_API_ROUTES = {
+    ("POST", "/api/v1/auth/otp"),
+    ("POST", "/api/v1/auth/otp/verify"),
+    ("POST", "/api/v1/auth/officer"),
+    ("GET", "/api/v1/states"),
+    ("GET", "/api/v1/states/{state}"),
+    ("GET", "/api/v1/states/{state}/districts"),
+    ("GET", "/api/v1/states/{state}/local-bodies"),
+    ("GET", "/api/v1/local-bodies/{code}"),
+    ("GET", "/api/v1/local-bodies/{code}/wards"),
+    ("GET", "/api/v1/local-bodies/{code}/settings"),
+    ("GET", "/api/v1/local-bodies/{code}/working-days"),
+}
+
+
+def _problem_response(body: dict[str, object], headers: dict[str, str] | None = None) -> JSONResponse:
+    ctx = context.current()
+    if ctx.request_id:
+        body.setdefault("request_id", ctx.request_id)
+    return JSONResponse(body, status_code=int(str(body["status"])), media_type=PROBLEM_JSON, headers=headers)
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def problem(request: Request, exc: Problem) -> JSONResponse:
+        return _problem_response(exc.body(instance=request.url.path), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        body = http_problem(422, f"{len(errors)} field(s) are invalid; see 'errors'")
+        body["type"] = "https://nagara.dev/problems/validation-error"
+        body["title"] = "Invalid input"
+        body["instance"] = request.url.path
+        body["errors"] = errors
+        return _problem_response(body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no resource at {request.url.path}; the API is described at /docs"
+        body = http_problem(exc.status_code, detail)
+        body["instance"] = request.url.path
+        return _problem_response(body, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _problem_response(http_problem(500, "an internal error occurred; quote the request id when reporting it"))
+
+
+def _install_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        ctx = context.ActorContext(
+            request_id=request_id,
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            via="api" if request.url.path.startswith("/api/") else "web",
+        )
+        token = context.set_context(ctx)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+            elapsed = time.perf_counter() - started
+            route = request.scope.get("route")
+            route_path = getattr(route, "path", "unmatched")
+            REQUESTS.labels(request.method, route_path, str(response.status_code)).inc()
+            LATENCY.labels(request.method, route_path).observe(elapsed)
+            response.headers["X-Request-ID"] = request_id
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            csp = DOCS_CSP if request.url.path in ("/docs", "/docs/oauth2-redirect") else CSP
+            response.headers.setdefault("Content-Security-Policy", csp)
+            log.info("%s %s %s %.1fms", request.method, request.url.path, response.status_code, elapsed * 1000)
+        finally:
+            context.reset_context(token)
+        return response
+
+
+def _ops_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            with runtime.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+            return _problem_response(http_problem(503, f"database unreachable: {type(exc).__name__}"))
+        return JSONResponse({"status": "ready", "database": runtime.db.engine.dialect.name})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Nagara API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        return HTMLResponse(HOME_PAGE)
+
+
+HOME_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Nagara</title></head>
+<body><main>
+<h1>Nagara</h1>
+<p>Citizen services of local governments. This node serves the API; the citizen portal and the officer workbench come next.</p>
+<ul>
+<li><a href="/docs">API documentation (works offline)</a></li>
+<li><a href="/api/v1/states">States on this node</a></li>
+<li><a href="/openapi.json">OpenAPI 3.1 description</a></li>
+<li><a href="/healthz">Health</a> and <a href="/readyz">readiness</a></li>
+</ul>
+</main></body></html>
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    start_worker: bool | None = None,
+) -> FastAPI:
+    if runtime is None:
+        settings = settings or load_settings()
+        runtime = build_runtime(settings)
+    settings = runtime.settings
+    run_worker = settings.worker_embedded if start_worker is None else start_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = None
+        if run_worker:
+            worker = Worker(runtime.db)
+            thread = threading.Thread(
+                target=worker.run_forever, args=(stop, settings.worker_poll_seconds), name="nagara-worker", daemon=True
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=10)
+
+    app = FastAPI(
+        title="Nagara",
+        version=__version__,
+        description="Citizen services of a state's local governments. Errors are RFC 9457 problem+json.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.public_api_routes = PUBLIC_API_ROUTES
+    _install_errors(app)
+    _install_middleware(app)
+    _ops_routes(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for router in API_ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    return app
+
+
+API_PREFIX = "/api/v1"
+API_ROUTERS: tuple[APIRouter, ...] = (identity_router, tenancy_router, audit_router)
+
+
+def api_route_table() -> set[tuple[str, str]]:
+    """Every (method, path) the API serves: what the access-control tests walk."""
+    return {
+        (method, API_PREFIX + route.path)
+        for router in API_ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+
+
+def main_app() -> FastAPI:
+    """Entry point for ``uvicorn --factory nagara.app:main_app``."""
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

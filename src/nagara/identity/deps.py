@@ -1,0 +1,78 @@
+"""FastAPI dependencies: the request's unit of work and the authenticated principal."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from nagara.identity import service
+from nagara.identity.access import Principal
+from nagara.kit import context
+from nagara.kit.errors import Forbidden, NotAuthenticated
+from nagara.runtime import Runtime
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def unit_of_work(request: Request) -> Iterator[Session]:
+    """The request's one transaction: committed before the response is sent, rolled back on error."""
+    db = get_runtime(request).db
+    with db.unit_of_work(readonly=request.method in SAFE_METHODS) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(unit_of_work, scope="function")]
+
+
+def csrf_token_for(runtime: Runtime, raw_session: str) -> str:
+    return hmac.new(runtime.secret.encode(), b"csrf:" + hashlib.sha256(raw_session.encode()).digest(), "sha256").hexdigest()
+
+
+def _credentials(request: Request) -> tuple[str, tuple[str, ...]] | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip(), ("bearer", "api_key")
+    api_key = request.headers.get("x-api-key")
+    if api_key:
+        return api_key.strip(), ("api_key",)
+    cookie = request.cookies.get(get_runtime(request).settings.session_cookie)
+    if cookie:
+        return cookie, ("session",)
+    return None
+
+
+def _check_csrf(request: Request, raw_session: str) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get("x-csrf-token", "")
+    if not sent or not hmac.compare_digest(sent, csrf_token_for(get_runtime(request), raw_session)):
+        raise Forbidden("missing or wrong CSRF token: send the X-CSRF-Token header given at sign-in")
+
+
+def current_principal(request: Request, session: DbSession) -> Principal:
+    """The authenticated caller; 401 without valid credentials. Never trusts a client-sent identity."""
+    creds = _credentials(request)
+    if creds is None:
+        raise NotAuthenticated(
+            "sign in first: send 'Authorization: Bearer <token>', an 'X-API-Key' header, or the session cookie"
+        )
+    raw, kinds = creds
+    principal = service.authenticate(session, raw, kinds=kinds)
+    if principal.token_kind == "session":
+        _check_csrf(request, raw)
+    context.bind_actor(principal.user_id, principal.kind)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

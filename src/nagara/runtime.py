@@ -1,0 +1,57 @@
+"""The process's assembled parts: settings, database, PII cipher, SMS sender.
+
+Built once by the app factory, the CLI or a test, never at import time. Each
+session carries it in ``session.info`` so services and job handlers reach the
+integrations without globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from nagara.identity.sms import ConsoleSms, HttpSms, SmsSender
+from nagara.kit.crypto import PiiCipher, derive_key
+from nagara.kit.db import Database, engine_from_settings
+from nagara.kit.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    cipher: PiiCipher
+    sms: SmsSender
+    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+
+    @property
+    def secret(self) -> str:
+        return self.settings.secret_key.get_secret_value()
+
+
+def build_runtime(
+    settings: Settings,
+    db: Database | None = None,
+    sms: SmsSender | None = None,
+    hasher: PasswordHasher | None = None,
+) -> Runtime:
+    db = db or Database(engine_from_settings(settings))
+    pii = bytes.fromhex(settings.pii_key.get_secret_value())
+    cipher = PiiCipher({settings.pii_key_id: pii}, settings.pii_key_id, derive_key(settings.secret_key.get_secret_value(), "blind-index"))
+    if sms is None:
+        if settings.sms_backend == "http":
+            sms = HttpSms(settings.sms_http_url, settings.sms_http_token.get_secret_value(), settings.sms_sender_id)
+        else:
+            sms = ConsoleSms()
+    runtime = Runtime(settings=settings, db=db, cipher=cipher, sms=sms, hasher=hasher or PasswordHasher())
+    db.info["runtime"] = runtime
+    return runtime
+
+
+def runtime_of(session: Session) -> Runtime:
+    runtime = session.info.get("runtime")
+    if not isinstance(runtime, Runtime):
+        raise RuntimeError("this session was not made by a Runtime's Database")
+    return runtime

@@ -1,0 +1,151 @@
+"""Access control across every route: the route table, not a hand-picked few.
+
+Every /api/v1 route must be listed here (a new route fails the test until it
+is), must refuse callers without credentials unless it is public, and must not
+let an officer of one local body, an officer of another state or a citizen
+read or act on another's records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from nagara.app import PUBLIC_API_ROUTES, api_route_table
+from nagara.audit.models import AuditEvent
+from nagara.identity.models import RoleAssignment
+from tests.conftest import People
+
+
+@dataclass
+class Call:
+    path_params: dict[str, str] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
+    query: dict[str, str] = field(default_factory=dict)
+
+
+# How to aim each protected route at the records of local body A (and citizen 1).
+# kind "foreign": the call targets A's records; "self": the route acts on the caller only.
+Spec = tuple[str, Callable[[People], Call]]
+
+
+def _assignment_of(people: People, user: str) -> str:
+    with people.runtime.db.unit_of_work() as s:
+        return str(s.scalar(select(RoleAssignment.id).where(RoleAssignment.user_id == people.users[user].id)))
+
+
+def _event_of(people: People) -> str:
+    with people.runtime.db.unit_of_work() as s:
+        return str(s.scalar(select(AuditEvent.id).where(AuditEvent.tenant_code == people.body_a).limit(1)))
+
+
+ROUTES: dict[tuple[str, str], Spec] = {
+    ("POST", "/api/v1/auth/logout"): ("self", lambda p: Call()),
+    ("GET", "/api/v1/me"): ("self", lambda p: Call()),
+    ("PATCH", "/api/v1/me"): ("self", lambda p: Call(json={"language": "en"})),
+    ("POST", "/api/v1/me/tokens"): ("self", lambda p: Call(json={"label": "script"})),
+    ("GET", "/api/v1/users"): ("foreign", lambda p: Call(query={"local_body": p.body_a})),
+    ("POST", "/api/v1/users"): (
+        "foreign",
+        lambda p: Call(json={"state": "kl", "username": "intruder.made", "name": "X", "password": "a-long-password-1",
+                             "role": "section_clerk", "local_body": p.body_a}),
+    ),
+    ("GET", "/api/v1/users/{user_id}"): ("foreign", lambda p: Call({"user_id": p.users["a_officer"].id})),
+    ("POST", "/api/v1/users/{user_id}/roles"): (
+        "foreign",
+        lambda p: Call({"user_id": p.users["a_officer"].id}, json={"role": "section_clerk", "local_body": p.body_a}),
+    ),
+    ("DELETE", "/api/v1/users/{user_id}/roles/{assignment_id}"): (
+        "foreign",
+        lambda p: Call({"user_id": p.users["a_officer"].id, "assignment_id": _assignment_of(p, "a_officer")}),
+    ),
+    ("GET", "/api/v1/audit-events"): ("foreign", lambda p: Call()),
+    ("GET", "/api/v1/audit-events/{event_id}"): ("foreign", lambda p: Call({"event_id": _event_of(p)})),
+}
+
+
+def api_routes(client: TestClient) -> set[tuple[str, str]]:
+    """The route table, checked against what the served OpenAPI document says exists."""
+    table = api_route_table()
+    served = {
+        (method.upper(), path)
+        for path, ops in client.get("/openapi.json").json()["paths"].items()
+        if path.startswith("/api/")
+        for method in ops
+    }
+    assert served == table, f"routes outside API_ROUTERS or hidden from OpenAPI: {served ^ table}"
+    return table
+
+
+def send(client: TestClient, method: str, path: str, call: Call, headers: dict[str, str]) -> Any:
+    url = path.format(**call.path_params)
+    return client.request(method, url, json=call.json, params=call.query, headers=headers)
+
+
+def test_every_route_is_classified(client: TestClient) -> None:
+    routes = api_routes(client)
+    unknown = routes - set(ROUTES) - PUBLIC_API_ROUTES
+    assert not unknown, f"routes with no access-control test: {sorted(unknown)}; add them to ROUTES"
+    stale = (set(ROUTES) | PUBLIC_API_ROUTES) - routes
+    assert not stale, f"listed routes that no longer exist: {sorted(stale)}"
+
+
+def test_protected_routes_refuse_anonymous_callers(client: TestClient, people: People) -> None:
+    for (method, path), (_kind, make) in ROUTES.items():
+        response = send(client, method, path, make(people), {})
+        assert response.status_code == 401, (method, path, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def _foreign_markers(people: People) -> list[str]:
+    ids = [u.id for name, u in people.users.items() if name.startswith("a_") or name == "citizen1"]
+    return [f'"{i}"' for i in ids] + [f'"{people.body_a}"']
+
+
+@pytest.mark.parametrize("actor", ["b_secretary", "ka_secretary", "citizen2", "b_operator"])
+def test_outsiders_cannot_read_or_act_on_another_bodys_records(client: TestClient, people: People, actor: str) -> None:
+    markers = _foreign_markers(people)
+    for (method, path), (kind, make) in ROUTES.items():
+        call = make(people)
+        response = send(client, method, path, call, people.headers(actor))
+        if response.status_code < 300 and response.content:
+            leaked = [m for m in markers if m in response.text]
+            assert not leaked, f"{actor} {method} {path} leaked {leaked}: {response.text[:300]}"
+        if kind == "foreign" and method != "GET":
+            assert response.status_code in (403, 404), (actor, method, path, response.status_code, response.text)
+        if kind == "foreign" and "{" in path:
+            assert response.status_code in (403, 404), (actor, method, path, response.status_code, response.text)
+
+
+def test_the_records_owner_can_reach_them(client: TestClient, people: People) -> None:
+    """The positive control: the same calls succeed for body A's own secretary."""
+    for (method, path), (kind, make) in ROUTES.items():
+        if kind != "foreign":
+            continue
+        response = send(client, method, path, make(people), people.headers("a_secretary"))
+        assert response.status_code < 300, (method, path, response.status_code, response.text)
+        if method == "GET" and path.endswith(("/users", "/audit-events")):
+            assert any(m in response.text for m in _foreign_markers(people)), (path, response.text[:300])
+
+
+def test_a_citizen_sees_only_their_own_profile(client: TestClient, people: People) -> None:
+    mine = client.get("/api/v1/me", headers=people.headers("citizen1"))
+    assert mine.status_code == 200 and mine.json()["id"] == people.users["citizen1"].id
+    assert mine.json()["mobile"] == "+919847000001"
+    other = client.get(f"/api/v1/users/{people.users['citizen1'].id}", headers=people.headers("citizen2"))
+    assert other.status_code in (403, 404)
+
+
+def test_state_roles_reach_every_local_body_of_their_state_only(client: TestClient, people: People) -> None:
+    admin = people.headers("kl_admin")
+    assert client.get(f"/api/v1/users/{people.users['a_officer'].id}", headers=admin).status_code == 200
+    assert client.get(f"/api/v1/users/{people.users['b_officer'].id}", headers=admin).status_code == 200
+    assert client.get(f"/api/v1/users/{people.users['ka_secretary'].id}", headers=admin).status_code == 404
+    auditor = people.headers("kl_auditor")
+    events = client.get("/api/v1/audit-events", params={"limit": 500}, headers=auditor).json()
+    assert events and all(e["tenant_code"] is None or e["tenant_code"].split(".")[0] == "kl" for e in events)

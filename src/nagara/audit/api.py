@@ -5,11 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from nagara.kit.api import API_PREFIX
 from nagara.audit import service
 from nagara.audit.schemas import AuditEventOut
 from nagara.identity.deps import CurrentPrincipal, DbSession
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(prefix=API_PREFIX, tags=["audit"])
 
 
 @router.get("/audit-events", response_model=list[AuditEventOut])

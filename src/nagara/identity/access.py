@@ -72,14 +72,14 @@ def require(
     """Raise :class:`Forbidden` unless the principal may do ``permission`` on this record.
 
     A record is reachable through a jurisdiction grant that covers its place, or,
-    for grants of scope ``self``, when the principal owns it.
+    whatever the grant's scope, when the principal owns it.
     """
     for g in principal.grants:
         if permission not in g.permissions:
             continue
+        if owner_id is not None and owner_id == principal.user_id:
+            return
         if g.scope == "self":
-            if owner_id is not None and owner_id == principal.user_id:
-                return
             continue
         if state_code is None and local_body_code is None:
             continue

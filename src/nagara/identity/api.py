@@ -7,6 +7,7 @@ from typing import Annotated
 import pyotp
 from fastapi import APIRouter, Query, Request, Response, status
 
+from nagara.kit.api import API_PREFIX
 from nagara.identity import service
 from nagara.identity.deps import CurrentPrincipal, DbSession, csrf_token_for, get_runtime
 from nagara.identity.models import User
@@ -27,7 +28,7 @@ from nagara.identity.schemas import (
 )
 from nagara.kit.errors import NotFound
 
-router = APIRouter(tags=["identity"])
+router = APIRouter(prefix=API_PREFIX, tags=["identity"])
 
 
 def _client_ip(request: Request) -> str | None:

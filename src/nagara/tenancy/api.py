@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from nagara.kit.api import API_PREFIX
 from nagara.identity.deps import DbSession
 from nagara.kit.errors import Invalid
 from nagara.tenancy import service
 from nagara.tenancy.models import LOCAL_BODY_TYPES
 from nagara.tenancy.schemas import DistrictOut, LocalBodyOut, LocalBodySettings, StateOut, WardOut, WorkingDay
 
-router = APIRouter(tags=["tenancy"])
+router = APIRouter(prefix=API_PREFIX, tags=["tenancy"])
 
 
 @router.get("/states", response_model=list[StateOut])

@@ -160,8 +160,16 @@ def _check_names(col: _Collector, rel: str, path: str, names: Any, languages: li
         col.add(rel, path, f"name lacks the pack language(s) {', '.join(missing)}; every name needs {', '.join(languages)}")
 
 
+def _items(doc: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    """The mapping entries of ``doc[key]`` with their positions, skipping malformed ones."""
+    values = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(values, list):
+        return []
+    return [(i, v) for i, v in enumerate(values) if isinstance(v, dict)]
+
+
 def _duplicates(values: Iterable[Any]) -> list[Any]:
-    return [v for v, n in Counter(values).items() if n > 1]
+    return [v for v, n in Counter(values).items() if n > 1 and v is not None]
 
 
 def read_pack(directory: Path) -> Pack:
@@ -171,6 +179,7 @@ def read_pack(directory: Path) -> Pack:
     if not directory.is_dir():
         raise InvalidPack(directory, [PackError(str(directory), "", "is not a directory")])
 
+    # Schema errors do not stop the cross-file checks: every error is reported in one run.
     docs: dict[str, Any] = {}
     for rel, schema in (
         ("pack.yaml", "pack"),
@@ -179,83 +188,92 @@ def read_pack(directory: Path) -> Pack:
         ("local_bodies.yaml", "local_bodies"),
         ("roles.yaml", "roles"),
     ):
+        before = len(col.errors)
         data = col.read_yaml(rel)
-        if data is not None or (directory / rel).exists():
-            if col.check_schema(rel, schema, data):
-                docs[rel] = data
+        if len(col.errors) == before:  # missing or unparsable files are reported once, by read_yaml
+            col.check_schema(rel, schema, data)
+        docs[rel] = data if isinstance(data, dict) else {}
     ward_docs: dict[str, Any] = {}
     wards_dir = directory / "wards"
     if wards_dir.is_dir():
         for path in sorted(wards_dir.glob("*.yaml")):
             rel = f"wards/{path.name}"
+            before = len(col.errors)
             data = col.read_yaml(rel)
-            if col.check_schema(rel, "wards", data):
-                ward_docs[rel] = data
+            if len(col.errors) == before:
+                col.check_schema(rel, "wards", data)
+            ward_docs[rel] = data if isinstance(data, dict) else {}
 
-    if "pack.yaml" not in docs:
-        raise InvalidPack(directory, col.errors or [PackError("pack.yaml", "", "invalid")])
     meta = docs["pack.yaml"]
-    languages: list[str] = meta["languages"]
-    _check_names(col, "pack.yaml", "name", meta["name"], languages)
+    languages = [x for x in meta.get("languages") or [] if isinstance(x, str)] or ["en"]
+    _check_names(col, "pack.yaml", "name", meta.get("name"), languages)
 
-    calendar = docs.get("calendar.yaml") or {}
-    for i, hol in enumerate(calendar.get("holidays", [])):
-        _check_names(col, "calendar.yaml", f"holidays[{i}].name", hol["name"], languages)
+    calendar = docs["calendar.yaml"]
+    for i, hol in _items(calendar, "holidays"):
+        _check_names(col, "calendar.yaml", f"holidays[{i}].name", hol.get("name"), languages)
 
-    districts = (docs.get("districts.yaml") or {}).get("districts", [])
-    for i, d in enumerate(districts):
-        _check_names(col, "districts.yaml", f"districts[{i}].name", d["name"], languages)
-    for dup in _duplicates(d["code"] for d in districts):
+    districts = [d for _, d in _items(docs["districts.yaml"], "districts")]
+    for i, d in _items(docs["districts.yaml"], "districts"):
+        _check_names(col, "districts.yaml", f"districts[{i}].name", d.get("name"), languages)
+    for dup in _duplicates(d.get("code") for d in districts):
         col.add("districts.yaml", "districts", f"district code {dup!r} is used more than once; codes must be unique")
-    for dup in _duplicates(d["lgd_code"] for d in districts):
+    for dup in _duplicates(d.get("lgd_code") for d in districts):
         col.add("districts.yaml", "districts", f"LGD code {dup} is used by more than one district")
-    district_codes = {d["code"] for d in districts}
+    district_codes = {d.get("code") for d in districts}
 
-    bodies = (docs.get("local_bodies.yaml") or {}).get("local_bodies", [])
-    body_codes = {b["code"] for b in bodies}
-    for dup in _duplicates(b["code"] for b in bodies):
+    bodies = [b for _, b in _items(docs["local_bodies.yaml"], "local_bodies")]
+    body_codes = {b.get("code") for b in bodies}
+    for dup in _duplicates(b.get("code") for b in bodies):
         col.add("local_bodies.yaml", "local_bodies", f"local body code {dup!r} is used more than once; codes must be unique")
-    for dup in _duplicates(b["lgd_code"] for b in bodies if b["lgd_code"] is not None):
+    for dup in _duplicates(b.get("lgd_code") for b in bodies if b.get("lgd_code") is not None):
         col.add("local_bodies.yaml", "local_bodies", f"LGD code {dup} is used by more than one local body")
-    for i, b in enumerate(bodies):
+    for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
         where = f"local_bodies[{i}]"
-        _check_names(col, "local_bodies.yaml", f"{where}.name", b["name"], languages)
-        if "districts.yaml" in docs and b["district"] not in district_codes:
+        _check_names(col, "local_bodies.yaml", f"{where}.name", b.get("name"), languages)
+        if districts and "district" in b and b["district"] not in district_codes:
             col.add(
                 "local_bodies.yaml",
                 f"{where}.district",
-                f"district {b['district']!r} is not in districts.yaml; expected one of: {', '.join(sorted(district_codes))}",
+                f"district {b['district']!r} is not in districts.yaml; expected one of: {', '.join(sorted(map(str, district_codes)))}",
             )
         if "parent" in b and b["parent"] not in body_codes:
             col.add("local_bodies.yaml", f"{where}.parent", f"parent {b['parent']!r} is not a local body of this pack")
-        for j, hol in enumerate(b.get("overrides", {}).get("calendar", {}).get("holidays", [])):
-            _check_names(col, "local_bodies.yaml", f"{where}.overrides.calendar.holidays[{j}].name", hol["name"], languages)
+        overrides = b.get("overrides") if isinstance(b.get("overrides"), dict) else {}
+        for j, hol in _items(overrides.get("calendar"), "holidays"):
+            _check_names(col, "local_bodies.yaml", f"{where}.overrides.calendar.holidays[{j}].name", hol.get("name"), languages)
 
     wards: dict[str, list[dict[str, Any]]] = {}
     for rel, doc in ward_docs.items():
-        lb = doc["local_body"]
-        if Path(rel).stem != lb:
+        lb = doc.get("local_body")
+        if lb is not None and Path(rel).stem != lb:
             col.add(rel, "local_body", f"file is named for {Path(rel).stem!r} but says local_body {lb!r}; they must match")
-        if bodies and lb not in body_codes:
+        if bodies and lb is not None and lb not in body_codes:
             col.add(rel, "local_body", f"local body {lb!r} is not in local_bodies.yaml")
-        for dup in _duplicates(w["number"] for w in doc["wards"]):
+        ward_items = [w for _, w in _items(doc, "wards")]
+        for dup in _duplicates(w.get("number") for w in ward_items):
             col.add(rel, "wards", f"ward number {dup} appears more than once")
-        for i, w in enumerate(doc["wards"]):
-            _check_names(col, rel, f"wards[{i}].name", w["name"], languages)
-        wards[lb] = doc["wards"]
+        for i, w in _items(doc, "wards"):
+            _check_names(col, rel, f"wards[{i}].name", w.get("name"), languages)
+        if isinstance(lb, str):
+            wards[lb] = ward_items
 
-    roles = (docs.get("roles.yaml") or {}).get("roles", [])
-    role_codes = [r["code"] for r in roles]
+    roles = [r for _, r in _items(docs["roles.yaml"], "roles")]
+    role_codes = [r.get("code") for r in roles]
     for dup in _duplicates(role_codes):
         col.add("roles.yaml", "roles", f"role {dup!r} is defined more than once")
-    if "roles.yaml" in docs:
+    if roles:
         for missing in [r for r in REQUIRED_ROLES if r not in role_codes]:
             col.add("roles.yaml", "roles", f"role {missing!r} is required; every pack defines {', '.join(REQUIRED_ROLES)}")
-    for i, r in enumerate(roles):
-        _check_names(col, "roles.yaml", f"roles[{i}].name", r["name"], languages)
-        for j, perm in enumerate(r["permissions"]):
-            if perm not in PERMISSIONS:
-                col.add("roles.yaml", f"roles[{i}].permissions[{j}]", f"unknown permission {perm!r}; known permissions: {', '.join(sorted(PERMISSIONS))}")
+    for i, r in _items(docs["roles.yaml"], "roles"):
+        _check_names(col, "roles.yaml", f"roles[{i}].name", r.get("name"), languages)
+        perms = r.get("permissions") if isinstance(r.get("permissions"), list) else []
+        for j, perm in enumerate(perms):
+            if isinstance(perm, str) and perm not in PERMISSIONS:
+                col.add(
+                    "roles.yaml",
+                    f"roles[{i}].permissions[{j}]",
+                    f"unknown permission {perm!r}; known permissions: {', '.join(sorted(PERMISSIONS))}",
+                )
 
     if col.errors:
         raise InvalidPack(directory, col.errors)

@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint typecheck test-sqlite test-postgresql bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/nagara demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-sqlite: $(STAMP)
+	TEST_DB=sqlite $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+test-postgresql: $(STAMP)
+	TEST_DB=postgresql $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+test: lint typecheck test-sqlite test-postgresql
+
+bench: $(STAMP)
+	$(BIN)/python bench/read_endpoint.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from nagara.app import create_app
+from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
+
+GOOD = {
+    "NAGARA_ENV": "production",
+    "NAGARA_SECRET_KEY": "s" * 48,
+    "NAGARA_PII_KEY": "ab" * 32,
+    "NAGARA_SMS_BACKEND": "http",
+    "NAGARA_SMS_HTTP_URL": "https://sms.example.invalid/send",
+    "NAGARA_SMS_HTTP_TOKEN": "token",
+}
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_production_refuses_default_secrets_and_names_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NAGARA_ENV", "production")
+    with pytest.raises(InsecureProductionSettings) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "NAGARA_SECRET_KEY" in message
+    assert "NAGARA_PII_KEY" in message
+    assert "NAGARA_SMS_BACKEND" in message
+
+
+def test_the_app_factory_refuses_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, {**GOOD, "NAGARA_SECRET_KEY": "dev-insecure-change-me"})
+    with pytest.raises(InsecureProductionSettings, match="NAGARA_SECRET_KEY"):
+        create_app()
+
+
+def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, GOOD)
+    settings = load_settings()
+    assert settings.env == "production"
+    assert settings.insecure_production_problems() == []
+
+
+def test_a_short_or_malformed_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, {**GOOD, "NAGARA_SECRET_KEY": "short", "NAGARA_PII_KEY": "xyz"})
+    with pytest.raises(InsecureProductionSettings) as caught:
+        load_settings()
+    assert "shorter than 32" in str(caught.value)
+    assert "64 hexadecimal" in str(caught.value)
+
+
+def test_unknown_keys_are_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NAGARA_DATABSE_URL", "sqlite://")
+    with pytest.raises(ValueError, match="NAGARA_DATABSE_URL") as caught:
+        load_settings()
+    assert "NAGARA_DATABASE_URL" in str(caught.value)  # the message lists the real names
+    with pytest.raises(ValueError, match="Extra inputs"):
+        Settings(databse_url="x")  # type: ignore[call-arg]
+
+
+def test_port_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NAGARA_PORT", "8123")
+    settings = load_settings()
+    assert settings.port == 8123
+    assert settings.base_url == "http://127.0.0.1:8123"
+    assert settings.database_url.startswith("sqlite:///var/")

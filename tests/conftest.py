@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyotp
-from argon2 import PasswordHasher
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -56,11 +56,13 @@ class DatabaseFactory:
         self.created: list[str] = []
         self.admin: Engine | None = None
         if backend() == "postgresql":
-            self.admin = create_engine(PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+            self.admin = create_engine(
+                PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+            )
             try:
                 with self.admin.connect() as conn:
                     conn.execute(text("SELECT 1"))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure to connect means no PostgreSQL
                 if os.environ.get("CI") == "true":
                     pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable under CI: {exc}", pytrace=False)
                 pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}")
@@ -160,15 +162,26 @@ class People:
 
 def make_officer(session: Session, username: str, role: str, state: str, local_body: str | None) -> User:
     return identity.create_officer(
-        session, None, state_code=state, username=username, name=username.title(), password=PASSWORD,
-        role=role, place=identity.Place(state, local_body), totp_secret=TOTP_SECRET,
+        session,
+        None,
+        state_code=state,
+        username=username,
+        name=username.title(),
+        password=PASSWORD,
+        role=role,
+        place=identity.Place(state, local_body),
+        totp_secret=TOTP_SECRET,
     ).user
 
 
 def make_citizen(session: Session, runtime: Runtime, state: str, mobile: str) -> User:
     number = identity.normalise_mobile(mobile)
-    user = User(kind="citizen", state_code=state, mobile_index=identity.mobile_index(runtime, state, number),
-                mobile_sealed=runtime.cipher.encrypt(number, context="mobile"))
+    user = User(
+        kind="citizen",
+        state_code=state,
+        mobile_index=identity.mobile_index(runtime, state, number),
+        mobile_sealed=runtime.cipher.encrypt(number, context="mobile"),
+    )
     session.add(user)
     session.flush()
     from nagara.identity.models import RoleAssignment
@@ -189,7 +202,14 @@ def people(runtime: Runtime) -> People:
     from nagara.tenancy.models import LocalBody
 
     with runtime.db.unit_of_work() as s:
-        kl = list(s.scalars(select(LocalBody.code).where(LocalBody.state_code == "kl", LocalBody.type == "corporation").order_by(LocalBody.code).limit(2)))
+        kl = list(
+            s.scalars(
+                select(LocalBody.code)
+                .where(LocalBody.state_code == "kl", LocalBody.type == "corporation")
+                .order_by(LocalBody.code)
+                .limit(2)
+            )
+        )
         ka = s.scalar(select(LocalBody.code).where(LocalBody.state_code == "ka").order_by(LocalBody.code).limit(1))
         assert len(kl) == 2 and ka, "the shipped packs must have two Kerala corporations and a Karnataka local body"
         users: dict[str, User] = {}

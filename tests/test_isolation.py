@@ -52,8 +52,16 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/users"): ("foreign", lambda p: Call(query={"local_body": p.body_a})),
     ("POST", "/api/v1/users"): (
         "foreign",
-        lambda p: Call(json={"state": "kl", "username": "intruder.made", "name": "X", "password": "a-long-password-1",
-                             "role": "section_clerk", "local_body": p.body_a}),
+        lambda p: Call(
+            json={
+                "state": "kl",
+                "username": "intruder.made",
+                "name": "X",
+                "password": "a-long-password-1",
+                "role": "section_clerk",
+                "local_body": p.body_a,
+            }
+        ),
     ),
     ("GET", "/api/v1/users/{user_id}"): ("foreign", lambda p: Call({"user_id": p.users["a_officer"].id})),
     ("POST", "/api/v1/users/{user_id}/roles"): (

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pyotp
 import typer
@@ -16,6 +16,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
+
+if TYPE_CHECKING:
+    from nagara.runtime import Runtime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Nagara: citizen services of local governments.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
@@ -37,7 +40,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
-def _runtime(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+def _runtime(settings: Settings | None = None) -> Runtime:
     from nagara.domains import load_all
     from nagara.runtime import build_runtime
 
@@ -90,11 +93,12 @@ def _validate(directory: Path) -> bool:
 @pack_app.command("validate")
 def pack_validate(directories: Annotated[list[Path], typer.Argument(help="Pack folders, such as packs/kl")]) -> None:
     """Check packs against the shipped JSON Schemas and cross-references; report every error."""
-    ok = all([_validate(d) for d in directories])
+    results = [_validate(d) for d in directories]  # validate every pack, not only up to the first bad one
+    ok = all(results)
     raise typer.Exit(0 if ok else 1)
 
 
-def _load_packs(rt, directories: list[Path]) -> None:  # type: ignore[no-untyped-def]
+def _load_packs(rt: Runtime, directories: list[Path]) -> None:
     from nagara.tenancy.packs import InvalidPack, read_pack
     from nagara.tenancy.service import load_pack
 
@@ -115,7 +119,11 @@ def _load_packs(rt, directories: list[Path]) -> None:  # type: ignore[no-untyped
 
 
 @pack_app.command("load")
-def pack_load(directories: Annotated[list[Path] | None, typer.Argument(help="Pack folders; default: every pack under NAGARA_PACKS_DIR")] = None) -> None:
+def pack_load(
+    directories: Annotated[
+        list[Path] | None, typer.Argument(help="Pack folders; default: every pack under NAGARA_PACKS_DIR")
+    ] = None,
+) -> None:
     """Validate and load packs into the database, all or nothing."""
     from nagara.tenancy.packs import discover
 
@@ -139,7 +147,7 @@ def users_token(
         with rt.db.unit_of_work() as session:
             found = service.find_user(session, user)
             token = service.issue_token(session, found, "bearer", label=label, ttl=timedelta(hours=hours))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _fail(exc) from exc
     print(token)
 
@@ -163,7 +171,7 @@ def users_totp(user: str) -> None:
             secret = rt.cipher.decrypt(found.totp_sealed, context="totp")
     except typer.Exit:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _fail(exc) from exc
     print(pyotp.TOTP(secret).now())
 
@@ -186,10 +194,16 @@ def users_create_officer(
     try:
         with rt.db.unit_of_work() as session:
             created = service.create_officer(
-                session, None, state_code=state, username=username, name=name, password=password, role=role,
+                session,
+                None,
+                state_code=state,
+                username=username,
+                name=name,
+                password=password,
+                role=role,
                 place=service.Place(state, local_body, ward, section),
             )
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _fail(exc) from exc
     out.print(f"created {created.user.username}; authenticator secret: {created.totp_secret}")
     out.print(pyotp.TOTP(created.totp_secret).provisioning_uri(name=username, issuer_name="Nagara"))
@@ -212,7 +226,7 @@ def users_grant(
         with rt.db.unit_of_work() as session:
             found = service.find_user(session, user)
             service.grant_role(session, None, found, role, service.Place(state, local_body, ward, section))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _fail(exc) from exc
     out.print(f"granted {role} to {user}")
 
@@ -231,8 +245,10 @@ def users_create_partner(
     rt = _runtime()
     try:
         with rt.db.unit_of_work() as session:
-            _user, key = service.create_partner(session, state_code=state, username=username, name=name, role=role, place=service.Place(state, local_body))
-    except Exception as exc:  # noqa: BLE001
+            _user, key = service.create_partner(
+                session, state_code=state, username=username, name=name, role=role, place=service.Place(state, local_body)
+            )
+    except Exception as exc:
         raise _fail(exc) from exc
     print(key)
 
@@ -254,7 +270,9 @@ def users_list() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default NAGARA_HOST (127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Default NAGARA_PORT (8000)")] = None,
-    workers: Annotated[int, typer.Option(help="Processes (each with its own embedded worker unless NAGARA_WORKER_EMBEDDED=false)")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="Processes (each with its own embedded worker unless NAGARA_WORKER_EMBEDDED=false)")
+    ] = 1,
 ) -> None:
     """Serve the platform over HTTP."""
     import uvicorn
@@ -310,7 +328,8 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="S
     out.print(table)
     out.print(
         f"Officers: password [bold]{DEMO_PASSWORD}[/bold]; authenticator code: [bold]nagara users totp USERNAME[/bold]\n"
-        f"Citizens: sign in with any mobile number (for example {DEMO_CITIZEN_MOBILE}); the one-time code is printed in this terminal.\n"
+        f"Citizens: sign in with any mobile number (for example {DEMO_CITIZEN_MOBILE}); "
+        "the one-time code is printed in this terminal.\n"
         f"Token for scripts: [bold]nagara users token USERNAME[/bold]\n"
         f"Open [bold]{settings.base_url}/[/bold] (API docs at {settings.base_url}/docs)"
     )

@@ -12,7 +12,7 @@ from nagara.identity import service as identity
 from nagara.identity.models import RoleAssignment, User
 from nagara.tenancy.models import LocalBody
 
-DEMO_PASSWORD = "nagara-demo-2026"  # noqa: S105 - demonstration accounts only; refused in production
+DEMO_PASSWORD = "nagara-demo-2026"
 # A fixed authenticator secret so demo users can sign in; `nagara users totp NAME` prints the code.
 DEMO_TOTP_SECRET = "NAGARADEMOTOTPSECRETBASE32AAAAAA"
 DEMO_CITIZEN_MOBILE = "9000000001"
@@ -33,7 +33,10 @@ def demo_officers(session: Session) -> list[DemoOfficer]:
     for state in ("kl", "ka"):
         bodies = list(
             session.scalars(
-                select(LocalBody.code).where(LocalBody.state_code == state, LocalBody.type == "corporation").order_by(LocalBody.code).limit(2)
+                select(LocalBody.code)
+                .where(LocalBody.state_code == state, LocalBody.type == "corporation")
+                .order_by(LocalBody.code)
+                .limit(2)
             )
         )
         if not bodies:
@@ -43,7 +46,11 @@ def demo_officers(session: Session) -> list[DemoOfficer]:
         for body in bodies:
             short = body.split(".", 1)[1]
             for role in ("counter_clerk", "section_clerk", "officer", "secretary", "appellate_authority", "operator"):
-                people.append(DemoOfficer(f"{short}.{role.replace('_', '-')}", f"{role.replace('_', ' ').title()}, {short}", role, state, body))
+                people.append(
+                    DemoOfficer(
+                        f"{short}.{role.replace('_', '-')}", f"{role.replace('_', ' ').title()}, {short}", role, state, body
+                    )
+                )
     return people
 
 

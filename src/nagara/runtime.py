@@ -39,7 +39,9 @@ def build_runtime(
 ) -> Runtime:
     db = db or Database(engine_from_settings(settings))
     pii = bytes.fromhex(settings.pii_key.get_secret_value())
-    cipher = PiiCipher({settings.pii_key_id: pii}, settings.pii_key_id, derive_key(settings.secret_key.get_secret_value(), "blind-index"))
+    cipher = PiiCipher(
+        {settings.pii_key_id: pii}, settings.pii_key_id, derive_key(settings.secret_key.get_secret_value(), "blind-index")
+    )
     if sms is None:
         if settings.sms_backend == "http":
             sms = HttpSms(settings.sms_http_url, settings.sms_http_token.get_secret_value(), settings.sms_sender_id)
@@ -53,5 +55,5 @@ def build_runtime(
 def runtime_of(session: Session) -> Runtime:
     runtime = session.info.get("runtime")
     if not isinstance(runtime, Runtime):
-        raise RuntimeError("this session was not made by a Runtime's Database")
+        raise TypeError("this session was not made by a Runtime's Database")
     return runtime

@@ -15,7 +15,9 @@ from tests.conftest import People
 
 def test_a_write_through_the_api_is_audited_with_actor_and_origin(client: TestClient, people: People, runtime: Runtime) -> None:
     response = client.patch(
-        "/api/v1/me", json={"name": "Asha"}, headers={**people.headers("citizen1"), "X-Request-ID": "req-123", "User-Agent": "phone"}
+        "/api/v1/me",
+        json={"name": "Asha"},
+        headers={**people.headers("citizen1"), "X-Request-ID": "req-123", "User-Agent": "phone"},
     )
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "req-123"

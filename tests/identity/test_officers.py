@@ -108,8 +108,15 @@ def test_partner_systems_use_api_keys(client: TestClient, people: People, runtim
 def test_a_secretary_enrols_an_officer_of_their_own_body(client: TestClient, people: People) -> None:
     created = client.post(
         "/api/v1/users",
-        json={"state": "kl", "username": "a.new-clerk", "name": "New Clerk", "password": "twelve chars ok",
-              "role": "section_clerk", "local_body": people.body_a, "section": "births"},
+        json={
+            "state": "kl",
+            "username": "a.new-clerk",
+            "name": "New Clerk",
+            "password": "twelve chars ok",
+            "role": "section_clerk",
+            "local_body": people.body_a,
+            "section": "births",
+        },
         headers=people.headers("a_secretary"),
     )
     assert created.status_code == 201, created.text
@@ -120,8 +127,14 @@ def test_a_secretary_enrols_an_officer_of_their_own_body(client: TestClient, peo
     assert login(client, "a.new-clerk", password="twelve chars ok", totp=code).status_code == 200
     clash = client.post(
         "/api/v1/users",
-        json={"state": "kl", "username": "a.new-clerk", "name": "X", "password": "twelve chars ok", "role": "section_clerk",
-              "local_body": people.body_a},
+        json={
+            "state": "kl",
+            "username": "a.new-clerk",
+            "name": "X",
+            "password": "twelve chars ok",
+            "role": "section_clerk",
+            "local_body": people.body_a,
+        },
         headers=people.headers("a_secretary"),
     )
     assert clash.status_code == 409

@@ -26,7 +26,7 @@ def ask(client: TestClient, mobile: str = MOBILE) -> dict:
 def delivered_code(runtime: Runtime) -> str:
     Worker(runtime.db).run_until_idle()
     assert isinstance(runtime.sms, ConsoleSms)
-    to, text = runtime.sms.sent[-1]
+    _to, text = runtime.sms.sent[-1]
     match = re.match(r"(\d{6}) is your Nagara sign-in code", text)
     assert match, text
     return match.group(1)

@@ -15,7 +15,12 @@ from nagara.worker.registry import task
 
 
 def handled_count(session: Session, key: str) -> int:
-    return int(session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "test.handled", AuditEvent.entity_id == key)) or 0)
+    return int(
+        session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "test.handled", AuditEvent.entity_id == key)
+        )
+        or 0
+    )
 
 
 @task("test.record")

@@ -32,7 +32,14 @@ def committed(db_factory: DatabaseFactory, tmp_path: Path) -> Iterator[Runtime]:
 
 
 def run_child(url: str, mode: str, key: str) -> int:
-    proc = subprocess.run([sys.executable, "-m", "tests.worker.child", url, mode, key], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.worker.child", url, mode, key],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return proc.returncode
 
 

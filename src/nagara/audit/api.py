@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from nagara.kit.api import API_PREFIX
 from nagara.audit import service
 from nagara.audit.schemas import AuditEventOut
 from nagara.identity.deps import CurrentPrincipal, DbSession
+from nagara.kit.api import API_PREFIX
 
 router = APIRouter(prefix=API_PREFIX, tags=["audit"])
 

@@ -74,7 +74,7 @@ def _audit_flush(session: Session, _flush_context: Any, _instances: Any) -> None
     for obj in list(session.deleted):
         if _audited(obj):
             events.append(("deleted", obj, None))
-    for verb, obj, changed in events:
+    for verb, obj, changed_fields in events:
         table = obj.__table__.name
         ev = record(
             session,
@@ -83,7 +83,7 @@ def _audit_flush(session: Session, _flush_context: Any, _instances: Any) -> None
             entity_id=_identity(obj)[:128],
             tenant_code=getattr(obj, "audit_tenant", None),
         )
-        ev.changes = changed
+        ev.changes = changed_fields
 
 
 def _tenant_scope(principal: Principal) -> ColumnElement[bool]:

@@ -7,7 +7,6 @@ from typing import Annotated
 import pyotp
 from fastapi import APIRouter, Query, Request, Response, status
 
-from nagara.kit.api import API_PREFIX
 from nagara.identity import service
 from nagara.identity.deps import CurrentPrincipal, DbSession, csrf_token_for, get_runtime
 from nagara.identity.models import User
@@ -26,6 +25,7 @@ from nagara.identity.schemas import (
     TokenOut,
     UserOut,
 )
+from nagara.kit.api import API_PREFIX
 from nagara.kit.errors import NotFound
 
 router = APIRouter(prefix=API_PREFIX, tags=["identity"])
@@ -139,8 +139,12 @@ def grant_role(user_id: str, body: RoleGrant, session: DbSession, principal: Cur
     user = service.get_user(session, principal, user_id)
     if user.state_code is None:
         raise NotFound("no such user")
-    ra = service.grant_role(session, principal, user, body.role, service.Place(user.state_code, body.local_body, body.ward, body.section))
-    return RoleOut(id=ra.id, role=ra.role_code, state=ra.state_code, local_body=ra.local_body_code, ward=ra.ward_code, section=ra.section)
+    ra = service.grant_role(
+        session, principal, user, body.role, service.Place(user.state_code, body.local_body, body.ward, body.section)
+    )
+    return RoleOut(
+        id=ra.id, role=ra.role_code, state=ra.state_code, local_body=ra.local_body_code, ward=ra.ward_code, section=ra.section
+    )
 
 
 @router.delete("/users/{user_id}/roles/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT)

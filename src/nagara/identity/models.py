@@ -43,9 +43,7 @@ class RoleAssignment(IdMixin, Base):
     """A role held within a state and, narrower, a local body, a ward or a section."""
 
     __tablename__ = "role_assignments"
-    __table_args__ = (
-        UniqueConstraint("user_id", "role_code", "state_code", "local_body_code", "ward_code", "section"),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "role_code", "state_code", "local_body_code", "ward_code", "section"),)
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     state_code: Mapped[str] = mapped_column(String(8))

@@ -35,7 +35,9 @@ class OfficerLogin(Strict):
 class SignedIn(BaseModel):
     token: str = Field(description="Bearer token for the API (or the session secret, also set as a cookie)")
     token_type: str = "bearer"
-    csrf_token: str | None = Field(default=None, description="Send as X-CSRF-Token on unsafe requests made with the session cookie")
+    csrf_token: str | None = Field(
+        default=None, description="Send as X-CSRF-Token on unsafe requests made with the session cookie"
+    )
     user_id: str
 
 

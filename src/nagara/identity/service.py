@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from nagara.audit import service as audit
@@ -79,8 +79,9 @@ def request_otp(session: Session, *, state_code: str, mobile: str, ip: str | Non
     now = utcnow()
     hour_ago = now - timedelta(hours=1)
 
-    def recent(*where: object) -> int:
-        return int(session.scalar(select(func.count()).select_from(OtpChallenge).where(OtpChallenge.created_at > hour_ago, *where)) or 0)  # type: ignore[arg-type]
+    def recent(*where: ColumnElement[bool]) -> int:
+        query = select(func.count()).select_from(OtpChallenge).where(OtpChallenge.created_at > hour_ago, *where)
+        return int(session.scalar(query) or 0)
 
     if recent(OtpChallenge.mobile_index == index) >= settings.otp_per_number_per_hour:
         audit.record(session, "identity.otp.rate_limited", data={"by": "number"}, tenant_code=state_code)
@@ -184,7 +185,10 @@ def officer_login(session: Session, *, username: str, password: str, totp_code: 
         raise failure
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
-        raise TooManyRequests("too many failed sign-ins; this account is locked for a few minutes", retry_after=int((user.locked_until - now).total_seconds()) + 1)
+        raise TooManyRequests(
+            "too many failed sign-ins; this account is locked for a few minutes",
+            retry_after=int((user.locked_until - now).total_seconds()) + 1,
+        )
     ok = False
     try:
         ok = runtime.hasher.verify(user.password_hash, password)
@@ -303,7 +307,7 @@ def describe(session: Session, user: User) -> dict[str, object]:
     }
 
 
-def _visible_users(principal: Principal) -> object:
+def _visible_users(principal: Principal) -> ColumnElement[bool]:
     return scope(
         principal,
         "identity:user:read",
@@ -317,15 +321,15 @@ def get_user(session: Session, principal: Principal, user_id: str) -> User:
     """Oneself, or an officer whose roles lie within the caller's jurisdiction; 404 otherwise."""
     if user_id == principal.user_id:
         require(principal, "identity:profile:read", owner_id=principal.user_id, state_code=principal.state_code)
-        user = session.get(User, user_id)
-        if user is None:
+        own = session.get(User, user_id)
+        if own is None:
             raise NotFound("no such user")
-        return user
+        return own
     require_any(principal, "identity:user:read")
-    user = session.scalar(
+    user: User | None = session.scalar(
         select(User)
         .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(User.id == user_id, User.kind != "citizen", _visible_users(principal))  # type: ignore[arg-type]
+        .where(User.id == user_id, User.kind != "citizen", _visible_users(principal))
         .limit(1)
     )
     if user is None:
@@ -338,7 +342,7 @@ def list_users(session: Session, principal: Principal, *, local_body_code: str |
     query = (
         select(User)
         .join(RoleAssignment, RoleAssignment.user_id == User.id)
-        .where(User.kind != "citizen", _visible_users(principal))  # type: ignore[arg-type]
+        .where(User.kind != "citizen", _visible_users(principal))
     )
     if local_body_code:
         query = query.where(RoleAssignment.local_body_code == local_body_code)
@@ -400,13 +404,21 @@ def grant_role(session: Session, principal: Principal | None, user: User, role_c
         raise field_error("role", f"no role {role_code!r} in state {place.state_code!r}; roles: {known}")
     _check_place(session, role, place)
     if principal is not None:
-        require(principal, "identity:user:manage", state_code=place.state_code, local_body_code=place.local_body_code, ward_code=place.ward_code)
+        require(
+            principal,
+            "identity:user:manage",
+            state_code=place.state_code,
+            local_body_code=place.local_body_code,
+            ward_code=place.ward_code,
+        )
     exists = session.scalar(
         select(RoleAssignment).where(
             RoleAssignment.user_id == user.id,
             RoleAssignment.role_code == role_code,
             RoleAssignment.state_code == place.state_code,
-            RoleAssignment.local_body_code.is_(None) if place.local_body_code is None else RoleAssignment.local_body_code == place.local_body_code,
+            RoleAssignment.local_body_code.is_(None)
+            if place.local_body_code is None
+            else RoleAssignment.local_body_code == place.local_body_code,
             RoleAssignment.ward_code.is_(None) if place.ward_code is None else RoleAssignment.ward_code == place.ward_code,
             RoleAssignment.section.is_(None) if place.section is None else RoleAssignment.section == place.section,
         )
@@ -431,7 +443,9 @@ def revoke_role(session: Session, principal: Principal, user_id: str, assignment
     ra = session.get(RoleAssignment, assignment_id)
     if ra is None or ra.user_id != user_id:
         raise NotFound("no such role assignment")
-    require(principal, "identity:user:manage", state_code=ra.state_code, local_body_code=ra.local_body_code, ward_code=ra.ward_code)
+    require(
+        principal, "identity:user:manage", state_code=ra.state_code, local_body_code=ra.local_body_code, ward_code=ra.ward_code
+    )
     session.delete(ra)
     session.flush()
 
@@ -458,14 +472,22 @@ def create_officer(
     runtime = runtime_of(session)
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
-        raise field_error("username", "3 to 80 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise field_error(
+            "username", "3 to 80 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
     if len(password) < 12:
         raise field_error("password", "the password must be at least 12 characters")
     _state(session, state_code)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     if principal is not None:
-        require(principal, "identity:user:manage", state_code=place.state_code, local_body_code=place.local_body_code, ward_code=place.ward_code)
+        require(
+            principal,
+            "identity:user:manage",
+            state_code=place.state_code,
+            local_body_code=place.local_body_code,
+            ward_code=place.ward_code,
+        )
     secret = totp_secret or pyotp.random_base32()
     user = User(
         kind="officer",
@@ -490,7 +512,9 @@ def create_partner(session: Session, *, state_code: str, username: str, name: st
         raise field_error("username", "3 to 80 characters: lowercase letters, digits, '.', '_' or '-'")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
-    user = User(kind="partner", state_code=state_code, username=username, name_sealed=runtime.cipher.encrypt(name, context="name"))
+    user = User(
+        kind="partner", state_code=state_code, username=username, name_sealed=runtime.cipher.encrypt(name, context="name")
+    )
     session.add(user)
     session.flush()
     grant_role(session, None, user, role, place)

@@ -24,7 +24,8 @@ class ConsoleSms:
 
     def send(self, to: str, text: str, *, idempotency_key: str) -> None:
         self.sent.append((to, text))
-        print(f"[sms to {to}] {text}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"[sms to {to}] {text}\n")
+        sys.stderr.flush()
 
 
 @dataclass

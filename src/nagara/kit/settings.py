@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-insecure-change-me"  # noqa: S105 - the known development default, refused in production
+DEV_SECRET = "dev-insecure-change-me"
 DEV_PII_KEY = "0" * 64  # hex; refused in production
 
 
@@ -102,9 +102,7 @@ class Settings(BaseSettings):
             return
         problems = self.insecure_production_problems()
         if problems:
-            raise InsecureProductionSettings(
-                "refusing to start in production: " + "; ".join(problems)
-            )
+            raise InsecureProductionSettings("refusing to start in production: " + "; ".join(problems))
 
 
 def load_settings(**overrides: object) -> Settings:

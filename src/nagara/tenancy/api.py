@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from nagara.kit.api import API_PREFIX
 from nagara.identity.deps import DbSession
+from nagara.kit.api import API_PREFIX
 from nagara.kit.errors import Invalid
 from nagara.tenancy import service
 from nagara.tenancy.models import LOCAL_BODY_TYPES

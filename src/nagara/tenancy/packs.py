@@ -78,9 +78,7 @@ def _load_schemas() -> dict[str, Draft202012Validator]:
     registry: Registry[Any] = Registry().with_resources(
         (raw[name]["$id"], Resource.from_contents(raw[name])) for name in SCHEMA_FILES
     )
-    registry = registry.with_resources(
-        (f"{name}.schema.json", Resource.from_contents(raw[name])) for name in SCHEMA_FILES
-    )
+    registry = registry.with_resources((f"{name}.schema.json", Resource.from_contents(raw[name])) for name in SCHEMA_FILES)
     return {
         name: Draft202012Validator(raw[name], registry=registry, format_checker=FormatChecker())
         for name in SCHEMA_FILES
@@ -109,7 +107,7 @@ def _expected(error: Any) -> str:
     """Say what was expected in words a pack author understands."""
     validator = error.validator
     if validator == "required":
-        return error.message.replace("is a required property", "is required")
+        return str(error.message).replace("is a required property", "is required")
     if validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         return f"{error.message}; allowed keys: {', '.join(allowed)}"
@@ -234,11 +232,12 @@ def read_pack(directory: Path) -> Pack:
             col.add(
                 "local_bodies.yaml",
                 f"{where}.district",
-                f"district {b['district']!r} is not in districts.yaml; expected one of: {', '.join(sorted(map(str, district_codes)))}",
+                f"district {b['district']!r} is not in districts.yaml; "
+                f"expected one of: {', '.join(sorted(map(str, district_codes)))}",
             )
         if "parent" in b and b["parent"] not in body_codes:
             col.add("local_bodies.yaml", f"{where}.parent", f"parent {b['parent']!r} is not a local body of this pack")
-        overrides = b.get("overrides") if isinstance(b.get("overrides"), dict) else {}
+        overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}
         for j, hol in _items(overrides.get("calendar"), "holidays"):
             _check_names(col, "local_bodies.yaml", f"{where}.overrides.calendar.holidays[{j}].name", hol.get("name"), languages)
 
@@ -266,7 +265,7 @@ def read_pack(directory: Path) -> Pack:
             col.add("roles.yaml", "roles", f"role {missing!r} is required; every pack defines {', '.join(REQUIRED_ROLES)}")
     for i, r in _items(docs["roles.yaml"], "roles"):
         _check_names(col, "roles.yaml", f"roles[{i}].name", r.get("name"), languages)
-        perms = r.get("permissions") if isinstance(r.get("permissions"), list) else []
+        perms: list[Any] = r["permissions"] if isinstance(r.get("permissions"), list) else []
         for j, perm in enumerate(perms):
             if isinstance(perm, str) and perm not in PERMISSIONS:
                 col.add(

@@ -50,31 +50,31 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
 
     for b in pack.local_bodies:
         code = lb_code(st, b["code"])
-        row = session.get(LocalBody, code) or LocalBody(code=code, state_code=st)
-        row.district_code = f"{st}.{b['district']}"
-        row.lgd_code = b["lgd_code"]
-        row.type = b["type"]
-        row.local_type_name = b.get("local_type_name")
-        row.name = b["name"]
-        row.parent_code = lb_code(st, b["parent"]) if b.get("parent") else None
-        row.overrides = b.get("overrides", {})
-        session.add(row)
+        body = session.get(LocalBody, code) or LocalBody(code=code, state_code=st)
+        body.district_code = f"{st}.{b['district']}"
+        body.lgd_code = b["lgd_code"]
+        body.type = b["type"]
+        body.local_type_name = b.get("local_type_name")
+        body.name = b["name"]
+        body.parent_code = lb_code(st, b["parent"]) if b.get("parent") else None
+        body.overrides = b.get("overrides", {})
+        session.add(body)
         counts["local_bodies"] += 1
     session.flush()
 
-    for body, wards in pack.wards.items():
-        body_code = lb_code(st, body)
+    for short_code, wards in pack.wards.items():
+        body_code = lb_code(st, short_code)
         for w in wards:
             code = ward_code(body_code, w["number"])
-            row = session.get(Ward, code) or Ward(code=code, local_body_code=body_code, number=w["number"])
-            row.name = w["name"]
-            session.add(row)
+            ward = session.get(Ward, code) or Ward(code=code, local_body_code=body_code, number=w["number"])
+            ward.name = w["name"]
+            session.add(ward)
             counts["wards"] += 1
 
     for r in pack.roles:
-        row = session.get(Role, (st, r["code"])) or Role(state_code=st, code=r["code"])
-        row.name, row.scope, row.permissions = r["name"], r["scope"], r["permissions"]
-        session.add(row)
+        role = session.get(Role, (st, r["code"])) or Role(state_code=st, code=r["code"])
+        role.name, role.scope, role.permissions = r["name"], r["scope"], r["permissions"]
+        session.add(role)
         counts["roles"] += 1
     session.flush()
     return counts

@@ -21,8 +21,8 @@ from sqlalchemy import and_, or_, select, update
 
 from nagara.kit import context
 from nagara.kit.db import Database, insert_ignoring_conflict, try_single_runner, utcnow
-from nagara.worker import registry
 from nagara.kit.metrics import JOBS
+from nagara.worker import registry
 from nagara.worker.models import Job
 
 log = logging.getLogger("nagara.worker")
@@ -81,9 +81,7 @@ class Worker:
                 and_(Job.status == "running", Job.locked_until < now),
             )
             ids = list(
-                session.scalars(
-                    select(Job.id).where(ready).order_by(Job.id).limit(self.batch).with_for_update(skip_locked=True)
-                )
+                session.scalars(select(Job.id).where(ready).order_by(Job.id).limit(self.batch).with_for_update(skip_locked=True))
             )
             if not ids:
                 return []
@@ -156,7 +154,7 @@ class Worker:
         while not stop.is_set():
             try:
                 busy = self.run_once()
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the loop
+            except Exception:
                 log.exception("worker round failed")
                 busy = 0
             if not busy:

@@ -70,8 +70,14 @@ def prepare(url: str, var_dir: Path) -> tuple[str, str, str]:
         for d in discover(ROOT / "packs"):
             load_pack(s, read_pack(d))
         officer = service.create_officer(
-            s, None, state_code="kl", username="bench.officer", name="Bench", password="bench-password-1",
-            role="officer", place=service.Place("kl", "kl.tvm-corp"),
+            s,
+            None,
+            state_code="kl",
+            username="bench.officer",
+            name="Bench",
+            password="bench-password-1",
+            role="officer",
+            place=service.Place("kl", "kl.tvm-corp"),
         ).user
         token = service.issue_token(s, officer, "bearer", label="bench")
         user_id = officer.id
@@ -92,7 +98,7 @@ def serve(url: str, var_dir: Path, port: int) -> subprocess.Popen[bytes]:
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
                 if r.status == 200:
                     return proc
         except OSError:
@@ -108,7 +114,7 @@ def load_wrk(url: str, headers: dict[str, str], seconds: int, connections: int) 
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
 
     def latency(pct: str) -> float:
-        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
         if not m:
             raise RuntimeError(out)
         return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
@@ -169,9 +175,28 @@ def raw_pgbench(dbname: str, token_hash: str, user_id: str, seconds: int, connec
         "\n".join(q.format(h=token_hash, u=user_id) + ";" for q in (TOKEN_SQL, USER_SQL, ROLES_SQL)) + "\n", encoding="utf-8"
     )
     out = subprocess.run(
-        ["pgbench", "-h", "127.0.0.1", "-U", "postgres", "-n", "-M", "prepared", "-f", str(script),
-         "-T", str(seconds), "-c", str(connections), "-j", "2", dbname],
-        capture_output=True, text=True, check=True,
+        [
+            "pgbench",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-n",
+            "-M",
+            "prepared",
+            "-f",
+            str(script),
+            "-T",
+            str(seconds),
+            "-c",
+            str(connections),
+            "-j",
+            "2",
+            dbname,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
@@ -183,8 +208,10 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args()
     load = load_wrk if shutil.which("wrk") else load_python
-    print(f"load generator: {'wrk' if load is load_wrk else 'python threads (install wrk for better figures)'}; "
-          f"{args.connections} connections, {args.seconds}s per figure, 1 server process; {os.cpu_count()} cores")
+    print(
+        f"load generator: {'wrk' if load is load_wrk else 'python threads (install wrk for better figures)'}; "
+        f"{args.connections} connections, {args.seconds}s per figure, 1 server process; {os.cpu_count()} cores"
+    )
     rows = []
     for engine in args.engines.split(","):
         tmp = Path(tempfile.mkdtemp(prefix="nagara-bench-"))
@@ -215,11 +242,17 @@ def main() -> None:
         rows.append((engine, me, health, raw))
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"\n{'engine':<11} {'GET /api/v1/me':>16} {'p50 ms':>8} {'p99 ms':>8} | {'GET /healthz':>13} {'p99 ms':>8} | {'raw db lookups/s':>17}")
+    print(
+        f"\n{'engine':<11} {'GET /api/v1/me':>16} {'p50 ms':>8} {'p99 ms':>8} | {'GET /healthz':>13} {'p99 ms':>8} | {'raw db lookups/s':>17}"
+    )
     for engine, me, health, raw in rows:
-        print(f"{engine:<11} {me[0]:>12.0f} r/s {me[1]:>8.2f} {me[2]:>8.2f} | {health[0]:>9.0f} r/s {health[2]:>8.2f} | {raw:>17.0f}")
-    print("\nraw db lookups/s: the endpoint's three queries with no HTTP or ORM "
-          "(pgbench -M prepared for PostgreSQL, sqlite3 in one thread for SQLite)")
+        print(
+            f"{engine:<11} {me[0]:>12.0f} r/s {me[1]:>8.2f} {me[2]:>8.2f} | {health[0]:>9.0f} r/s {health[2]:>8.2f} | {raw:>17.0f}"
+        )
+    print(
+        "\nraw db lookups/s: the endpoint's three queries with no HTTP or ORM "
+        "(pgbench -M prepared for PostgreSQL, sqlite3 in one thread for SQLite)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,7 +19,9 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nagara import __version__
 from nagara.audit.api import router as audit_router
@@ -99,34 +101,55 @@ def _install_errors(app: FastAPI) -> None:
         return _problem_response(http_problem(500, "an internal error occurred; quote the request id when reporting it"))
 
 
-def _install_middleware(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+class RequestContextMiddleware:
+    """Per request: the actor context, an X-Request-ID, security headers, metrics and one log line.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
+    runs the app in a separate task with a memory stream, a cost every request pays.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        path: str = scope["path"]
+        client = scope.get("client")
         ctx = context.ActorContext(
             request_id=request_id,
-            ip=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"),
-            via="api" if request.url.path.startswith("/api/") else "web",
+            ip=client[0] if client else None,
+            user_agent=headers.get("user-agent"),
+            via="api" if path.startswith("/api/") else "web",
         )
         token = context.set_context(ctx)
         started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out["X-Request-ID"] = request_id
+                out.setdefault("X-Content-Type-Options", "nosniff")
+                out.setdefault("Referrer-Policy", "same-origin")
+                out.setdefault("Content-Security-Policy", DOCS_CSP if path in ("/docs", "/docs/oauth2-redirect") else CSP)
+            await send(message)
+
         try:
-            response = await call_next(request)
-            elapsed = time.perf_counter() - started
-            route = request.scope.get("route")
-            route_path = getattr(route, "path", "unmatched")
-            REQUESTS.labels(request.method, route_path, str(response.status_code)).inc()
-            LATENCY.labels(request.method, route_path).observe(elapsed)
-            response.headers["X-Request-ID"] = request_id
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            csp = DOCS_CSP if request.url.path in ("/docs", "/docs/oauth2-redirect") else CSP
-            response.headers.setdefault("Content-Security-Policy", csp)
-            log.info("%s %s %s %.1fms", request.method, request.url.path, response.status_code, elapsed * 1000)
+            await self.app(scope, receive, send_with_headers)
         finally:
+            elapsed = time.perf_counter() - started
+            route_path = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            REQUESTS.labels(method, route_path, str(status)).inc()
+            LATENCY.labels(method, route_path).observe(elapsed)
+            log.info("%s %s %s %.1fms", method, path, status, elapsed * 1000)
             context.reset_context(token)
-        return response
 
 
 def _ops_routes(app: FastAPI) -> None:
@@ -222,7 +245,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.public_api_routes = PUBLIC_API_ROUTES
     _install_errors(app)
-    _install_middleware(app)
+    app.add_middleware(RequestContextMiddleware)
     _ops_routes(app)
     for router in API_ROUTERS:
         app.include_router(router)

@@ -13,7 +13,7 @@ import pyotp
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
+from rich.table import Column, Table
 
 from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
 
@@ -259,7 +259,7 @@ def users_list() -> None:
     from nagara.demo import demo_accounts_table
 
     rt = _runtime()
-    table = Table("username", "role", "where")
+    table = Table(Column("username", no_wrap=True), Column("role", no_wrap=True), "where")
     with rt.db.unit_of_work(readonly=True) as session:
         for row in demo_accounts_table(session):
             table.add_row(*row)
@@ -322,15 +322,16 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="S
         load_demo_users(session)
     with rt.db.unit_of_work(readonly=True) as session:
         rows = demo_accounts_table(session)
-    table = Table("username", "role", "where", title="Demo officer accounts")
+    table = Table(Column("username", no_wrap=True), Column("role", no_wrap=True), "where", title="Demo officer accounts")
     for row in rows:
         table.add_row(*row)
     out.print(table)
     out.print(
-        f"Officers: password [bold]{DEMO_PASSWORD}[/bold]; authenticator code: [bold]nagara users totp USERNAME[/bold]\n"
+        f"Officers: password [bold]{DEMO_PASSWORD}[/bold];\n"
+        "  authenticator code: [bold].venv/bin/nagara users totp USERNAME[/bold]\n"
         f"Citizens: sign in with any mobile number (for example {DEMO_CITIZEN_MOBILE}); "
         "the one-time code is printed in this terminal.\n"
-        f"Token for scripts: [bold]nagara users token USERNAME[/bold]\n"
+        "Token for scripts: [bold].venv/bin/nagara users token USERNAME[/bold]\n"
         f"Open [bold]{settings.base_url}/[/bold] (API docs at {settings.base_url}/docs)"
     )
     sys.stdout.flush()

@@ -27,30 +27,27 @@ class DemoOfficer:
     local_body: str | None
 
 
+DEMO_BODIES = {"kl": ("tvm-corp", "kochi-corp"), "ka": ("bengaluru-central-cc", "mysuru-cc")}
+DEMO_ROLES = ("counter_clerk", "section_clerk", "officer", "secretary", "appellate_authority", "operator")
+
+
 def demo_officers(session: Session) -> list[DemoOfficer]:
-    """Two local bodies per state (the first two corporations in code order) with a full office each."""
+    """A full office in two local bodies per state, plus each state's administrator and auditor."""
     people: list[DemoOfficer] = []
-    for state in ("kl", "ka"):
-        bodies = list(
-            session.scalars(
-                select(LocalBody.code)
-                .where(LocalBody.state_code == state, LocalBody.type == "corporation")
-                .order_by(LocalBody.code)
-                .limit(2)
-            )
-        )
-        if not bodies:
-            continue
+    for state, bodies in DEMO_BODIES.items():
+        codes = [f"{state}.{b}" for b in bodies]
+        present = set(session.scalars(select(LocalBody.code).where(LocalBody.code.in_(codes))))
+        if not present:
+            continue  # that state's pack is not loaded
         people.append(DemoOfficer(f"{state}.admin", f"{state.upper()} State Administrator", "state_admin", state, None))
         people.append(DemoOfficer(f"{state}.auditor", f"{state.upper()} Auditor", "auditor", state, None))
-        for body in bodies:
-            short = body.split(".", 1)[1]
-            for role in ("counter_clerk", "section_clerk", "officer", "secretary", "appellate_authority", "operator"):
-                people.append(
-                    DemoOfficer(
-                        f"{short}.{role.replace('_', '-')}", f"{role.replace('_', ' ').title()}, {short}", role, state, body
-                    )
-                )
+        for code in codes:
+            if code not in present:
+                continue
+            short = code.split(".", 1)[1]
+            for role in DEMO_ROLES:
+                label = f"{role.replace('_', ' ').title()}, {short}"
+                people.append(DemoOfficer(f"{short}.{role.replace('_', '-')}", label, role, state, code))
     return people
 
 

@@ -142,3 +142,21 @@ def test_single_runner_jobs_never_run_side_by_side(committed: Runtime) -> None:
     with other.unit_of_work() as second:
         assert try_single_runner(second, "test.single")  # released at commit
     other.dispose()
+
+
+def test_the_server_runs_jobs_itself_in_embedded_mode(committed: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from nagara.app import create_app
+
+    with committed.db.unit_of_work() as s:
+        enqueue(s, "test.record", {"key": "embedded"})
+    with TestClient(create_app(runtime=committed, start_worker=True)):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            with committed.db.unit_of_work() as s:
+                if handled_count(s, "embedded"):
+                    break
+            time.sleep(0.1)
+    with committed.db.unit_of_work() as s:
+        assert handled_count(s, "embedded") == 1

@@ -1,0 +1,69 @@
+"""The command line as an operator uses it, against a database of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from nagara.app import create_app
+from nagara.cli import app as cli
+from nagara.kit.settings import Settings
+from nagara.runtime import build_runtime
+from tests.conftest import PACKS, DatabaseFactory
+
+
+@pytest.fixture
+def operator_env(db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = db_factory.new_url(migrated=False)
+    monkeypatch.setenv("NAGARA_DATABASE_URL", url)
+    monkeypatch.setenv("NAGARA_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("NAGARA_PACKS_DIR", str(PACKS))
+    monkeypatch.setenv("NAGARA_LOG_JSON", "false")
+    return url
+
+
+def test_an_operator_sets_up_and_gets_a_token(operator_env: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    loaded = runner.invoke(cli, ["pack", "load"])
+    assert loaded.exit_code == 0, loaded.output
+    assert "loaded kl" in loaded.output
+    created = runner.invoke(
+        cli,
+        ["users", "create-officer", "tvm.sec", "--name", "Secretary", "--role", "secretary", "--state", "kl",
+         "--local-body", "kl.tvm-corp", "--password", "a long enough password"],
+    )
+    assert created.exit_code == 0, created.output
+    bad_role = runner.invoke(
+        cli, ["users", "create-officer", "x.y", "--name", "X", "--role", "mayor", "--state", "kl", "--password", "a long enough password"]
+    )
+    assert bad_role.exit_code == 1
+    assert "no role 'mayor'" in bad_role.output
+    token = runner.invoke(cli, ["users", "token", "tvm.sec"])
+    assert token.exit_code == 0, token.output
+    raw = token.output.strip()
+    unknown = runner.invoke(cli, ["users", "token", "nobody"])
+    assert unknown.exit_code == 1
+    assert "no user 'nobody'" in unknown.output
+
+    rt = build_runtime(Settings(env="test", database_url=operator_env, var_dir=tmp_path, worker_embedded=False))
+    with TestClient(create_app(runtime=rt, start_worker=False), base_url="https://testserver") as client:
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+    rt.db.dispose()
+    assert me.status_code == 200
+    assert me.json()["username"] == "tvm.sec"
+
+
+def test_demo_loads_packs_and_accounts_without_serving(operator_env: str) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "tvm-corp.secretary" in result.output
+    assert "nagara-demo-2026" in result.output
+    again = CliRunner().invoke(cli, ["demo", "--no-serve"])  # running it twice is harmless
+    assert again.exit_code == 0, again.output
+    code = CliRunner().invoke(cli, ["users", "totp", "kl.admin"])
+    assert code.exit_code == 0
+    assert code.output.strip().isdigit()

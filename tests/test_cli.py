@@ -33,12 +33,38 @@ def test_an_operator_sets_up_and_gets_a_token(operator_env: str, tmp_path: Path)
     assert "loaded kl" in loaded.output
     created = runner.invoke(
         cli,
-        ["users", "create-officer", "tvm.sec", "--name", "Secretary", "--role", "secretary", "--state", "kl",
-         "--local-body", "kl.tvm-corp", "--password", "a long enough password"],
+        [
+            "users",
+            "create-officer",
+            "tvm.sec",
+            "--name",
+            "Secretary",
+            "--role",
+            "secretary",
+            "--state",
+            "kl",
+            "--local-body",
+            "kl.tvm-corp",
+            "--password",
+            "a long enough password",
+        ],
     )
     assert created.exit_code == 0, created.output
     bad_role = runner.invoke(
-        cli, ["users", "create-officer", "x.y", "--name", "X", "--role", "mayor", "--state", "kl", "--password", "a long enough password"]
+        cli,
+        [
+            "users",
+            "create-officer",
+            "x.y",
+            "--name",
+            "X",
+            "--role",
+            "mayor",
+            "--state",
+            "kl",
+            "--password",
+            "a long enough password",
+        ],
     )
     assert bad_role.exit_code == 1
     assert "no role 'mayor'" in bad_role.output

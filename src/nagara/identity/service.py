@@ -396,6 +396,16 @@ def _check_place(session: Session, role: Role, place: Place) -> None:
             raise field_error("ward", f"no ward {place.ward_code!r} in {place.local_body_code!r}")
 
 
+def _require_manage(principal: Principal, place: Place) -> None:
+    require(
+        principal,
+        "identity:user:manage",
+        state_code=place.state_code,
+        local_body_code=place.local_body_code,
+        ward_code=place.ward_code,
+    )
+
+
 def grant_role(session: Session, principal: Principal | None, user: User, role_code: str, place: Place) -> RoleAssignment:
     """Give ``user`` a role at ``place``. ``principal=None`` is the operator's CLI, trusted."""
     role = session.get(Role, (place.state_code, role_code))
@@ -404,13 +414,7 @@ def grant_role(session: Session, principal: Principal | None, user: User, role_c
         raise field_error("role", f"no role {role_code!r} in state {place.state_code!r}; roles: {known}")
     _check_place(session, role, place)
     if principal is not None:
-        require(
-            principal,
-            "identity:user:manage",
-            state_code=place.state_code,
-            local_body_code=place.local_body_code,
-            ward_code=place.ward_code,
-        )
+        _require_manage(principal, place)
     exists = session.scalar(
         select(RoleAssignment).where(
             RoleAssignment.user_id == user.id,
@@ -443,9 +447,7 @@ def revoke_role(session: Session, principal: Principal, user_id: str, assignment
     ra = session.get(RoleAssignment, assignment_id)
     if ra is None or ra.user_id != user_id:
         raise NotFound("no such role assignment")
-    require(
-        principal, "identity:user:manage", state_code=ra.state_code, local_body_code=ra.local_body_code, ward_code=ra.ward_code
-    )
+    _require_manage(principal, Place(ra.state_code, ra.local_body_code, ra.ward_code, ra.section))
     session.delete(ra)
     session.flush()
 
@@ -481,13 +483,7 @@ def create_officer(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     if principal is not None:
-        require(
-            principal,
-            "identity:user:manage",
-            state_code=place.state_code,
-            local_body_code=place.local_body_code,
-            ward_code=place.ward_code,
-        )
+        _require_manage(principal, place)
     secret = totp_secret or pyotp.random_base32()
     user = User(
         kind="officer",

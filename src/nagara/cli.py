@@ -48,7 +48,24 @@ def _runtime(settings: Settings | None = None) -> Runtime:
     from nagara.kit import context
 
     context.set_context(context.ActorContext(actor_kind="system", via="cli", request_id=f"cli-{os.getpid()}"))
-    return build_runtime(settings or _settings())
+    runtime = build_runtime(settings or _settings())
+    _OPENED.append(runtime)
+    return runtime
+
+
+_OPENED: list[Runtime] = []
+
+
+@app.callback()
+def _each_command(ctx: typer.Context) -> None:
+    """Close the database connections a command opened when it ends."""
+
+    def close() -> None:
+        while _OPENED:
+            _OPENED.pop().db.dispose()
+
+    ctx.call_on_close(close)
+
 
 
 def _fail(exc: Exception) -> typer.Exit:

@@ -147,6 +147,7 @@ class People:
     """Officers of two local bodies of Kerala and one of Karnataka, and two citizens."""
 
     runtime: Runtime
+    client: TestClient
     body_a: str
     body_b: str
     body_ka: str
@@ -196,7 +197,7 @@ def totp_now() -> str:
 
 
 @pytest.fixture
-def people(runtime: Runtime) -> People:
+def people(runtime: Runtime, client: TestClient) -> People:
     from sqlalchemy import select
 
     from nagara.tenancy.models import LocalBody
@@ -221,4 +222,4 @@ def people(runtime: Runtime) -> People:
         users["kl_auditor"] = make_officer(s, "kl.auditor.t", "auditor", "kl", None)
         users["citizen1"] = make_citizen(s, runtime, "kl", "9847000001")
         users["citizen2"] = make_citizen(s, runtime, "kl", "9847000002")
-    return People(runtime, kl[0], kl[1], ka, users)
+    return People(runtime, client, kl[0], kl[1], ka, users)

@@ -27,6 +27,9 @@ class Call:
     path_params: dict[str, str] = field(default_factory=dict)
     json: dict[str, Any] | None = None
     query: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Any] | None = None
+    data: dict[str, str] | None = None
+    owner: str = "a_secretary"  # who may make this call: the positive control
 
 
 # How to aim each protected route at the records of local body A (and citizen 1).
@@ -37,6 +40,52 @@ Spec = tuple[str, Callable[[People], Call]]
 def _assignment_of(people: People, user: str) -> str:
     with people.runtime.db.unit_of_work() as s:
         return str(s.scalar(select(RoleAssignment.id).where(RoleAssignment.user_id == people.users[user].id)))
+
+
+def _records_of_a(people: People) -> dict[str, str]:
+    """Citizen 1's applications at body A: a draft with a document, and a submitted one."""
+    cached = getattr(people, "_a_records", None)
+    if cached:
+        return cached  # type: ignore[no-any-return]
+    from tests.applications.helpers import PDF, birth_form
+
+    client = people.client
+    h = people.headers("citizen1")
+    draft = client.post(
+        f"/api/v1/tenants/{people.body_a}/applications",
+        json={"service": "birth-registration", "data": {}, "submit": False},
+        headers=h,
+    ).json()
+    doc = client.post(
+        f"/api/v1/applications/{draft['number']}/documents",
+        data={"type": "parent-id"},
+        files={"file": ("a.pdf", PDF, "application/pdf")},
+        headers=h,
+    ).json()
+    sub = client.post(
+        f"/api/v1/tenants/{people.body_a}/applications",
+        json={"service": "birth-registration", "data": birth_form(), "submit": False},
+        headers=h,
+    ).json()
+    for code in ("birth-report", "parent-id"):
+        client.post(
+            f"/api/v1/applications/{sub['number']}/documents",
+            data={"type": code},
+            files={"file": ("a.pdf", PDF, "application/pdf")},
+            headers=h,
+        )
+    submitted = client.post(
+        f"/api/v1/applications/{sub['number']}/actions", json={"action": "submit", "version": sub["version"]}, headers=h
+    ).json()
+    records = {
+        "draft": draft["number"],
+        "draft_version": str(draft["version"]),
+        "doc": doc["id"],
+        "submitted": submitted["number"],
+        "submitted_version": str(submitted["version"]),
+    }
+    people._a_records = records  # type: ignore[attr-defined]
+    return records
 
 
 def _event_of(people: People) -> str:
@@ -73,6 +122,42 @@ ROUTES: dict[tuple[str, str], Spec] = {
         lambda p: Call({"user_id": p.users["a_officer"].id, "assignment_id": _assignment_of(p, "a_officer")}),
     ),
     ("GET", "/api/v1/audit-events"): ("foreign", lambda p: Call()),
+    ("POST", "/api/v1/tenants/{tenant}/applications"): (
+        "self",  # a citizen may apply at any local body of the state; officers only on a citizen's behalf
+        lambda p: Call({"tenant": p.body_a}, json={"service": "birth-registration", "data": {}, "submit": False}),
+    ),
+    ("GET", "/api/v1/applications"): ("foreign", lambda p: Call(query={"local_body": p.body_a}) if _records_of_a(p) else Call()),
+    ("GET", "/api/v1/applications/{number}"): ("foreign", lambda p: Call({"number": _records_of_a(p)["submitted"]})),
+    ("PATCH", "/api/v1/applications/{number}"): (
+        "foreign",
+        lambda p: Call(
+            {"number": _records_of_a(p)["draft"]},
+            json={"data": {"child_name": "X"}, "version": int(_records_of_a(p)["draft_version"])},
+            owner="citizen1",
+        ),
+    ),
+    ("POST", "/api/v1/applications/{number}/actions"): (
+        "foreign",
+        lambda p: Call(
+            {"number": _records_of_a(p)["submitted"]},
+            json={"action": "return", "version": int(_records_of_a(p)["submitted_version"]), "comment": "check the name"},
+            owner="a_section_clerk",
+        ),
+    ),
+    ("POST", "/api/v1/applications/{number}/documents"): (
+        "foreign",
+        lambda p: Call(
+            {"number": _records_of_a(p)["draft"]},
+            data={"type": "birth-report"},
+            files={"file": ("b.pdf", _pdf(), "application/pdf")},
+            owner="citizen1",
+        ),
+    ),
+    ("GET", "/api/v1/applications/{number}/documents/{doc_id}"): (
+        "foreign",
+        lambda p: Call({"number": _records_of_a(p)["draft"], "doc_id": _records_of_a(p)["doc"]}),
+    ),
+    ("GET", "/api/v1/inbox"): ("foreign", lambda p: Call(owner="a_section_clerk") if _records_of_a(p) else Call()),
     ("GET", "/api/v1/audit-events/{event_id}"): ("foreign", lambda p: Call({"event_id": _event_of(p)})),
 }
 
@@ -90,8 +175,16 @@ def api_routes(client: TestClient) -> set[tuple[str, str]]:
     return table
 
 
+def _pdf() -> bytes:
+    from tests.applications.helpers import PDF
+
+    return PDF
+
+
 def send(client: TestClient, method: str, path: str, call: Call, headers: dict[str, str]) -> Any:
     url = path.format(**call.path_params)
+    if call.files is not None:
+        return client.request(method, url, data=call.data, files=call.files, params=call.query, headers=headers)
     return client.request(method, url, json=call.json, params=call.query, headers=headers)
 
 
@@ -112,7 +205,8 @@ def test_protected_routes_refuse_anonymous_callers(client: TestClient, people: P
 
 def _foreign_markers(people: People) -> list[str]:
     ids = [u.id for name, u in people.users.items() if name.startswith("a_") or name == "citizen1"]
-    return [f'"{i}"' for i in ids] + [f'"{people.body_a}"']
+    records = _records_of_a(people)
+    return [f'"{i}"' for i in ids] + [f'"{people.body_a}"', records["draft"], records["submitted"], records["doc"]]
 
 
 @pytest.mark.parametrize("actor", ["b_secretary", "ka_secretary", "citizen2", "b_operator"])
@@ -122,7 +216,11 @@ def test_outsiders_cannot_read_or_act_on_another_bodys_records(client: TestClien
         call = make(people)
         response = send(client, method, path, call, people.headers(actor))
         if response.status_code < 300 and response.content:
-            leaked = [m for m in markers if m in response.text]
+            # A citizen's own new application names the body they applied to; nothing else of A's may show.
+            # (and a citizen's own applications may be at body A too).
+            names_body_a_legitimately = kind == "self" or actor.startswith("citizen")
+            watch = [m for m in markers if m != f'"{people.body_a}"'] if names_body_a_legitimately else markers
+            leaked = [m for m in watch if m in response.text]
             assert not leaked, f"{actor} {method} {path} leaked {leaked}: {response.text[:300]}"
         if kind == "foreign" and method != "GET":
             assert response.status_code in (403, 404), (actor, method, path, response.status_code, response.text)
@@ -131,13 +229,14 @@ def test_outsiders_cannot_read_or_act_on_another_bodys_records(client: TestClien
 
 
 def test_the_records_owner_can_reach_them(client: TestClient, people: People) -> None:
-    """The positive control: the same calls succeed for body A's own secretary."""
+    """The positive control: the same calls succeed for body A's own officers (or citizen 1)."""
     for (method, path), (kind, make) in ROUTES.items():
         if kind != "foreign":
             continue
-        response = send(client, method, path, make(people), people.headers("a_secretary"))
-        assert response.status_code < 300, (method, path, response.status_code, response.text)
-        if method == "GET" and path.endswith(("/users", "/audit-events")):
+        call = make(people)
+        response = send(client, method, path, call, people.headers(call.owner))
+        assert response.status_code < 300, (method, path, call.owner, response.status_code, response.text)
+        if method == "GET" and path.endswith(("/users", "/audit-events", "/applications", "/inbox")):
             assert any(m in response.text for m in _foreign_markers(people)), (path, response.text[:300])
 
 

@@ -19,12 +19,15 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nagara import __version__
+from nagara.applications.api import router as applications_router
 from nagara.audit.api import router as audit_router
+from nagara.catalog.api import router as catalog_router
 from nagara.identity.api import router as identity_router
 from nagara.kit import context
 from nagara.kit.errors import Problem, http_problem
@@ -61,6 +64,9 @@ PUBLIC_API_ROUTES = {
     ("GET", "/api/v1/local-bodies/{code}/wards"),
     ("GET", "/api/v1/local-bodies/{code}/settings"),
     ("GET", "/api/v1/local-bodies/{code}/working-days"),
+    ("GET", "/api/v1/tenants"),
+    ("GET", "/api/v1/tenants/{tenant}/services"),
+    ("GET", "/api/v1/tenants/{tenant}/services/{code}"),
 }
 
 
@@ -84,6 +90,12 @@ def _install_errors(app: FastAPI) -> None:
         body["title"] = "Invalid input"
         body["instance"] = request.url.path
         body["errors"] = errors
+        return _problem_response(body)
+
+    @app.exception_handler(StaleDataError)
+    async def stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        body = http_problem(409, "someone else changed this record at the same moment; reload it and try again")
+        body["instance"] = request.url.path
         return _problem_response(body)
 
     @app.exception_handler(StarletteHTTPException)
@@ -254,7 +266,7 @@ def create_app(
 
 # Each router carries the /api/v1 prefix itself, so a matched route knows its
 # full path (FastAPI reports the router's own path in metrics and logs).
-API_ROUTERS: tuple[APIRouter, ...] = (identity_router, tenancy_router, audit_router)
+API_ROUTERS: tuple[APIRouter, ...] = (identity_router, tenancy_router, audit_router, catalog_router, applications_router)
 
 
 def api_route_table() -> set[tuple[str, str]]:

@@ -67,7 +67,6 @@ def _each_command(ctx: typer.Context) -> None:
     ctx.call_on_close(close)
 
 
-
 def _fail(exc: Exception) -> typer.Exit:
     from nagara.kit.errors import Problem
 
@@ -102,7 +101,8 @@ def _validate(directory: Path) -> bool:
         return False
     out.print(
         f"[green]{directory}: valid[/green] ({pack.code}: {len(pack.districts)} districts, "
-        f"{len(pack.local_bodies)} local bodies, {sum(len(w) for w in pack.wards.values())} wards, {len(pack.roles)} roles)"
+        f"{len(pack.local_bodies)} local bodies, {sum(len(w) for w in pack.wards.values())} wards, "
+        f"{len(pack.roles)} roles, {len(pack.services)} services)"
     )
     return True
 

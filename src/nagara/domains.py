@@ -4,8 +4,4 @@ from __future__ import annotations
 
 
 def load_all() -> None:
-    import nagara.audit.models
-    import nagara.identity.models
-    import nagara.identity.service
-    import nagara.tenancy.models
-    import nagara.worker.models  # noqa: F401
+    pass

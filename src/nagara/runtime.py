@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from nagara.identity.sms import ConsoleSms, HttpSms, SmsSender
 from nagara.kit.crypto import PiiCipher, derive_key
 from nagara.kit.db import Database, engine_from_settings
+from nagara.kit.files import FileStore, LocalFileStore
 from nagara.kit.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Runtime:
     db: Database
     cipher: PiiCipher
     sms: SmsSender
+    files: FileStore
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
 
     @property
@@ -47,7 +49,8 @@ def build_runtime(
             sms = HttpSms(settings.sms_http_url, settings.sms_http_token.get_secret_value(), settings.sms_sender_id)
         else:
             sms = ConsoleSms()
-    runtime = Runtime(settings=settings, db=db, cipher=cipher, sms=sms, hasher=hasher or PasswordHasher())
+    files = LocalFileStore(settings.var_dir / "documents")
+    runtime = Runtime(settings=settings, db=db, cipher=cipher, sms=sms, files=files, hasher=hasher or PasswordHasher())
     db.info["runtime"] = runtime
     return runtime
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from nagara.audit.models import AuditEvent
 from nagara.identity.access import Principal, require_any
 from nagara.kit import context
-from nagara.kit.db import new_id
+from nagara.kit.db import IdMixin, new_id
 from nagara.kit.errors import NotFound
 
 
@@ -63,8 +63,8 @@ def _audit_flush(session: Session, _flush_context: Any, _instances: Any) -> None
     events: list[tuple[str, Any, list[str] | None]] = []
     for obj in list(session.new):
         if _audited(obj):
-            if hasattr(obj, "id") and getattr(obj, "id", None) is None:
-                obj.id = new_id()
+            if isinstance(obj, IdMixin) and obj.id is None:
+                obj.id = new_id()  # so the event can name the row before the INSERT
             events.append(("created", obj, None))
     for obj in list(session.dirty):
         if _audited(obj) and session.is_modified(obj, include_collections=False):

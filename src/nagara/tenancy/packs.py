@@ -7,7 +7,6 @@ a pack that fails half-way leaves nothing behind.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections import Counter
@@ -23,7 +22,7 @@ from referencing import Registry, Resource
 
 from nagara.identity.permissions import PERMISSIONS
 
-SCHEMA_FILES = ("common", "pack", "calendar", "districts", "local_bodies", "wards", "roles")
+SCHEMA_FILES = ("common", "pack", "calendar", "districts", "local_bodies", "wards", "roles", "service")
 REQUIRED_FILES = ("pack.yaml", "calendar.yaml", "districts.yaml", "local_bodies.yaml", "roles.yaml")
 REQUIRED_ROLES = (
     "citizen",
@@ -64,6 +63,7 @@ class Pack:
     local_bodies: list[dict[str, Any]]
     wards: dict[str, list[dict[str, Any]]]
     roles: list[dict[str, Any]]
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
     digest: str = ""
     files: list[str] = field(default_factory=list)
 
@@ -274,6 +274,14 @@ def read_pack(directory: Path) -> Pack:
                     f"unknown permission {perm!r}; known permissions: {', '.join(sorted(PERMISSIONS))}",
                 )
 
+    services = _read_services(col, directory, {str(c) for c in role_codes}, languages)
+    for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
+        body_overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}
+        service_overrides = body_overrides.get("services")
+        for code in service_overrides if isinstance(service_overrides, dict) else {}:
+            if code not in services:
+                col.add("local_bodies.yaml", f"local_bodies[{i}].overrides.services.{code}", f"no service {code!r} in services/")
+
     if col.errors:
         raise InvalidPack(directory, col.errors)
 
@@ -289,25 +297,36 @@ def read_pack(directory: Path) -> Pack:
         local_bodies=bodies,
         wards=wards,
         roles=roles,
+        services=services,
         digest=digest.hexdigest(),
         files=[p.relative_to(directory).as_posix() for p in files],
     )
 
 
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """State-level definitions with a local body's overrides on top.
+def _read_services(col: _Collector, directory: Path, roles: set[str], languages: list[str]) -> dict[str, dict[str, Any]]:
+    from nagara.catalog.definitions import check_service
 
-    Mappings merge key by key; lists of holidays are added to, other values replaced.
-    """
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        elif key == "holidays" and isinstance(value, list) and isinstance(out.get(key), list):
-            out[key] = out[key] + copy.deepcopy(value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+    services: dict[str, dict[str, Any]] = {}
+    shorts: dict[str, str] = {}
+    for path in sorted((directory / "services").glob("*.yaml")):
+        rel = f"services/{path.name}"
+        before = len(col.errors)
+        data = col.read_yaml(rel)
+        if len(col.errors) > before or not col.check_schema(rel, "service", data):
+            continue
+        if data["code"] != path.stem:
+            col.add(rel, "code", f"the file is named {path.stem!r} but the code is {data['code']!r}; they must match")
+        if data["short"] in shorts:
+            col.add(rel, "short", f"short code {data['short']!r} is already used by {shorts[data['short']]!r}")
+        shorts[data["short"]] = data["code"]
+        for where, message in check_service(data, roles=roles, languages=languages):
+            col.add(rel, where, message)
+        services[data["code"]] = data
+    for code, data in services.items():
+        renewal = data["output"].get("renewal")
+        if renewal and renewal["service"] not in services:
+            col.add(f"services/{code}.yaml", "output.renewal.service", f"no service {renewal['service']!r} in services/")
+    return services
 
 
 def discover(packs_dir: Path) -> list[Path]:

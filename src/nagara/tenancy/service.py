@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -10,7 +12,8 @@ from sqlalchemy.orm import Session
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.errors import NotFound
 from nagara.tenancy.models import District, LocalBody, Role, State, Ward
-from nagara.tenancy.packs import Pack, deep_merge
+from nagara.tenancy.packs import Pack
+from nagara.tenancy.packs_merge import deep_merge
 
 
 def lb_code(state: str, local_body: str) -> str:
@@ -71,6 +74,8 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
             session.add(ward)
             counts["wards"] += 1
 
+    counts["services"] = _load_services(session, pack)
+
     for r in pack.roles:
         role = session.get(Role, (st, r["code"])) or Role(state_code=st, code=r["code"])
         role.name, role.scope, role.permissions = r["name"], r["scope"], r["permissions"]
@@ -78,6 +83,37 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
         counts["roles"] += 1
     session.flush()
     return counts
+
+
+def _load_services(session: Session, pack: Pack) -> int:
+    """A new version for each service whose definition changed; applications keep theirs."""
+    from nagara.catalog.models import ServiceVersion
+
+    for code, definition in pack.services.items():
+        digest = hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()
+        versions = list(
+            session.scalars(select(ServiceVersion).where(ServiceVersion.state_code == pack.code, ServiceVersion.code == code))
+        )
+        same = next((v for v in versions if v.digest == digest), None)
+        if same is not None and same.is_current:
+            continue
+        for v in versions:
+            v.is_current = False
+        if same is not None:  # the pack went back to an earlier definition
+            same.is_current = True
+            continue
+        session.add(
+            ServiceVersion(
+                state_code=pack.code,
+                code=code,
+                version=max((v.version for v in versions), default=0) + 1,
+                digest=digest,
+                definition=json.loads(json.dumps(definition, default=str)),
+                is_current=True,
+            )
+        )
+    session.flush()
+    return len(pack.services)
 
 
 def get_state(session: Session, code: str) -> State:

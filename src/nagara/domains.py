@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+
+DOMAIN_MODULES = (
+    "nagara.tenancy.models",
+    "nagara.identity.models",
+    "nagara.identity.service",  # registers identity.send_sms
+    "nagara.audit.models",
+    "nagara.worker.models",
+    "nagara.catalog.models",
+    "nagara.applications.models",
+    "nagara.workflow.models",
+    "nagara.workflow.tasks",  # registers and schedules workflow.sweep
+)
+
 
 def load_all() -> None:
-    pass
+    for name in DOMAIN_MODULES:
+        importlib.import_module(name)

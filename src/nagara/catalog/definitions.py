@@ -28,12 +28,22 @@ def _names_missing(names: Any, languages: list[str]) -> list[str]:
     return [lang for lang in languages if not names.get(lang)]
 
 
+LANGUAGE_CODES = frozenset({"ml", "kn", "hi", "en", "ta", "te", "mr", "bn", "gu", "pa", "or", "as", "ur"})
+
+
+def _is_names(value: Any) -> bool:
+    return isinstance(value, dict) and bool(value) and set(value) <= LANGUAGE_CODES
+
+
 def _walk_names(node: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """Every ``name``/``label``/``description``/``help``/``reason`` map in a definition."""
+    """Every text map (``{ml: ..., en: ...}``) under a name, label, description, help or reason key.
+
+    A form field may itself be called ``name``: its UI entry is not a text map, so it is walked into.
+    """
     if isinstance(node, dict):
         for key, value in node.items():
             sub = f"{path}.{key}" if path else key
-            if key in ("name", "label", "description", "help", "reason") and isinstance(value, dict):
+            if key in ("name", "label", "description", "help", "reason") and _is_names(value):
                 yield sub, value
             elif key != "schema":
                 yield from _walk_names(value, sub)

@@ -85,7 +85,7 @@ def prepare(url: str, var_dir: Path) -> tuple[str, str, str]:
     return token, sha256_hex(token), user_id
 
 
-def serve(url: str, var_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def serve(url: str, var_dir: Path, port: int, threads: int = 4) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("NAGARA_")},
         "NAGARA_DATABASE_URL": url,
@@ -93,6 +93,7 @@ def serve(url: str, var_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "NAGARA_PORT": str(port),
         "NAGARA_WORKER_EMBEDDED": "false",
         "NAGARA_LOG_LEVEL": "WARNING",
+        "NAGARA_THREADS": str(threads),
     }
     proc = subprocess.Popen([sys.executable, "-m", "nagara", "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     deadline = time.time() + 30
@@ -206,11 +207,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--threads", type=int, default=4, help="NAGARA_THREADS for the server")
     args = parser.parse_args()
     load = load_wrk if shutil.which("wrk") else load_python
     print(
         f"load generator: {'wrk' if load is load_wrk else 'python threads (install wrk for better figures)'}; "
-        f"{args.connections} connections, {args.seconds}s per figure, 1 server process; {os.cpu_count()} cores"
+        f"{args.connections} connections, {args.seconds}s per figure, 1 server process with {args.threads} threads; "
+        f"{os.cpu_count()} cores"
     )
     rows = []
     for engine in args.engines.split(","):
@@ -226,7 +229,7 @@ def main() -> None:
             url = PG_ADMIN.rsplit("/", 1)[0] + "/nagara_bench"
         token, token_hash, user_id = prepare(url, tmp)
         port = free_port()
-        proc = serve(url, tmp, port)
+        proc = serve(url, tmp, port, args.threads)
         try:
             base = f"http://127.0.0.1:{port}"
             load(f"{base}/api/v1/me", {"Authorization": f"Bearer {token}"}, 2, args.connections)  # warm up

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import anyio
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,10 @@ class Runtime:
     sms: SmsSender
     files: FileStore
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    db_slots: anyio.CapacityLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.db_slots = anyio.CapacityLimiter(self.settings.database_pool_size)
 
     @property
     def secret(self) -> str:

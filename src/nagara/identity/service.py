@@ -11,10 +11,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from nagara.audit import service as audit
@@ -244,38 +245,72 @@ def revoke_token(session: Session, raw: str) -> None:
         session.flush()
 
 
-def load_principal(session: Session, user: User, token_kind: str) -> Principal:
-    rows = session.execute(
-        select(RoleAssignment, Role)
-        .join(Role, (Role.state_code == RoleAssignment.state_code) & (Role.code == RoleAssignment.role_code))
-        .where(RoleAssignment.user_id == user.id)
-    ).all()
-    grants = tuple(
+def _grants(rows: Any) -> tuple[Grant, ...]:
+    return tuple(
         Grant(
-            role=ra.role_code,
-            scope=role.scope,
-            state_code=ra.state_code,
-            local_body_code=ra.local_body_code,
-            ward_code=ra.ward_code,
-            section=ra.section,
-            permissions=frozenset(role.permissions),
+            role=r.role_code,
+            scope=r.scope,
+            state_code=r.state_code,
+            local_body_code=r.local_body_code,
+            ward_code=r.ward_code,
+            section=r.section,
+            permissions=frozenset(r.permissions),
         )
-        for ra, role in rows
+        for r in rows
+        if r.role_code is not None
     )
-    return Principal(user_id=user.id, kind=user.kind, state_code=user.state_code, grants=grants, token_kind=token_kind)
+
+
+_GRANT_COLUMNS = (
+    RoleAssignment.role_code,
+    Role.scope,
+    RoleAssignment.state_code,
+    RoleAssignment.local_body_code,
+    RoleAssignment.ward_code,
+    RoleAssignment.section,
+    Role.permissions,
+)
+_ROLE_JOIN = (Role.state_code == RoleAssignment.state_code) & (Role.code == RoleAssignment.role_code)
+
+
+def load_principal(session: Session, user: User, token_kind: str) -> Principal:
+    rows = session.execute(select(*_GRANT_COLUMNS).join(Role, _ROLE_JOIN).where(RoleAssignment.user_id == user.id)).all()
+    return Principal(user_id=user.id, kind=user.kind, state_code=user.state_code, grants=_grants(rows), token_kind=token_kind)
+
+
+# One round trip for every authenticated request: the token, its user and their grants.
+_AUTHENTICATE = (
+    select(
+        AuthToken.kind.label("token_kind"),
+        AuthToken.expires_at,
+        AuthToken.revoked_at,
+        User.id.label("user_id"),
+        User.kind.label("user_kind"),
+        User.state_code.label("user_state"),
+        User.is_active,
+        *_GRANT_COLUMNS,
+    )
+    .select_from(AuthToken)
+    .join(User, User.id == AuthToken.user_id)
+    .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
+    .outerjoin(Role, _ROLE_JOIN)
+    .where(AuthToken.token_hash == bindparam("token_hash"))
+)
 
 
 def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Principal:
     """The principal behind a session cookie, bearer token or API key; 401 when it is not valid."""
-    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == sha256_hex(raw)))
-    if token is None or token.kind not in kinds or token.revoked_at is not None:
+    rows = session.execute(_AUTHENTICATE, {"token_hash": sha256_hex(raw)}).all()
+    if not rows or rows[0].token_kind not in kinds or rows[0].revoked_at is not None:
         raise NotAuthenticated("the credentials are not valid; sign in again")
-    if token.expires_at is not None and token.expires_at <= utcnow():
+    first = rows[0]
+    if first.expires_at is not None and first.expires_at <= utcnow():
         raise NotAuthenticated("the session has expired; sign in again")
-    user = session.get(User, token.user_id)
-    if user is None or not user.is_active:
+    if not first.is_active:
         raise NotAuthenticated("this account is disabled")
-    return load_principal(session, user, token.kind)
+    return Principal(
+        user_id=first.user_id, kind=first.user_kind, state_code=first.user_state, grants=_grants(rows), token_kind=first.token_kind
+    )
 
 
 # --- users, officers, roles -----------------------------------------------------

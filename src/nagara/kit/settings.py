@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     database_echo: bool = False
     database_pool_size: int = Field(default=10, ge=1)
+    # Threads that run request handlers. Handlers are CPU-bound Python under the GIL, so a
+    # few threads per process (and more processes) serve more than many threads do
+    # (measured with bench/read_endpoint.py --threads).
+    threads: int = Field(default=4, ge=1, le=64)
 
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     pii_key: SecretStr = SecretStr(DEV_PII_KEY)

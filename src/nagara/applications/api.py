@@ -22,7 +22,7 @@ from nagara.applications.schemas import (
 )
 from nagara.identity.access import Principal
 from nagara.identity.deps import CurrentPrincipal, DbSession
-from nagara.kit.api import API_PREFIX
+from nagara.kit.api import API_PREFIX, json_response
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Invalid
 from nagara.workflow import engine
@@ -101,9 +101,7 @@ def _full(session: DbSession, app: Application, principal: Principal) -> Applica
 
 
 @router.post("/tenants/{tenant}/applications", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut)
-def create(
-    tenant: str, body: ApplicationCreate, request: Request, response: Response, session: DbSession, principal: CurrentPrincipal
-) -> ApplicationOut:
+def create(tenant: str, body: ApplicationCreate, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
     """Apply (or save a draft) at a local body; an operator applies for a citizen with the citizen's consent code."""
     on_behalf = service.OnBehalf(**body.on_behalf_of.model_dump()) if body.on_behalf_of else None
     app = service.create(
@@ -117,9 +115,8 @@ def create(
         on_behalf=on_behalf,
         ward=body.ward,
     )
-    response.headers["Location"] = f"{API_PREFIX}/applications/{app.number}"
-    response.headers["ETag"] = f'"{app.version}"'
-    return _full(session, app, principal)
+    headers = {"Location": f"{API_PREFIX}/applications/{app.number}", "ETag": f'"{app.version}"'}
+    return json_response(_full(session, app, principal), status.HTTP_201_CREATED, headers)
 
 
 @router.get("/applications", response_model=list[ApplicationSummary])
@@ -132,34 +129,31 @@ def search(
     local_body: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[ApplicationSummary]:
+) -> Response:
     """A citizen's own applications; for officers, those within their jurisdiction. Newest first."""
     f = service.InboxFilter(service=service_code, state=state, local_body=local_body)
     apps = service.search(session, principal, f, number=number, limit=limit, offset=offset)
-    return [ApplicationSummary.model_validate(_summary(session, a)) for a in apps]
+    return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in apps])
 
 
 @router.get("/applications/{number}", response_model=ApplicationOut)
-def get(number: str, response: Response, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
+def get(number: str, session: DbSession, principal: CurrentPrincipal) -> Response:
     """Track an application: where it is, who holds it, its due times and its whole history."""
     app = service.get(session, principal, number)
-    response.headers["ETag"] = f'"{app.version}"'
-    return _full(session, app, principal)
+    return json_response(_full(session, app, principal), headers={"ETag": f'"{app.version}"'})
 
 
 @router.patch("/applications/{number}", response_model=ApplicationOut)
-def update_draft(
-    number: str, body: DraftUpdate, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> ApplicationOut:
+def update_draft(number: str, body: DraftUpdate, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
     app = service.update_draft(session, principal, number, body.data, body.version, _language(request))
-    return _full(session, app, principal)
+    return json_response(_full(session, app, principal))
 
 
 @router.post("/applications/{number}/actions", response_model=ApplicationOut)
-def act(number: str, body: ActionIn, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
+def act(number: str, body: ActionIn, session: DbSession, principal: CurrentPrincipal) -> Response:
     """Take a workflow action. A stale version gets 412; an action the state or your role does not allow, 409 or 403."""
     app = service.act(session, principal, number, action=body.action, comment=body.comment, version=body.version)
-    return _full(session, app, principal)
+    return json_response(_full(session, app, principal))
 
 
 @router.post("/applications/{number}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
@@ -169,7 +163,7 @@ def upload(
     principal: CurrentPrincipal,
     doc_type: Annotated[str, Form(alias="type", description="the service's document code")],
     file: Annotated[UploadFile, File()],
-) -> DocumentOut:
+) -> Response:
     """Attach a document; its type is checked by content and its size against the service's limit."""
     content = file.file.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
@@ -183,7 +177,7 @@ def upload(
         declared=file.content_type,
         content=content,
     )
-    return DocumentOut.model_validate(doc)
+    return json_response(DocumentOut.model_validate(doc), status.HTTP_201_CREATED)
 
 
 @router.get("/applications/{number}/documents/{doc_id}")
@@ -206,10 +200,8 @@ def inbox(
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[ApplicationSummary]:
+) -> Response:
     """The caller's open work and their roles' pools, ordered by due time (overdue first)."""
     f = service.InboxFilter(service=service_code, state=state, due_before=due_before, overdue=overdue)
-    return [
-        ApplicationSummary.model_validate(_summary(session, a))
-        for a in service.inbox(session, principal, f, limit=limit, offset=offset)
-    ]
+    work = service.inbox(session, principal, f, limit=limit, offset=offset)
+    return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in work])

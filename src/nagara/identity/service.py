@@ -308,8 +308,9 @@ def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Princ
         raise NotAuthenticated("the session has expired; sign in again")
     if not first.is_active:
         raise NotAuthenticated("this account is disabled")
+    grants = _grants(rows)
     return Principal(
-        user_id=first.user_id, kind=first.user_kind, state_code=first.user_state, grants=_grants(rows), token_kind=first.token_kind
+        user_id=first.user_id, kind=first.user_kind, state_code=first.user_state, grants=grants, token_kind=first.token_kind
     )
 
 

@@ -182,9 +182,9 @@ def _drop_callbacks(session: Session) -> None:
     session.info.pop("committed", None)
 
 
-def insert_ignoring_conflict(session: Session, table: Any, values: dict[str, Any]) -> None:
+def insert_ignoring_conflict(session: Session | Connection, table: Any, values: dict[str, Any]) -> None:
     """INSERT that does nothing when a unique key already holds the row (both engines)."""
-    dialect = session.get_bind().dialect.name
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 

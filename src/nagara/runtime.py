@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from nagara.identity.sms import ConsoleSms, HttpSms, SmsSender
 from nagara.kit.crypto import PiiCipher, derive_key
 from nagara.kit.db import Database, engine_from_settings
-from nagara.kit.files import FileStore, LocalFileStore
+from nagara.kit.files import FileStore, LocalFileStore, S3FileStore
 from nagara.kit.settings import Settings
 
 
@@ -54,7 +54,17 @@ def build_runtime(
             sms = HttpSms(settings.sms_http_url, settings.sms_http_token.get_secret_value(), settings.sms_sender_id)
         else:
             sms = ConsoleSms()
-    files = LocalFileStore(settings.var_dir / "documents")
+    files: FileStore
+    if settings.files_backend == "s3":
+        files = S3FileStore(
+            bucket=settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key.get_secret_value(),
+        )
+    else:
+        files = LocalFileStore(settings.var_dir / "documents")
     runtime = Runtime(settings=settings, db=db, cipher=cipher, sms=sms, files=files, hasher=hasher or PasswordHasher())
     db.info["runtime"] = runtime
     return runtime

@@ -45,6 +45,33 @@ class LocalFileStore:
         self._path(key).unlink(missing_ok=True)
 
 
+class S3FileStore:
+    """Files in an S3-compatible object store (AWS S3, MinIO, Ceph RGW...) through boto3."""
+
+    def __init__(self, *, bucket: str, endpoint_url: str | None, region: str, access_key: str, secret_key: str) -> None:
+        import boto3
+
+        self.bucket = bucket
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=region,
+            aws_access_key_id=access_key or None,
+            aws_secret_access_key=secret_key or None,
+        )
+
+    def put(self, key: str, content: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=content)
+
+    def get(self, key: str) -> bytes:
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        data: bytes = body.read()
+        return data
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+
 def sniff_media_type(content: bytes) -> str | None:
     """The media type the bytes really are (by their signature), whatever the file is called."""
     kind = filetype.guess(content[:8192])

@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     otp_per_address_per_hour: int = Field(default=20, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
 
+    files_backend: Literal["local", "s3"] = "local"  # uploaded documents: under var_dir/documents, or S3
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # empty for AWS; e.g. http://127.0.0.1:9000 for MinIO
+    s3_region: str = "ap-south-1"
+    s3_access_key: str = ""
+    s3_secret_key: SecretStr = SecretStr("")
+
     sms_backend: Literal["console", "http"] = "console"
     sms_http_url: str = ""
     sms_http_token: SecretStr = SecretStr("")
@@ -71,6 +78,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_from_var_dir(self) -> Settings:
+        if self.files_backend == "s3" and not self.s3_bucket:
+            raise ValueError("NAGARA_S3_BUCKET is required when NAGARA_FILES_BACKEND is s3")
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.var_dir / 'nagara.db').as_posix()}"
         if not self.base_url:

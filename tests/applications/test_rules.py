@@ -249,3 +249,30 @@ def test_inbox_orders_by_due_time_and_filters(client: TestClient, people: People
     mine = client.get("/api/v1/applications", headers=people.headers("citizen1")).json()
     assert {a["number"] for a in mine} >= {first["number"], second["number"]}
     assert client.get("/api/v1/applications", headers=people.headers("citizen2")).json() == []
+
+
+def test_appeals_respect_the_packs_time_limits(client: TestClient, people: People, runtime: Runtime) -> None:
+    app = submitted_birth(client, people)
+    app = act(client, people, "a_section_clerk", app, "forward")
+    app = act(client, people, "a_secretary", app, "reject", comment="not proved")
+    with runtime.db.unit_of_work() as s:
+        row = s.scalar(select(Application).where(Application.number == app["number"]))
+        assert row is not None
+        row.decided_at = utcnow() - timedelta(days=31)  # the first appeal must come within 30 days
+    late = fetch(client, people, "citizen1", app["number"])
+    assert late["actions"] == []
+    refused = act(client, people, "citizen1", late, "appeal", comment="too late?", status=409)
+    assert "cannot be taken" in refused["detail"]
+
+
+def test_an_overdue_application_may_be_appealed(client: TestClient, people: People, runtime: Runtime) -> None:
+    app = submitted_birth(client, people)
+    assert "appeal" not in [a["code"] for a in fetch(client, people, "citizen1", app["number"])["actions"]]
+    with runtime.db.unit_of_work() as s:
+        row = s.scalar(select(Application).where(Application.number == app["number"]))
+        assert row is not None
+        row.service_due_at = utcnow() - timedelta(days=1)
+    overdue = fetch(client, people, "citizen1", app["number"])
+    assert "appeal" in [a["code"] for a in overdue["actions"]]
+    appealed = act(client, people, "citizen1", overdue, "appeal", comment="no decision in time")
+    assert appealed["state"] == "first_appeal"

@@ -16,6 +16,7 @@ class Application(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_applications_inbox", "local_body_code", "assigned_role", "is_open", "state_due_at"),
         Index("ix_applications_applicant", "applicant_id", "created_at"),
+        Index("ix_applications_workload", "assigned_to_id", "is_open"),
     )
 
     number: Mapped[str] = mapped_column(String(64), unique=True)
@@ -33,7 +34,7 @@ class Application(IdMixin, TimestampMixin, Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer, default=1)
     assigned_role: Mapped[str | None] = mapped_column(String(64))
-    assigned_to_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_to_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     state_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
     state_due_at: Mapped[datetime | None] = mapped_column()
     state_escalated: Mapped[bool] = mapped_column(default=False)

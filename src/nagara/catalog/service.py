@@ -35,6 +35,28 @@ def _overrides(body: LocalBody | None, code: str) -> dict[str, Any] | None:
     return override if isinstance(override, dict) else None
 
 
+# Service versions never change once written (a changed definition is a new row), so each
+# process keeps the parsed definitions it has read: submissions stop re-reading 10 kB of JSON.
+_DEFINITIONS: dict[int, dict[str, Any]] = {}
+
+
+def _definition(session: Session, version_id: int) -> tuple[str, str, dict[str, Any]]:
+    cached = _DEFINITIONS.get(version_id)
+    if cached is not None:
+        return cached["__state"], cached["code"], cached
+    row = session.get(ServiceVersion, version_id)
+    if row is None:
+        raise NotFound("the application's service version is missing")
+    definition = dict(row.definition)
+    definition["__state"] = row.state_code
+    _DEFINITIONS[version_id] = definition
+    return row.state_code, row.code, definition
+
+
+def _public(definition: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in definition.items() if k != "__state"}
+
+
 def list_services(session: Session, tenant: str) -> list[Service]:
     state, body = resolve_tenant(session, tenant)
     rows = session.scalars(
@@ -52,23 +74,22 @@ def list_services(session: Session, tenant: str) -> list[Service]:
 
 def get_service(session: Session, tenant: str, code: str) -> Service:
     state, body = resolve_tenant(session, tenant)
-    row = session.scalar(
-        select(ServiceVersion).where(
+    version_id = session.scalar(
+        select(ServiceVersion.id).where(
             ServiceVersion.state_code == state.code, ServiceVersion.code == code, ServiceVersion.is_current.is_(True)
         )
     )
-    if row is None:
+    if version_id is None:
         known = [s.code for s in list_services(session, tenant)]
         raise NotFound(f"no service {code!r} at {tenant!r}; services here: {', '.join(known) or 'none'}")
-    if body is not None and body.type not in row.definition["offered_by"]:
+    _state, _code, definition = _definition(session, version_id)
+    if body is not None and body.type not in definition["offered_by"]:
         raise NotFound(f"{tenant!r} (a {body.type.replace('_', ' ')}) does not offer {code!r}")
-    return Service(state.code, with_overrides(row.definition, _overrides(body, code)), row.id)
+    return Service(state.code, with_overrides(_public(definition), _overrides(body, code)), version_id)
 
 
 def service_of(session: Session, version_id: int, local_body_code: str) -> Service:
     """The definition an application was made under, with its local body's overrides."""
-    row = session.get(ServiceVersion, version_id)
-    if row is None:
-        raise NotFound("the application's service version is missing")
+    state_code, code, definition = _definition(session, version_id)
     body = session.get(LocalBody, local_body_code)
-    return Service(row.state_code, with_overrides(row.definition, _overrides(body, row.code)), row.id)
+    return Service(state_code, with_overrides(_public(definition), _overrides(body, code)), version_id)

@@ -150,6 +150,9 @@ def least_loaded_officer(session: Session, app: Application, role: str) -> str |
             User.kind == "officer",
         )
     )
+    candidates = list(session.scalars(holders.limit(2)))
+    if len(candidates) < 2:  # nobody, or one officer: no need to count anyone's work
+        return str(candidates[0]) if candidates else None
     load = (
         select(Application.assigned_to_id, func.count().label("n"))
         .where(Application.is_open.is_(True), Application.assigned_to_id.in_(holders))

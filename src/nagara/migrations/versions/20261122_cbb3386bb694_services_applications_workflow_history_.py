@@ -93,7 +93,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("applications", schema=None) as batch_op:
         batch_op.create_index("ix_applications_applicant", ["applicant_id", "created_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_applications_assigned_to_id"), ["assigned_to_id"], unique=False)
+        batch_op.create_index("ix_applications_workload", ["assigned_to_id", "is_open"], unique=False)
         batch_op.create_index(
             "ix_applications_inbox", ["local_body_code", "assigned_role", "is_open", "state_due_at"], unique=False
         )
@@ -196,7 +196,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_applications_service_due_at"))
         batch_op.drop_index(batch_op.f("ix_applications_service_code"))
         batch_op.drop_index("ix_applications_inbox")
-        batch_op.drop_index(batch_op.f("ix_applications_assigned_to_id"))
+        batch_op.drop_index("ix_applications_workload")
         batch_op.drop_index("ix_applications_applicant")
 
     op.drop_table("applications")

@@ -35,6 +35,7 @@ from nagara.kit.errors import Problem, http_problem
 from nagara.kit.logging import configure_logging
 from nagara.kit.metrics import LATENCY, REQUESTS
 from nagara.kit.settings import Settings, load_settings
+from nagara.ledger.api import router as ledger_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
 from nagara.worker.runner import Worker
@@ -263,6 +264,7 @@ def create_app(
     _ops_routes(app)
     for router in API_ROUTERS:
         app.include_router(router)
+    app.include_router(ledger_router)  # /ledger: tlog-tiles and tlog-witness, public, outside /api/v1
     return app
 
 

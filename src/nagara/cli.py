@@ -16,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Column, Table
 
 from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
+from nagara.ledger.cli import ledger_app
 
 if TYPE_CHECKING:
     from nagara.runtime import Runtime
@@ -27,6 +28,7 @@ users_app = typer.Typer(no_args_is_help=True, help="Users, roles and tokens.")
 app.add_typer(db_app, name="db")
 app.add_typer(pack_app, name="pack")
 app.add_typer(users_app, name="users")
+app.add_typer(ledger_app, name="ledger")
 
 out = Console()
 err = Console(stderr=True)

@@ -10,10 +10,13 @@ DOMAIN_MODULES = (
     "nagara.identity.service",  # registers identity.send_sms
     "nagara.audit.models",
     "nagara.worker.models",
+    "nagara.worker.tasks",  # prunes finished jobs hourly
     "nagara.catalog.models",
     "nagara.applications.models",
     "nagara.workflow.models",
     "nagara.workflow.tasks",  # registers and schedules workflow.sweep
+    "nagara.ledger.models",
+    "nagara.ledger.tasks",  # registers and schedules ledger.integrate and ledger.witness
 )
 
 

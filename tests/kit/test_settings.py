@@ -12,6 +12,7 @@ GOOD = {
     "NAGARA_SMS_BACKEND": "http",
     "NAGARA_SMS_HTTP_URL": "https://sms.example.invalid/send",
     "NAGARA_SMS_HTTP_TOKEN": "token",
+    "NAGARA_LEDGER_KEY": "PRIVATE+KEY+ledger.kl.example.gov.in/v1+e174f4e7+AbUv/5BgcrXr5feOTsSpEn2V6iB2G7gdYC5FTlwsvnWp",
 }
 
 

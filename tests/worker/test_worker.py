@@ -160,3 +160,22 @@ def test_the_server_runs_jobs_itself_in_embedded_mode(committed: Runtime) -> Non
             time.sleep(0.1)
     with committed.db.unit_of_work() as s:
         assert handled_count(s, "embedded") == 1
+
+
+def test_finished_jobs_are_pruned_after_a_day(runtime: Runtime) -> None:
+    from datetime import timedelta
+
+    from nagara.worker.tasks import prune
+
+    with runtime.db.unit_of_work() as s:
+        old = enqueue(s, "test.record", {"key": "old"})
+        recent = enqueue(s, "test.record", {"key": "recent"})
+        pending = enqueue(s, "test.record", {"key": "pending"})
+        s.flush()
+        old.status, old.finished_at = "done", utcnow() - timedelta(days=2)
+        recent.status, recent.finished_at = "done", utcnow() - timedelta(hours=1)
+        ids = (old.id, recent.id, pending.id)
+    with runtime.db.unit_of_work() as s:
+        prune(s, {})
+    with runtime.db.unit_of_work() as s:
+        assert [s.get(Job, i) is not None for i in ids] == [False, True, True]

@@ -76,6 +76,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # The public ledger (src/nagara/ledger): one log per node; see README "The public ledger".
+    ledger_origin: str = ""  # default: the ledger_origin of the first loaded state by code
+    ledger_key: SecretStr = SecretStr("")  # PRIVATE+KEY+<origin>+...; development generates one under var_dir
+    ledger_batch_size: int = Field(default=10_000, ge=1, le=30_000)
+    ledger_run_seconds: float = Field(default=0.5, gt=0)  # integrate at most this long, then sign a checkpoint
+    ledger_witness_key: SecretStr = SecretStr("")  # this node's cosigning key, as a witness of other logs
+    ledger_witnessed_logs: list[str] = Field(default_factory=list)  # vkeys of the logs this node witnesses
+    ledger_witnesses: dict[str, str] = Field(default_factory=dict)  # witness submission URL -> witness vkey
+    ledger_witness_quorum: int = Field(default=0, ge=0)  # cosignatures a checkpoint needs before it is served
+
     @model_validator(mode="after")
     def _defaults_from_var_dir(self) -> Settings:
         if self.files_backend == "s3" and not self.s3_bucket:
@@ -108,6 +118,10 @@ class Settings(BaseSettings):
             problems.append("NAGARA_SMS_HTTP_URL and NAGARA_SMS_HTTP_TOKEN are required for the http SMS backend")
         if not self.cookie_secure:
             problems.append("NAGARA_COOKIE_SECURE must be true")
+        if not self.ledger_key.get_secret_value():
+            problems.append("NAGARA_LEDGER_KEY is missing: the ledger's signing key (nagara ledger keygen ORIGIN)")
+        if self.ledger_witnessed_logs and not self.ledger_witness_key.get_secret_value():
+            problems.append("NAGARA_LEDGER_WITNESS_KEY is missing but NAGARA_LEDGER_WITNESSED_LOGS is set")
         return problems
 
     def check_production(self) -> None:

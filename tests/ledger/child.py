@@ -1,77 +1,96 @@
-"""A child process for the ledger's kill test: ``python -m tests.ledger.child URL VAR_DIR MODE PREFIX``.
+"""The kill test's child processes: ``python -m nagara serve`` and ``python -m nagara worker``.
 
-``append``: write entries in units of work, printing each subject only after its
-unit of work committed (that line is the acknowledgement), until killed.
-``integrate``: run the integrator over and over in small batches, until killed.
-
-To run the test against applications instead (the issue's version), change
-``acknowledged_write`` to submit an application through the API and print its
-number after the 201 response: the parent only reads the printed lines.
+Both run with the same settings, given as ``NAGARA_*`` variables as in production:
+one database, one var dir (so one development ledger key, generated under it by
+whichever process needs it first), one packs dir and one ledger origin; the server
+does not run the worker (``NAGARA_WORKER_EMBEDDED=false``). Each child writes its
+output to a log file in the test's tmp dir, shown when it fails to start. A child is
+stopped only with SIGKILL: the test is about processes that die without warning.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.orm import Session
+import httpx
 
-from nagara.domains import load_all
-from nagara.kit.db import try_single_runner
-from nagara.kit.settings import Settings
-from nagara.ledger import integrator, service
-from nagara.runtime import Runtime, build_runtime
-from tests.ledger.helpers import ORIGIN
+from tests.conftest import ROOT
+
+START_SECONDS = 60  # generous: a child imports the whole application, slowly on a loaded machine
 
 
-def acknowledged_write(session: Session, subject: str) -> None:
-    service.append(
-        session,
-        type="application.action",
-        tenant_code="kl.tvm-corp",
-        subject=subject,
-        content={"subject": subject, "action": "forward"},
-        actor_role="counter_clerk",
-    )
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-def append_forever(rt: Runtime, prefix: str) -> None:
-    n = 0
-    while True:
-        batch = [f"{prefix}-{n + i}" for i in range(1 + n % 3)]
-        with rt.db.unit_of_work() as session:
-            for subject in batch:
-                acknowledged_write(session, subject)
-        sys.stdout.write("".join(s + "\n" for s in batch))  # after commit: acknowledged
-        sys.stdout.flush()
-        n += len(batch)
-        time.sleep(0.001 * (n % 3))  # paced like requests, so the integrator gets the SQLite write lock too
+def child_env(settings: dict[str, str]) -> dict[str, str]:
+    """This environment without any ``NAGARA_*`` variable (a stray one is an error), plus ``settings``."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("NAGARA_")}
+    return {**inherited, **{f"NAGARA_{k.upper()}": v for k, v in settings.items()}}
 
 
-def integrate_forever(rt: Runtime) -> None:
-    while True:
-        result = None
-        with rt.db.unit_of_work() as session:
-            if try_single_runner(session, "ledger.integrate"):
-                result = integrator.integrate(session, rt.settings, batch_size=25, max_seconds=0.05)
-        if result is not None:
-            sys.stdout.write(f"{result.size}\n")  # after commit: the tree size now published
-            sys.stdout.flush()
-        time.sleep(0.02)
+class Child:
+    """One ``python -m nagara ...`` process."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "nagara", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def wait_for(self, what: str, done: Callable[[], bool], timeout: float = START_SECONDS) -> None:
+        """Poll ``done`` until it is true; fail if the child dies or the time runs out."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert self.alive(), f"{self.log.name} died before {what}:\n{self.tail()}"
+            assert time.monotonic() < deadline, f"{self.log.name}: no {what} after {timeout} s:\n{self.tail()}"
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL (no clean-up of any kind), then reap it."""
+        if self.alive():
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
 
 
-def main() -> None:
-    url, var_dir, mode, prefix = sys.argv[1:5]
-    load_all()
-    settings = Settings(env="test", database_url=url, var_dir=Path(var_dir), worker_embedded=False, ledger_origin=ORIGIN)
-    rt = build_runtime(settings)
-    if mode == "append":
-        append_forever(rt, prefix)
-    elif mode == "integrate":
-        integrate_forever(rt)
-    sys.exit(f"unknown mode {mode!r}")
+def start_server(env: dict[str, str], port: int, log: Path) -> Child:
+    """``nagara serve`` on the loopback ``port``; returns once ``/readyz`` answers 200."""
+    server = Child(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        server.wait_for("readiness", ready)
+    except BaseException:
+        server.kill()
+        raise
+    return server
 
 
-if __name__ == "__main__":
-    main()
+def start_worker(env: dict[str, str], log: Path) -> Child:
+    """``nagara worker``: runs the scheduled ``ledger.integrate`` job."""
+    return Child(["worker"], env, log)

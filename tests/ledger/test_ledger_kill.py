@@ -1,120 +1,365 @@
-"""Crash safety: appenders and the integrator killed at random moments lose nothing acknowledged and never fork the log."""
+"""Crash safety through the API (issue 4): the server and the worker killed at random moments under load.
+
+A database of its own with the shipped packs and a service without documents; a
+citizen with a bearer token. ``nagara serve`` and ``nagara worker`` run as child
+processes with one database and one var dir (so one ledger key). Client threads
+submit applications over HTTP and record every number acknowledged with 201; a
+poller collects each checkpoint the server publishes. Meanwhile the server, the
+worker or both are killed with SIGKILL at random moments and restarted. After a
+last kill under load and a final restart, the worker integrates everything; then:
+
+- every acknowledged number has an integrated entry (an index) whose content is
+  that application's ``submit`` action;
+- the log has consecutive indexes and nothing pending, and verifies from outside;
+- every checkpoint signed (the ones published by the API among them) is a prefix
+  of the one final tree, and consistent with every later one.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
 import random
-import signal
-import subprocess
+import shutil
 import sys
+import threading
 import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
-from nagara.ledger import checkpoint, merkle, service, tiles
-from nagara.ledger.models import LogEntry, PendingEntry
-from nagara.runtime import Runtime
-from tests.conftest import ROOT
-from tests.ledger.helpers import ORIGIN, checkpoints, integrate_all, log_vkey
+from nagara.applications.models import Application
+from nagara.identity import service as identity
+from nagara.kit.settings import Settings
+from nagara.ledger import checkpoint, client, merkle, note, tiles
+from nagara.ledger import entry as entries
+from nagara.ledger.models import LogEntry, PendingEntry, SignedCheckpoint
+from nagara.runtime import Runtime, build_runtime
+from nagara.tenancy.packs import discover, read_pack
+from nagara.tenancy.service import load_pack
+from nagara.workflow.models import HistoryEntry
+from tests.conftest import PACKS, ROOT, DatabaseFactory, backend, make_citizen
+from tests.ledger.child import Child, child_env, free_port, start_server, start_worker
+from tests.ledger.helpers import ORIGIN
+
+TENANT = "kl.tvm-corp"
+SUBMISSION = {"service": "quick-certificate", "data": {"applicant_name": "L", "purpose": "education", "ward": 12}, "submit": True}
+# Concurrent submitters. SQLite: one, because two concurrent writing requests in one server process
+# stall each other for the busy timeout and fail with "database is locked" (the second request's
+# BEGIN IMMEDIATE, in the async authentication dependency, blocks the event loop that the first
+# request's commit needs), with or without kills.
+CLIENTS = 4 if backend() == "postgresql" else 1
+ROUNDS = 6  # kill rounds, each killing the server, the worker or both
+ROUNDS_SECONDS = 30  # and no more rounds after this long, however slow the machine
+FINISH_SECONDS = 60  # for the final restart to integrate everything
 
 
-class Child:
-    def __init__(self, rt: Runtime, mode: str, prefix: str, out: Path) -> None:
-        self.out, self.err = out, out.with_suffix(".err")
-        with out.open("wb") as stdout, self.err.open("wb") as stderr:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.ledger.child", rt.settings.database_url, str(rt.settings.var_dir), mode, prefix],
-                cwd=ROOT,
-                stdout=stdout,
-                stderr=stderr,
-            )
+def prepare(db_factory: DatabaseFactory, tmp_path: Path) -> tuple[Runtime, dict[str, str]]:
+    """A migrated database of its own with the packs, plus quick-certificate; a citizen; the children's settings."""
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS, packs)
+    shutil.copy(ROOT / "bench" / "packs" / "quick-certificate.yaml", packs / "kl" / "services")
+    var_dir = tmp_path / "var"
+    settings = Settings(
+        env="test",
+        database_url=db_factory.new_url(),
+        var_dir=var_dir,
+        packs_dir=packs,
+        worker_embedded=False,
+        ledger_origin=ORIGIN,
+        log_json=False,
+    )
+    rt = build_runtime(settings)
+    with rt.db.unit_of_work() as s:
+        for directory in discover(packs):
+            load_pack(s, read_pack(directory))
+    env = child_env(
+        {
+            "env": "test",
+            "database_url": settings.database_url,
+            "var_dir": str(var_dir),  # both children: one development ledger key, under var_dir/ledger
+            "packs_dir": str(packs),
+            "ledger_origin": ORIGIN,
+            "worker_embedded": "false",
+            "worker_poll_seconds": "0.05",
+            # Small integration runs (batches of 4, at most 50 ms before a checkpoint is signed and the
+            # next run queued), so the worker is inside an integrating transaction often when killed.
+            "ledger_batch_size": "4",
+            "ledger_run_seconds": "0.05",
+            "log_level": "WARNING",
+            "log_json": "false",
+        }
+    )
+    return rt, env
 
-    def wait_working(self, timeout: float = 120) -> None:
-        """Wait until it has acknowledged something, so every kill interrupts real work."""
+
+@dataclass
+class Node:
+    """The server and the worker, restarted on the same port, database and var dir."""
+
+    rt: Runtime
+    env: dict[str, str]
+    logs: Path
+    port: int = field(default_factory=free_port)
+    server: Child | None = None
+    worker: Child | None = None
+    started: Counter[str] = field(default_factory=Counter)
+    killed: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_server(self) -> None:
+        self.started["server"] += 1
+        self.server = start_server(self.env, self.port, self.logs / f"server-{self.started['server']}.log")
+
+    def start_worker(self) -> None:
+        """Start the worker and wait until it has signed a checkpoint (so the next kill interrupts real work)."""
+        before = self.signed_size()
+        self.started["worker"] += 1
+        self.worker = start_worker(self.env, self.logs / f"worker-{self.started['worker']}.log")
+        self.worker.wait_for("integration", lambda: self.signed_size() > before)
+
+    def kill(self, victim: str) -> None:
+        child = self.server if victim == "server" else self.worker
+        if child is not None and child.alive():
+            child.kill()
+            self.killed[victim] += 1
+
+    def kill_all(self) -> None:
+        for child in (self.server, self.worker):
+            if child is not None:
+                child.kill()
+
+    def signed_size(self) -> int:
+        with self.rt.db.unit_of_work(readonly=True) as s:
+            size = s.scalar(select(func.max(SignedCheckpoint.size)))
+        return -1 if size is None else int(size)
+
+    def integrated_everything(self) -> bool:
+        with self.rt.db.unit_of_work(readonly=True) as s:
+            pending = s.scalar(select(func.count()).select_from(PendingEntry))
+            total = s.scalar(select(func.count()).select_from(LogEntry))
+            size = s.scalar(select(func.max(SignedCheckpoint.size)))
+        return pending == 0 and size == total
+
+
+class Load:
+    """Submitting threads that record every acknowledged number, and a poller of the published checkpoint."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+        self.submitting, self.polling = threading.Event(), threading.Event()
+        self.acknowledged: list[str] = []
+        self.answers: Counter[int | str] = Counter()  # status codes, and "dropped" for failed connections
+        self.published: dict[str, None] = {}  # checkpoint notes in the order first seen
+        self.failures: list[BaseException] = []
+        self.submitters = [threading.Thread(target=self._guard, args=(self._submit,)) for _ in range(CLIENTS)]
+        self.poller = threading.Thread(target=self._guard, args=(self._poll,))
+
+    def start(self) -> None:
+        self.submitting.set()
+        self.polling.set()
+        for thread in [*self.submitters, self.poller]:
+            thread.start()
+
+    def stop_submitting(self) -> None:
+        self.submitting.clear()
+        for thread in self.submitters:
+            if thread.is_alive():
+                thread.join(timeout=60)
+
+    def stop(self) -> None:
+        self.stop_submitting()
+        self.polling.clear()
+        if self.poller.is_alive():
+            self.poller.join(timeout=60)
+        assert not self.failures, f"a client thread failed: {self.failures[0]!r}"
+
+    def _guard(self, target: Any) -> None:
+        try:
+            target()
+        except BaseException as exc:  # noqa: BLE001 - reported by stop(), not lost in a thread
+            self.failures.append(exc)
+
+    def _submit(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with httpx.Client(base_url=self.base, headers=headers, timeout=30) as http:
+            while self.submitting.is_set():
+                try:
+                    response = http.post(f"/api/v1/tenants/{TENANT}/applications", json=SUBMISSION)
+                    number = response.json()["number"] if response.status_code == 201 else None
+                except httpx.TransportError:  # killed before the whole answer arrived: not acknowledged
+                    self.answers["dropped"] += 1
+                    time.sleep(0.02)
+                    continue
+                self.answers[response.status_code] += 1
+                if number is None:
+                    time.sleep(0.02)
+                else:
+                    self.acknowledged.append(number)
+
+    def _poll(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=10) as http:
+            while self.polling.is_set():
+                try:
+                    response = http.get("/ledger/checkpoint")
+                except httpx.TransportError:
+                    response = None
+                if response is not None and response.status_code == 200:
+                    self.published.setdefault(response.text)
+                time.sleep(0.03)
+
+    def wait(self, what: str, done: Any, node: Node, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        while b"\n" not in self.out.read_bytes():
-            assert self.proc.poll() is None, f"child died: {self.err.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "child did nothing"
-            time.sleep(0.02)
-
-    def kill(self) -> list[str]:
-        """SIGKILL; return the lines it completed (acknowledged) before dying."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        return self.out.read_text().split("\n")[:-1]  # a last line without its newline was never acknowledged
+        while not done():
+            assert not self.failures, f"a client thread failed: {self.failures[0]!r}"
+            assert time.monotonic() < deadline, f"no {what} after {timeout} s; answers {dict(self.answers)}"
+            assert node.server is not None and node.server.alive(), f"the server died:\n{node.server and node.server.tail()}"
+            time.sleep(0.05)
 
 
-def test_killing_appenders_and_the_integrator_loses_no_acknowledged_entry(committed: Runtime, tmp_path: Path) -> None:
+def test_killing_the_server_and_the_worker_loses_no_acknowledged_application(db_factory: DatabaseFactory, tmp_path: Path) -> None:
     seed = int.from_bytes(os.urandom(4), "big")
     sys.stdout.write(f"kill schedule seed: {seed}\n")  # shown if the test fails, to replay the schedule
     rng = random.Random(seed)
-    counter = itertools.count()
-
-    def start(mode: str) -> Child:
-        n = next(counter)
-        return Child(committed, mode, f"K{n}", tmp_path / f"{mode}-{n}.out")
-
-    acknowledged: list[str] = []
-    appenders = [start("append"), start("append")]
-    integrating = start("integrate")
-    kills = 0
+    rt, env = prepare(db_factory, tmp_path)
     try:
-        for child in [*appenders, integrating]:
-            child.wait_working()
-        for _ in range(6):
-            time.sleep(rng.uniform(0.05, 0.6))
-            victim = rng.choice(["appender", "integrator", "both"])
-            if victim in ("appender", "both"):
-                i = rng.randrange(len(appenders))
-                acknowledged += appenders[i].kill()
-                appenders[i] = start("append")
-                appenders[i].wait_working()
-                kills += 1
-            if victim in ("integrator", "both"):
-                integrating.kill()
-                integrating = start("integrate")
-                integrating.wait_working()
-                kills += 1
+        with rt.db.unit_of_work() as s:
+            token = identity.issue_token(s, make_citizen(s, rt, "kl", "9847000001"), "bearer")
+        node = Node(rt, env, tmp_path)
+        load = Load(node.base, token)
+        try:
+            node.start_server()
+            load.start()
+            load.wait("acknowledgement", lambda: len(load.acknowledged) >= 10, node)
+            node.start_worker()
+            began = time.monotonic()
+            for _ in range(ROUNDS):
+                if time.monotonic() - began > ROUNDS_SECONDS:
+                    break
+                time.sleep(rng.uniform(0.1, 1.2))  # under load
+                victims = rng.choice([["server"], ["worker"], ["server", "worker"], ["worker", "server"]])
+                for victim in victims:
+                    node.kill(victim)
+                time.sleep(rng.uniform(0, 0.3))  # the survivor, if any, carries on alone for a moment
+                if "server" in victims:
+                    node.start_server()
+                    acknowledged = len(load.acknowledged)
+                    load.wait("acknowledgement after a restart", lambda n=acknowledged: len(load.acknowledged) > n, node)
+                if "worker" in victims:
+                    node.start_worker()
+            time.sleep(rng.uniform(0.1, 0.5))
+            node.kill("server")  # a last kill of both, still under load
+            node.kill("worker")
+            load.stop_submitting()
+            published_before_the_end = len(load.published)
+
+            node.start_server()
+            node.start_worker()
+            node.worker.wait_for("integration of everything", node.integrated_everything, FINISH_SECONDS)  # type: ignore[union-attr]
+            final_size = node.signed_size()
+            load.wait("the final checkpoint published", lambda: f"\n{final_size}\n" in "".join(load.published), node)
+            load.stop()
+            check_the_log(rt, node, load)
+        finally:
+            load.submitting.clear()
+            load.polling.clear()
+            node.kill_all()
+            for thread in [*load.submitters, load.poller]:
+                if thread.is_alive():
+                    thread.join(timeout=60)
     finally:
-        for child in [*appenders, integrating]:
-            lines = child.kill()
-            if child is not integrating:
-                acknowledged += lines
-    assert kills >= 6
-    assert len(acknowledged) > 20, "the appenders acknowledged too little to test anything"
+        rt.db.dispose()
+    sys.stdout.write(
+        f"kills {dict(node.killed)}; acknowledged {len(load.acknowledged)}; answers {dict(load.answers)}; "
+        f"checkpoints published {published_before_the_end} before the end, {final_size} entries\n"
+    )
+    assert node.killed["server"] >= 2 and node.killed["worker"] >= 2, f"too few kills to test anything: {dict(node.killed)}"
+    assert len(load.acknowledged) > 50, "the server acknowledged too little to test anything"
+    assert published_before_the_end > 1, "the killed workers published too little to test anything"
 
-    # What the killed integrators published, before the restart finishes the work.
-    published = checkpoints(committed)
-    assert len(published) > 1, "the killed integrators published nothing"
-    size = integrate_all(committed)
-    with committed.db.unit_of_work(readonly=True) as s:
-        found = dict(s.execute(select(LogEntry.subject, LogEntry.idx).where(LogEntry.subject.in_(acknowledged))).all())
-        total, top = s.execute(select(func.count(), func.max(LogEntry.idx))).one()
-        assert s.scalar(select(func.count()).select_from(PendingEntry)) == 0
-        missing = sorted(set(acknowledged) - set(found))
-        assert not missing, f"{len(missing)} acknowledged entries are not in the log: {missing[:5]}"
-        assert total == size == top + 1  # consecutive indexes, none lost or repeated
 
-        verifier = checkpoint.load_verifier(log_vkey(committed))
-        signed = checkpoints(committed)
-        assert [c.size for c in signed[: len(published)]] == [c.size for c in published]
-        assert all(older.size < newer.size for older, newer in itertools.pairwise(signed))
-        # Every checkpoint ever signed is a prefix of the one final tree: each is consistent with all before it.
-        memory = merkle.MemoryHashStore()
+def check_the_log(rt: Runtime, node: Node, load: Load) -> None:
+    acknowledged = load.acknowledged
+    assert len(set(acknowledged)) == len(acknowledged), "a number was acknowledged twice"
+    with httpx.Client(base_url=node.base, timeout=30) as http:
+        vkey = http.get("/ledger/vkey").text.strip()
+        verifier = checkpoint.load_verifier(vkey)
+        # Checked from outside, as anyone can: signature, tiles, and the tree rebuilt from the entry bundles.
+        report = client.verify_log(http, node.base, vkey=vkey, full=True)
+        size = report.size
+        served = client.LogClient(http, node.base)
+        bodies: list[bytes] = []
         for n in range(-(-size // tiles.TILE_WIDTH)):
             width = tiles.tile_width(0, n, size)
-            bundle = service.read_tile(s, committed.settings, tiles.Tile(tiles.ENTRIES_LEVEL, n, width))
-            assert bundle is not None
-            memory.append([merkle.leaf_hash(e) for e in tiles.decode_entry_bundle(bundle, width)])
-        for cp in signed:
-            body, _ = checkpoint.open_checkpoint(cp.note, [verifier], origin=ORIGIN)
-            assert (body.size, body.root_hash) == (cp.size, cp.root_hash) == (cp.size, memory.root(cp.size))
-        # And the proofs the node serves say so, for a sample of pairs.
-        for _ in range(40):
-            older, newer = sorted(rng.sample(signed, 2), key=lambda c: c.size)
+            bodies += tiles.decode_entry_bundle(served.tile(tiles.Tile(tiles.ENTRIES_LEVEL, n, width)), width)
+        memory = merkle.MemoryHashStore()
+        memory.append([merkle.leaf_hash(b) for b in bodies])
+        assert memory.root() == report.root_hash
+
+        with rt.db.unit_of_work(readonly=True) as s:
+            assert s.scalar(select(func.count()).select_from(PendingEntry)) == 0
+            total, top = s.execute(select(func.count(), func.max(LogEntry.idx))).one()
+            assert total == size == top + 1  # consecutive indexes, none lost or repeated
+            indexes: dict[str, list[int]] = {}
+            for subject, idx in s.execute(select(LogEntry.subject, LogEntry.idx).where(LogEntry.type == "application.action")):
+                indexes.setdefault(subject, []).append(idx)
+            submitted = {
+                number: {
+                    "seq": h.seq,
+                    "action": h.action,
+                    "from": h.from_state,
+                    "to": h.to_state,
+                    "at": h.at.astimezone(UTC).isoformat(),
+                }
+                for number, h in s.execute(
+                    select(Application.number, HistoryEntry)
+                    .join(HistoryEntry, HistoryEntry.application_id == Application.id)
+                    .where(HistoryEntry.action == "submit")
+                )
+            }
+            signed = list(s.scalars(select(SignedCheckpoint).order_by(SignedCheckpoint.size)))
+
+    # Every acknowledged application: an integrated entry that is its submission (its content hash proves it).
+    missing = [n for n in acknowledged if not any(submit_entry(rt, bodies[i], n, submitted.get(n)) for i in indexes.get(n, []))]
+    assert not missing, (
+        f"{len(missing)} of {len(acknowledged)} acknowledged applications have no integrated submit entry: {missing[:5]}"
+    )
+
+    # Every checkpoint signed is the one tree at its size: so each is consistent with every later one.
+    notes = {cp.size: cp.note for cp in signed}
+    assert signed[-1].size == size
+    for cp in signed:
+        body, _ = checkpoint.open_checkpoint(cp.note, [verifier], origin=ORIGIN)
+        assert (body.size, body.root_hash) == (cp.size, cp.root_hash) == (cp.size, memory.root(cp.size))
+    for text in load.published:  # what the API served while processes were being killed
+        body, _ = checkpoint.open_checkpoint(text, [verifier], origin=ORIGIN)
+        assert notes.get(body.size) == text, f"a published checkpoint of size {body.size} is not among the signed ones"
+    for older, newer in itertools.combinations(signed, 2):
+        if older.size:
+            merkle.verify_consistency(
+                older.size, newer.size, memory.consistency_proof(older.size, newer.size), older.root_hash, newer.root_hash
+            )
+    # And the proofs the restarted node serves say so, from each checkpoint to the next.
+    with httpx.Client(base_url=node.base, timeout=30) as http:
+        for older, newer in itertools.pairwise(signed):
             if older.size:
-                proof = service.consistency_proof(s, committed.settings, older.size, newer.size)
+                answer = http.get("/ledger/proof/consistency", params={"from": older.size, "to": newer.size})
+                assert answer.status_code == 200, answer.text
+                proof = [note.b64decode(h) for h in answer.json()["hashes"]]
                 merkle.verify_consistency(older.size, newer.size, proof, older.root_hash, newer.root_hash)
+
+
+def submit_entry(rt: Runtime, body: bytes, number: str, content: dict[str, Any] | None) -> bool:
+    """Whether the entry ``body`` records the submission of application ``number`` (whose submit step is ``content``)."""
+    entry = entries.parse_entry(body)
+    if content is None or entry.subject != number or entry.type != "application.action":
+        return False
+    return entries.verify_content(entry, content, entries.entry_salt(rt.secret, entry.salt_id))

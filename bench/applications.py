@@ -31,7 +31,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from read_endpoint import PG_ADMIN, ROOT, free_port
+from read_endpoint import PG_ADMIN, ROOT, free_port, pgbench_tps
 
 DB = "nagara_bench_apps"
 FORM = '{"applicant_name": "Lakshmi", "purpose": "education", "ward": 12}'
@@ -156,31 +156,7 @@ def pgbench(rows: int, seconds: int, connections: int) -> float:
     script = Path(tempfile.mkdtemp()) / "rows.sql"
     insert = 'INSERT INTO bench_rows (k, owner, body, at) VALUES (md5(random()::text), \'clerk\', \'{"a": 1, "b": "some text"}\', now());'
     script.write_text("BEGIN;\n" + "\n".join([insert] * rows) + "\nEND;\n", encoding="utf-8")
-    out = subprocess.run(
-        [
-            "pgbench",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-n",
-            "-M",
-            "prepared",
-            "-f",
-            str(script),
-            "-T",
-            str(seconds),
-            "-c",
-            str(connections),
-            "-j",
-            "2",
-            DB,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return pgbench_tps(script, DB, seconds, connections)
 
 
 def main() -> None:

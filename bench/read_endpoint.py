@@ -170,36 +170,20 @@ def raw_sqlite(path: str, token_hash: str, user_id: str, seconds: float) -> floa
     return n / seconds
 
 
+def pgbench_tps(script: Path, dbname: str, seconds: int, connections: int) -> float:
+    """Transactions per second of pgbench running ``script`` (prepared statements, 2 threads)."""
+    args = ["pgbench", "-h", "127.0.0.1", "-U", "postgres", "-n", "-M", "prepared", "-f", str(script)]
+    args += ["-T", str(seconds), "-c", str(connections), "-j", "2", dbname]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
 def raw_pgbench(dbname: str, token_hash: str, user_id: str, seconds: int, connections: int) -> float:
     script = Path(tempfile.mkdtemp()) / "auth.sql"
     script.write_text(
         "\n".join(q.format(h=token_hash, u=user_id) + ";" for q in (TOKEN_SQL, USER_SQL, ROLES_SQL)) + "\n", encoding="utf-8"
     )
-    out = subprocess.run(
-        [
-            "pgbench",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-n",
-            "-M",
-            "prepared",
-            "-f",
-            str(script),
-            "-T",
-            str(seconds),
-            "-c",
-            str(connections),
-            "-j",
-            "2",
-            dbname,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return pgbench_tps(script, dbname, seconds, connections)
 
 
 def main() -> None:

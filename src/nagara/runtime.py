@@ -7,6 +7,7 @@ integrations without globals.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import anyio
@@ -29,9 +30,23 @@ class Runtime:
     files: FileStore
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     db_slots: anyio.CapacityLimiter = field(init=False)
+    _sqlite_writer: anyio.CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.db_slots = anyio.CapacityLimiter(self.settings.database_pool_size)
+        self._sqlite_writer = anyio.CapacityLimiter(1)
+
+    def writer_slot(self, *, readonly: bool) -> AbstractAsyncContextManager[object]:
+        """On SQLite, writing requests of this process take turns here, on the event loop.
+
+        SQLite has one writer at a time and a writing transaction takes the lock at BEGIN.
+        Without this turn, a second request's BEGIN IMMEDIATE blocks the event loop (or a
+        pool thread) while the first request needs that loop to commit: both wait until
+        the busy timeout. Waiting here costs nothing. PostgreSQL needs no turns.
+        """
+        if readonly or self.db.engine.dialect.name != "sqlite":
+            return nullcontext()
+        return self._sqlite_writer
 
     @property
     def secret(self) -> str:

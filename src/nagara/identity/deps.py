@@ -33,10 +33,11 @@ async def unit_of_work(request: Request) -> AsyncIterator[Session]:
     a small pool). The endpoint itself runs in the pool.
     """
     runtime = get_runtime(request)
+    readonly = request.method in SAFE_METHODS
     # At most as many requests hold a session as the pool has connections, so taking a
     # connection never blocks the event loop (which would stall every request in flight).
-    async with runtime.db_slots:
-        with runtime.db.unit_of_work(readonly=request.method in SAFE_METHODS) as session:
+    async with runtime.db_slots, runtime.writer_slot(readonly=readonly):
+        with runtime.db.unit_of_work(readonly=readonly) as session:
             yield session
 
 

@@ -1,0 +1,67 @@
+"""Writing requests at the same moment, in one process, on the engine under test: none may stall."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from nagara.app import create_app
+from nagara.identity import service as identity
+from nagara.identity.models import RoleAssignment, User
+from nagara.kit.migrate import upgrade
+from nagara.kit.settings import Settings
+from nagara.runtime import build_runtime
+from nagara.tenancy.packs import read_pack
+from nagara.tenancy.service import load_pack
+from tests.conftest import PACKS, ROOT, DatabaseFactory
+
+FORM = {"applicant_name": "L", "purpose": "education", "ward": 12}
+
+
+def test_simultaneous_submissions_all_succeed(db_factory: DatabaseFactory, tmp_path: Path) -> None:
+    packs = tmp_path / "packs"
+    shutil.copytree(PACKS / "kl", packs / "kl")
+    shutil.copy(ROOT / "bench" / "packs" / "quick-certificate.yaml", packs / "kl" / "services")
+    rt = build_runtime(
+        Settings(env="test", database_url=db_factory.new_url(migrated=False), var_dir=tmp_path, worker_embedded=False)
+    )
+    upgrade(rt.db.engine)
+    with rt.db.unit_of_work() as s:
+        load_pack(s, read_pack(packs / "kl"))
+        citizen = User(kind="citizen", state_code="kl", mobile_index="concurrent")
+        s.add(citizen)
+        s.flush()
+        s.add(RoleAssignment(user_id=citizen.id, state_code="kl", role_code="citizen"))
+        s.flush()
+        token = identity.issue_token(s, citizen, "bearer")
+    statuses: list[int] = []
+    lock = threading.Lock()
+    with TestClient(create_app(runtime=rt, start_worker=False), base_url="https://testserver") as client:
+
+        def submit() -> None:
+            try:
+                submit_five()
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                with lock:
+                    statuses.append(repr(exc))  # type: ignore[arg-type]
+
+        def submit_five() -> None:
+            for _ in range(5):
+                r = client.post(
+                    "/api/v1/tenants/kl.tvm-corp/applications",
+                    json={"service": "quick-certificate", "data": FORM, "submit": True},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                with lock:
+                    statuses.append(r.status_code)
+
+        threads = [threading.Thread(target=submit) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    rt.db.dispose()
+    assert statuses == [201] * 30

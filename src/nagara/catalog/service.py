@@ -37,11 +37,12 @@ def _overrides(body: LocalBody | None, code: str) -> dict[str, Any] | None:
 
 # Service versions never change once written (a changed definition is a new row), so each
 # process keeps the parsed definitions it has read: submissions stop re-reading 10 kB of JSON.
-_DEFINITIONS: dict[int, dict[str, Any]] = {}
+_DEFINITIONS: dict[tuple[str, int], dict[str, Any]] = {}
 
 
 def _definition(session: Session, version_id: int) -> tuple[str, str, dict[str, Any]]:
-    cached = _DEFINITIONS.get(version_id)
+    key = (session.get_bind().engine.url.render_as_string(), version_id)  # ids are per database
+    cached = _DEFINITIONS.get(key)
     if cached is not None:
         return cached["__state"], cached["code"], cached
     row = session.get(ServiceVersion, version_id)
@@ -49,7 +50,7 @@ def _definition(session: Session, version_id: int) -> tuple[str, str, dict[str, 
         raise NotFound("the application's service version is missing")
     definition = dict(row.definition)
     definition["__state"] = row.state_code
-    _DEFINITIONS[version_id] = definition
+    _DEFINITIONS[key] = definition
     return row.state_code, row.code, definition
 
 

@@ -166,14 +166,14 @@ def effective_settings(session: Session, local_body_code: str) -> dict[str, Any]
     return deep_merge(base, body.overrides or {})
 
 
-_CALENDARS: dict[tuple[str, str], WorkingCalendar] = {}
+_CALENDARS: dict[tuple[str, str, str], WorkingCalendar] = {}
 
 
 def working_calendar(session: Session, local_body_code: str) -> WorkingCalendar:
     """The local body's working days; cached per process until its state's pack changes."""
     body = get_local_body(session, local_body_code)
     state = get_state(session, body.state_code)
-    key = (local_body_code, state.pack_digest)
+    key = (session.get_bind().engine.url.render_as_string(), local_body_code, state.pack_digest)
     calendar = _CALENDARS.get(key)
     if calendar is None:
         calendar = WorkingCalendar.from_config(effective_settings(session, local_body_code)["calendar"])

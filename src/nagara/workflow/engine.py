@@ -34,6 +34,7 @@ from nagara.identity.access import Principal
 from nagara.identity.models import RoleAssignment, User
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.errors import Conflict, Forbidden, Invalid, Problem
+from nagara.ledger import service as ledger
 from nagara.tenancy.models import State
 from nagara.tenancy.service import working_calendar
 from nagara.workflow.models import Breach, HistoryEntry
@@ -204,14 +205,7 @@ def _history(
 
 def _record_in_ledger(session: Session, app: Application, entry: HistoryEntry) -> None:
     """Every workflow action goes to the public ledger in the same transaction (roles, never people)."""
-    try:
-        from nagara.ledger import service as ledger
-    except ImportError:  # the ledger domain is not installed in this build
-        return
-    append = getattr(ledger, "append", None)
-    if append is None:
-        return
-    append(
+    ledger.append(
         session,
         type="application.action",
         tenant_code=app.local_body_code,
@@ -285,11 +279,7 @@ def take_action(
     now: datetime,
 ) -> HistoryEntry:
     """Apply one action for ``principal``; every refusal raises before anything changes."""
-    if expected_version != app.version:
-        raise PreconditionFailed(
-            f"the application is at version {app.version} (state {app.state!r}), not {expected_version}; reload it and try again",
-            extra={"current": {"version": app.version, "state": app.state}},
-        )
+    require_version_match(app, expected_version)
     candidates = possible_actions(service, app, now)
     action = next((a for a in candidates if a["code"] == action_code), None)
     if action is None:
@@ -484,7 +474,7 @@ def sweep(session: Session, now: datetime, load_service: Any, *, limit: int = 50
 def require_version_match(app: Application, expected: int | None) -> None:
     if expected is not None and expected != app.version:
         raise PreconditionFailed(
-            f"the application is at version {app.version}, not {expected}; reload it and try again",
+            f"the application is at version {app.version} (state {app.state!r}), not {expected}; reload it and try again",
             extra={"current": {"version": app.version, "state": app.state}},
         )
 

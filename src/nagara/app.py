@@ -36,6 +36,8 @@ from nagara.kit.logging import configure_logging
 from nagara.kit.metrics import LATENCY, REQUESTS
 from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
+from nagara.payments.api import router as payments_router
+from nagara.payments.gateway_views import router as local_gateway_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
 from nagara.worker.runner import Worker
@@ -69,6 +71,8 @@ PUBLIC_API_ROUTES = {
     ("GET", "/api/v1/tenants"),
     ("GET", "/api/v1/tenants/{tenant}/services"),
     ("GET", "/api/v1/tenants/{tenant}/services/{code}"),
+    ("POST", "/api/v1/payments/callback/{gateway}"),  # authenticated by the gateway's HMAC signature
+    ("GET", "/api/v1/payments/return/{gateway}"),  # the payer's browser; its signature is checked
 }
 
 
@@ -265,12 +269,21 @@ def create_app(
     for router in API_ROUTERS:
         app.include_router(router)
     app.include_router(ledger_router)  # /ledger: tlog-tiles and tlog-witness, public, outside /api/v1
+    if settings.env != "production":
+        app.include_router(local_gateway_router)  # /gateway/local: the development gateway's hosted page
     return app
 
 
 # Each router carries the /api/v1 prefix itself, so a matched route knows its
 # full path (FastAPI reports the router's own path in metrics and logs).
-API_ROUTERS: tuple[APIRouter, ...] = (identity_router, tenancy_router, audit_router, catalog_router, applications_router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    identity_router,
+    tenancy_router,
+    audit_router,
+    catalog_router,
+    applications_router,
+    payments_router,
+)
 
 
 def api_route_table() -> set[tuple[str, str]]:

@@ -17,6 +17,8 @@ DOMAIN_MODULES = (
     "nagara.workflow.tasks",  # registers and schedules workflow.sweep
     "nagara.ledger.models",
     "nagara.ledger.tasks",  # registers and schedules ledger.integrate and ledger.witness
+    "nagara.payments.models",
+    "nagara.payments.tasks",  # local gateway callbacks, reconciliation, property tax demands
 )
 
 

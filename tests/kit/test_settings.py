@@ -13,6 +13,9 @@ GOOD = {
     "NAGARA_SMS_HTTP_URL": "https://sms.example.invalid/send",
     "NAGARA_SMS_HTTP_TOKEN": "token",
     "NAGARA_LEDGER_KEY": "PRIVATE+KEY+ledger.kl.example.gov.in/v1+e174f4e7+AbUv/5BgcrXr5feOTsSpEn2V6iB2G7gdYC5FTlwsvnWp",
+    "NAGARA_PAYMENTS_GATEWAY": "razorpay",
+    "NAGARA_PAYMENTS_RAZORPAY_KEY_ID": "rzp_live_example",
+    "NAGARA_PAYMENTS_RAZORPAY_WEBHOOK_SECRET": "webhook-secret",
 }
 
 

@@ -20,4 +20,9 @@ PERMISSIONS: dict[str, str] = {
     "applications:application:act": "Take workflow actions the role allows",
     "applications:appeal:decide": "Hear and decide appeals",
     "payments:payment:collect": "Record counter payments",
+    "payments:payment:create": "Pay a demand online (one's own, or at an assisted-access centre)",
+    "payments:payment:refund": "Refund all or part of a payment",
+    "payments:demand:read": "Read demands, payments, receipts and counter reports within the jurisdiction",
+    "payments:demand:raise": "Raise property tax demands from the property register",
+    "payments:accounts:read": "Read the accounts journal and trial balance within the jurisdiction",
 }

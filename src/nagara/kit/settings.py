@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     worker_max_attempts: int = Field(default=8, ge=1)
 
+    # Payments (src/nagara/payments): the gateway citizens pay through; "local" is refused in production.
+    payments_gateway: Literal["local", "razorpay"] = "local"
+    payments_gateway_secret: SecretStr = SecretStr("")  # the local gateway's HMAC key; default derived from the secret key
+    payments_callback_tolerance_seconds: int = Field(default=300, ge=5)  # older signed callbacks are replays
+    payments_order_ttl_seconds: int = Field(default=900, ge=60)  # an unpaid online payment expires after this
+    payments_reconcile_after_seconds: int = Field(default=120, ge=0)  # ask the gateway about payments silent this long
+    payments_razorpay_key_id: str = ""
+    payments_razorpay_key_secret: SecretStr = SecretStr("")
+    payments_razorpay_webhook_secret: SecretStr = SecretStr("")
+    payments_razorpay_base_url: str = "https://api.razorpay.com"
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -116,6 +127,10 @@ class Settings(BaseSettings):
             problems.append("NAGARA_SMS_BACKEND is 'console', which prints one-time codes; set it to 'http'")
         elif not self.sms_http_url or not self.sms_http_token.get_secret_value():
             problems.append("NAGARA_SMS_HTTP_URL and NAGARA_SMS_HTTP_TOKEN are required for the http SMS backend")
+        if self.payments_gateway == "local":
+            problems.append("NAGARA_PAYMENTS_GATEWAY is 'local', a development gateway; configure a provider")
+        elif not (self.payments_razorpay_key_id and self.payments_razorpay_webhook_secret.get_secret_value()):
+            problems.append("NAGARA_PAYMENTS_RAZORPAY_KEY_ID and NAGARA_PAYMENTS_RAZORPAY_WEBHOOK_SECRET are required")
         if not self.cookie_secure:
             problems.append("NAGARA_COOKIE_SECURE must be true")
         if not self.ledger_key.get_secret_value():

@@ -316,8 +316,16 @@ def take_action(
             for doc in session.scalars(select(Document).where(Document.application_id == app.id, Document.verified_at.is_(None))):
                 doc.verified_at = now
                 doc.verified_by_id = principal.user_id
-        elif effect == "record_fee_payment":
-            app.fee_paid = True
+        elif effect == "record_fee_payment" and app.fee_total > 0 and not app.fee_paid:
+            # Money is recorded only as a payment with a receipt: the counter payment marks the fee paid.
+            from nagara.payments.service import demand_number_of
+
+            raise NotAllowedNow(
+                f"the fee of Rs {app.fee_total / 100:.2f} is not paid; record it at the counter "
+                f"(POST /api/v1/demands/{demand_number_of(session, app)}/counter-payments, cash, cheque or DD): "
+                "the receipt marks the fee paid",
+                extra={"current": {"version": app.version, "state": app.state}},
+            )
     appeals = service.workflow.get("appeals") or {}
     if action_code == APPEAL:
         app.appeal_level += 1
@@ -373,21 +381,59 @@ def submit(
         now=now,
     )
     self_cert = service.workflow.get("self_certification")
-    if self_cert and all_hold(self_cert["when"], data, now.astimezone(clock.zone).date()):
-        before = app.state
-        enter_state(session, service, app, self_cert["to"], now, clock)
-        _history(
-            session,
-            app,
-            action="self_certified",
-            from_state=before,
-            to_state=app.state,
-            actor_id=None,
-            actor_role=SYSTEM,
-            comment="approved at once on the applicant's self-certification",
-            now=now,
-        )
+    certified = bool(self_cert and all_hold(self_cert["when"], data, now.astimezone(clock.zone).date()))
+    if app.fee_total > 0:
+        from nagara.payments.service import raise_for_application
+
+        # Self-certified approval waits for the fee: the demand carries the state to move to once paid.
+        raise_for_application(session, app, then_state=self_cert["to"] if certified and self_cert else None, now=now)
+    elif certified and self_cert:
+        self_certify(session, service, app, self_cert["to"], now)
     session.flush()
+
+
+def self_certify(session: Session, service: Service, app: Application, to_state: str, now: datetime) -> None:
+    """Approve at once on the applicant's self-certification (at submission, or once the fee is paid)."""
+    before = app.state
+    enter_state(session, service, app, to_state, now, Clock.for_application(session, app))
+    _history(
+        session,
+        app,
+        action="self_certified",
+        from_state=before,
+        to_state=app.state,
+        actor_id=None,
+        actor_role=SYSTEM,
+        comment="approved on the applicant's self-certification",
+        now=now,
+    )
+
+
+def record_step(
+    session: Session,
+    app: Application,
+    *,
+    action: str,
+    to_state: str,
+    actor_id: str | None,
+    actor_role: str,
+    comment: str | None,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+) -> HistoryEntry:
+    """A history entry (and its ledger entry) for a step taken outside the workflow's actions, such as a payment."""
+    return _history(
+        session,
+        app,
+        action=action,
+        from_state=app.state,
+        to_state=to_state,
+        actor_id=actor_id,
+        actor_role=actor_role,
+        comment=comment,
+        now=now,
+        data=data,
+    )
 
 
 def compensation_owed(breach: Breach, app: Application, clock: Clock, now: datetime) -> int:

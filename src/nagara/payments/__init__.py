@@ -1,0 +1,1 @@
+"""Payments: demands, payments, gateway adapters, receipts, refunds, accounts journal."""

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlencode
-from weakref import WeakKeyDictionary
 
 import httpx
 from sqlalchemy.orm import Session
@@ -123,7 +122,7 @@ class LocalGateway:
             if outcome == "paid":
                 order.payment_ref = "lgp_" + secrets.token_hex(8)
                 order.paid_at = utcnow()
-            enqueue(session, "payments.local_gateway_callback", {"order_id": order.id}, dedupe_key=f"lgcb:{order.id}")
+            enqueue(session, "payments.local_gateway_callback", {"order_id": order.id}, dedupe_key=f"lgcb:{order.id}:1")
         return self.return_url_for(order)
 
     def return_url_for(self, order: LocalGatewayOrder) -> str:
@@ -147,24 +146,18 @@ class LocalGateway:
         at = int(time.time()) if at is None else at
         return f"t={at},v1={_hmac(self.secret, str(at).encode() + b'.' + body)}"
 
-    def deliver(self, session: Session, order_id: str) -> int:
-        """POST the order's callback, signed now; a transport error or non-2xx raises (the job retries)."""
-        order = session.get(LocalGatewayOrder, order_id)
-        if order is None:
-            return 0
-        body = self.callback_body(order)
+    def post_callback(self, url: str, body: bytes) -> int:
+        """POST one callback, signed now; a transport error or an answer that asks for a retry raises."""
         client = self.http or httpx.Client(timeout=10)
         try:
             response = client.post(
-                order.callback_url,
-                content=body,
-                headers={"Content-Type": "application/json", "X-Local-Gateway-Signature": self.sign(body)},
+                url, content=body, headers={"Content-Type": "application/json", "X-Local-Gateway-Signature": self.sign(body)}
             )
         finally:
             if self.http is None:
                 client.close()
         if response.status_code >= 500 or response.status_code in (404, 408, 429):
-            raise RuntimeError(f"callback to {order.callback_url} answered {response.status_code}: {response.text[:200]}")
+            raise RuntimeError(f"callback to {url} answered {response.status_code}: {response.text[:200]}")
         return response.status_code
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> CallbackEvent:
@@ -285,9 +278,6 @@ class RazorpayGateway:
         return str(response.json()["id"])
 
 
-_GATEWAYS: WeakKeyDictionary[Runtime, dict[str, Gateway]] = WeakKeyDictionary()
-
-
 def local_secret(settings: Settings) -> bytes:
     configured = settings.payments_gateway_secret.get_secret_value()
     return configured.encode() if configured else derive_key(settings.secret_key.get_secret_value(), "local-gateway")
@@ -295,7 +285,7 @@ def local_secret(settings: Settings) -> bytes:
 
 def gateways_of(runtime: Runtime) -> dict[str, Gateway]:
     """The gateways this node can receive callbacks from: the configured one, and the local one outside production."""
-    found = _GATEWAYS.get(runtime)
+    found: dict[str, Gateway] | None = runtime.db.info.get("payments_gateways")
     if found is None:
         s = runtime.settings
         found = {}
@@ -309,7 +299,7 @@ def gateways_of(runtime: Runtime) -> dict[str, Gateway]:
                 s.payments_razorpay_base_url,
                 s.payments_callback_tolerance_seconds,
             )
-        _GATEWAYS[runtime] = found
+        runtime.db.info["payments_gateways"] = found  # built once per runtime, beside it
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -66,7 +67,7 @@ class Instrument(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str = Field(min_length=1, max_length=32)
     bank: str = Field(min_length=1, max_length=120)
-    date: date | None = None
+    date: dt.date | None = None
 
 
 class CounterPaymentIn(BaseModel):
@@ -132,7 +133,7 @@ class ClerkDay(BaseModel):
 
 class DayReportOut(BaseModel):
     local_body: str
-    date: date
+    date: dt.date
     clerks: list[ClerkDay]
     by_head: dict[str, int]
     total: int
@@ -153,7 +154,7 @@ class DayCloseOut(BaseModel):
 
 class DayCloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: date | None = None
+    date: dt.date | None = None
 
 
 class TrialRowOut(BaseModel):
@@ -165,7 +166,7 @@ class TrialRowOut(BaseModel):
 
 class TrialBalanceOut(BaseModel):
     local_body: str
-    date: date
+    date: dt.date
     rows: list[TrialRowOut]
     debit_total: int
     credit_total: int

@@ -348,7 +348,7 @@ def create_online_payment(
     if not _may_pay(principal, demand):
         raise Forbidden("only the demand's payer (or a counter clerk of the local body) may pay it")
     if demand.status != "due":
-        raise AlreadyPaid(f"demand {demand.number} is {demand.status}; nothing is due", extra={"status": demand.status})
+        raise AlreadyPaid(f"demand {demand.number} is {demand.status}; nothing is due", extra={"demand_status": demand.status})
     now = utcnow()
     amount, lines = amount_due(session, demand, local_day(session, demand.state_code, now))
     runtime = runtime_of(session)
@@ -699,7 +699,7 @@ def counter_payment(
     demand = get_demand(session, principal, number, for_update=True)
     require(principal, "payments:payment:collect", state_code=demand.state_code, local_body_code=demand.local_body_code)
     if demand.status != "due":
-        raise AlreadyPaid(f"demand {demand.number} is {demand.status}; nothing is due", extra={"status": demand.status})
+        raise AlreadyPaid(f"demand {demand.number} is {demand.status}; nothing is due", extra={"demand_status": demand.status})
     if method != "cash" and not (instrument and instrument.get("number") and instrument.get("bank")):
         raise Invalid(
             "instrument details missing",

@@ -14,7 +14,6 @@ from alembic import op
 
 import nagara.kit.db
 
-
 revision: str = "payments0001"
 down_revision: str | None = "ledger0001"
 branch_labels: str | Sequence[str] | None = None

@@ -126,6 +126,20 @@ class Walker:
         assert response.status_code == status, f"{self.d['code']}: {action} as {role}: {response.text}"
         return response.json()
 
+    def pay_at_counter(self, app: dict[str, Any]) -> dict[str, Any]:
+        """The counter clerk takes the fee in cash against the application's demand (a receipt marks it paid)."""
+        clerk = self.headers("counter_clerk")
+        (demand,) = self.client.get("/api/v1/demands", params={"application": app["number"]}, headers=clerk).json()
+        paid = self.client.post(
+            f"/api/v1/demands/{demand['number']}/counter-payments",
+            json={"method": "cash", "amount": demand["amount_due_today"]},
+            headers=clerk,
+        )
+        assert paid.status_code == 201, f"{self.d['code']}: counter payment: {paid.text}"
+        after = self.client.get(f"/api/v1/applications/{app['number']}", headers=clerk).json()
+        assert after["fee_paid"] is True
+        return dict(after)
+
     def role_for(self, action: dict[str, Any]) -> str:
         return action["roles"][0]
 
@@ -134,8 +148,7 @@ class Walker:
         action = next(a for a in self.d["workflow"]["actions"] if a["code"] == code)
         here = [a for a in self.d["workflow"]["actions"] if app["state"] in a["from"]]
         if "fee_paid" in action.get("guards", []) and not app["fee_paid"]:
-            payer = next(a for a in here if "record_fee_payment" in a.get("effects", []))
-            app = self.act(app, payer["code"], self.role_for(payer))
+            app = self.pay_at_counter(app)
         if "documents_verified" in action.get("guards", []) and any(d["verified_at"] is None for d in app["documents"]):
             verifier = next(a for a in here if "verify_documents" in a.get("effects", []))
             app = self.act(app, verifier["code"], self.role_for(verifier))

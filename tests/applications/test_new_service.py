@@ -83,7 +83,15 @@ def test_a_service_added_as_one_file_is_applied_for_and_decided(
     assert dog["assigned_to"] == people.users["a_counter_clerk"].id
     unpaid = act(client, people, "a_counter_clerk", dog, "grant", status=409)
     assert "not paid" in unpaid["detail"]
-    dog = act(client, people, "a_counter_clerk", dog, "take_fee", comment="cash receipt 17")
+    # the fee is taken as a counter payment with a receipt (issue 6), not by the action alone
+    refused = act(client, people, "a_counter_clerk", dog, "take_fee", comment="cash receipt 17", status=409)
+    assert "counter-payments" in refused["detail"]
+    clerk = people.headers("a_counter_clerk")
+    (demand,) = client.get("/api/v1/demands", params={"application": dog["number"]}, headers=clerk).json()
+    paid = client.post(f"/api/v1/demands/{demand['number']}/counter-payments", json={"method": "cash", "amount": 10000}, headers=clerk)
+    assert paid.status_code == 201, paid.text
+    dog = fetch(client, people, "a_counter_clerk", dog["number"])
+    assert dog["fee_paid"] is True
     dog = act(client, people, "a_counter_clerk", dog, "grant")
     assert dog["outcome"] == "approved"
 

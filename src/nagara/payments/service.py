@@ -846,7 +846,7 @@ def day_report(
 ) -> dict[str, Any]:
     """The day's collections of the counter: per clerk and per head, and the receipts' sum."""
     if not principal.may(
-        "payments:demand:read", state_code=local_body_code.split(".", maxsplit=1)[0], local_body_code=local_body_code
+        "payments:accounts:read", state_code=local_body_code.split(".", maxsplit=1)[0], local_body_code=local_body_code
     ):
         _require_body(principal, "payments:payment:collect", local_body_code)
         clerk_id = principal.user_id  # a clerk without read access sees only their own counter
@@ -878,7 +878,7 @@ def day_report(
             row["by_head"][head] = row["by_head"].get(head, 0) + value
             by_head[head] = by_head.get(head, 0) + value
     names = (
-        dict(session.execute(select(User.id, User.username).where(User.id.in_(list(clerks)))).tuples().all()) if clerks else {}
+        {str(i): u for i, u in session.execute(select(User.id, User.username).where(User.id.in_(list(clerks)))).all()} if clerks else {}
     )
     closes = {
         c.clerk_id: c.closed_at

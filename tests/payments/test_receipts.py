@@ -1,0 +1,52 @@
+"""Receipts: numbered per local body and financial year, as JSON and as a PDF; each one in the public ledger."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from nagara.ledger.models import PendingEntry
+from tests.payments.conftest import FEE, Pay
+
+
+def test_receipts_are_numbered_per_local_body_and_year_and_render_as_pdf(pay: Pay, tmp_path: Path) -> None:
+    numbers = []
+    for _ in range(3):
+        app = pay.apply()
+        numbers.append(pay.counter(pay.demand_of(app["number"])["number"], FEE)["number"])
+    prefix = numbers[0].rsplit("-", 1)[0]
+    assert prefix.endswith("-R-2026-27") or prefix.endswith("-R-2027-28")
+    assert [int(n.rsplit("-", 1)[1]) for n in numbers] == [1, 2, 3]  # a fresh body, a fresh sequence
+    other = pay.apply(body=pay.people.body_b)
+    b_receipt = pay.counter(pay.demand_of(other["number"])["number"], FEE, who="b_counter_clerk")
+    assert b_receipt["number"].rsplit("-", 1)[1] == "000001" and not b_receipt["number"].startswith(prefix)
+
+    got = pay.client.get(f"/api/v1/receipts/{numbers[0]}", headers=pay.h("citizen1"))
+    assert got.status_code == 200 and got.json()["amount"] == FEE
+    assert pay.client.get(f"/api/v1/receipts/{numbers[0]}", headers=pay.h("citizen2")).status_code == 404
+    assert pay.client.get(f"/api/v1/receipts/{numbers[0]}", headers=pay.h("b_secretary")).status_code == 404
+    pdf = pay.client.get(got.json()["pdf"], headers=pay.h("citizen1"))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert numbers[0] in text and "Rs 260.00" in text and "Certificate fee" in text and "Cash" in text
+
+    with pay.runtime.db.unit_of_work(readonly=True) as s:
+        entries = list(s.scalars(select(PendingEntry).where(PendingEntry.type == "payment.received")))
+    assert len(entries) == 4 and all(numbers[0] not in e.body.decode() for e in entries)  # the content is hashed, not shown
+
+
+def test_rupees_in_indian_grouping() -> None:
+    from nagara.payments.receipts import rupees
+
+    assert rupees(26000) == "Rs 260.00"
+    assert rupees(123456789) == "Rs 12,34,567.89"
+    assert rupees(100000) == "Rs 1,000.00"
+    assert rupees(-5) == "-Rs 0.05"

@@ -88,6 +88,44 @@ def _records_of_a(people: People) -> dict[str, str]:
     return records
 
 
+def _payments_of_a(people: People) -> dict[str, str]:
+    """Citizen 1's property tax demands at body A: one paid at the counter, one being paid online, one due."""
+    cached = getattr(people, "_a_payments", None)
+    if cached:
+        return cached  # type: ignore[no-any-return]
+    from nagara.kit.db import utcnow
+    from nagara.payments import service as payments
+    from nagara.payments.models import Demand
+
+    owner = people.users["citizen1"].id
+    with people.runtime.db.unit_of_work() as s:
+        for n in (1, 2, 3):
+            payments.register_property(
+                s, local_body_code=people.body_a, assessment_number=f"ISO/{n}", usage="residential", zone=1, plinth_area_sqm=100, owner_id=owner
+            )
+        payments.raise_property_demands(s, people.body_a)
+        demands = list(s.scalars(select(Demand).where(Demand.local_body_code == people.body_a).order_by(Demand.number)))
+        day = payments.local_day(s, "kl", utcnow())
+        dues = [payments.amount_due(s, d, day)[0] for d in demands]
+        numbers = [d.number for d in demands]
+    h = people.headers("a_counter_clerk")
+    receipt = people.client.post(
+        f"/api/v1/demands/{numbers[0]}/counter-payments", json={"method": "cash", "amount": dues[0]}, headers=h
+    ).json()
+    online = people.client.post(f"/api/v1/demands/{numbers[1]}/payments", json={}, headers=people.headers("citizen1")).json()
+    records = {
+        "paid_demand": numbers[0],
+        "receipt": receipt["number"],
+        "paid_payment": receipt["payment"],
+        "online_demand": numbers[1],
+        "online_payment": online["id"],
+        "due_demand": numbers[2],
+        "due_amount": str(dues[2]),
+    }
+    people._a_payments = records  # type: ignore[attr-defined]
+    return records
+
+
 def _event_of(people: People) -> str:
     with people.runtime.db.unit_of_work() as s:
         return str(s.scalar(select(AuditEvent.id).where(AuditEvent.tenant_code == people.body_a).limit(1)))
@@ -159,6 +197,41 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/v1/inbox"): ("foreign", lambda p: Call(owner="a_section_clerk") if _records_of_a(p) else Call()),
     ("GET", "/api/v1/audit-events/{event_id}"): ("foreign", lambda p: Call({"event_id": _event_of(p)})),
+    ("GET", "/api/v1/demands"): ("foreign", lambda p: Call(query={"local_body": p.body_a}) if _payments_of_a(p) else Call()),
+    ("GET", "/api/v1/demands/{number}"): ("foreign", lambda p: Call({"number": _payments_of_a(p)["paid_demand"]})),
+    ("POST", "/api/v1/demands/{number}/payments"): (
+        "foreign",
+        lambda p: Call({"number": _payments_of_a(p)["online_demand"]}, json={"method": "gateway"}, owner="citizen1"),
+    ),
+    ("POST", "/api/v1/demands/{number}/counter-payments"): (
+        "foreign",
+        lambda p: Call(
+            {"number": _payments_of_a(p)["due_demand"]},
+            json={"method": "cash", "amount": int(_payments_of_a(p)["due_amount"])},
+            owner="a_counter_clerk",
+        ),
+    ),
+    ("GET", "/api/v1/payments/{payment_id}"): ("foreign", lambda p: Call({"payment_id": _payments_of_a(p)["paid_payment"]})),
+    ("GET", "/api/v1/payments/{payment_id}/upi-qr"): (
+        "foreign",
+        lambda p: Call({"payment_id": _payments_of_a(p)["online_payment"]}, owner="citizen1"),
+    ),
+    ("POST", "/api/v1/payments/{payment_id}/refunds"): (
+        "foreign",
+        lambda p: Call({"payment_id": _payments_of_a(p)["paid_payment"]}, json={"amount": 100, "reason": "overcharged"}),
+    ),
+    ("GET", "/api/v1/receipts/{number}"): ("foreign", lambda p: Call({"number": _payments_of_a(p)["receipt"]})),
+    ("GET", "/api/v1/receipts/{number}/pdf"): ("foreign", lambda p: Call({"number": _payments_of_a(p)["receipt"]})),
+    ("POST", "/api/v1/local-bodies/{code}/property-tax/demands"): (
+        "foreign",
+        lambda p: Call({"code": p.body_a}, json={"period": "2026-27/H2"}),
+    ),
+    ("GET", "/api/v1/local-bodies/{code}/counter/day-report"): ("foreign", lambda p: Call({"code": p.body_a})),
+    ("POST", "/api/v1/local-bodies/{code}/counter/day-close"): (
+        "foreign",
+        lambda p: Call({"code": p.body_a}, json={}, owner="a_counter_clerk"),
+    ),
+    ("GET", "/api/v1/local-bodies/{code}/accounts/trial-balance"): ("foreign", lambda p: Call({"code": p.body_a})),
 }
 
 
@@ -206,7 +279,9 @@ def test_protected_routes_refuse_anonymous_callers(client: TestClient, people: P
 def _foreign_markers(people: People) -> list[str]:
     ids = [u.id for name, u in people.users.items() if name.startswith("a_") or name == "citizen1"]
     records = _records_of_a(people)
-    return [f'"{i}"' for i in ids] + [f'"{people.body_a}"', records["draft"], records["submitted"], records["doc"]]
+    pays = _payments_of_a(people)
+    money = [pays["paid_demand"], pays["receipt"], pays["paid_payment"], pays["online_payment"]]
+    return [f'"{i}"' for i in ids] + [f'"{people.body_a}"', records["draft"], records["submitted"], records["doc"], *money]
 
 
 @pytest.mark.parametrize("actor", ["b_secretary", "ka_secretary", "citizen2", "b_operator"])
@@ -237,7 +312,7 @@ def test_the_records_owner_can_reach_them(client: TestClient, people: People) ->
         call = make(people)
         response = send(client, method, path, call, people.headers(call.owner))
         assert response.status_code < 300, (method, path, call.owner, response.status_code, response.text)
-        if method == "GET" and path.endswith(("/users", "/audit-events", "/applications", "/inbox")):
+        if method == "GET" and path.endswith(("/users", "/audit-events", "/applications", "/inbox", "/demands")):
             assert any(m in response.text for m in _foreign_markers(people)), (path, response.text[:300])
 
 

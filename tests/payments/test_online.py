@@ -189,7 +189,8 @@ def test_idempotency_key_gives_the_same_payment(pay: Pay) -> None:
 
 
 def test_upi_link_and_qr_for_the_amount_due(pay: Pay) -> None:
-    assert started(pay)[2]["upi_link"] is None  # this body has no UPI address in the pack
+    plain = pay.apply(body=pay.people.body_b)
+    assert pay.start(pay.demand_of(plain["number"])["number"])["upi_link"] is None  # no UPI address in the pack
     app = pay.apply(body="kl.tvm-corp")
     payment = pay.start(pay.demand_of(app["number"])["number"])
     link = payment["upi_link"]

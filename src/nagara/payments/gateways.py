@@ -111,6 +111,7 @@ class LocalGateway:
     # The payer's side: what the hosted page does when the payer pays or gives up.
     def complete(self, session: Session, order_id: str, *, outcome: str, method: str = "card") -> str:
         """Mark the order paid or failed, queue its callback, and give the browser's return URL."""
+        from nagara.payments import tasks  # registers the delivery job in this process
         from nagara.worker.registry import enqueue
 
         order = session.get(LocalGatewayOrder, order_id, with_for_update=True)
@@ -122,7 +123,7 @@ class LocalGateway:
             if outcome == "paid":
                 order.payment_ref = "lgp_" + secrets.token_hex(8)
                 order.paid_at = utcnow()
-            enqueue(session, "payments.local_gateway_callback", {"order_id": order.id}, dedupe_key=f"lgcb:{order.id}:1")
+            enqueue(session, tasks.CALLBACK, {"order_id": order.id}, dedupe_key=f"lgcb:{order.id}:1")
         return self.return_url_for(order)
 
     def return_url_for(self, order: LocalGatewayOrder) -> str:

@@ -54,11 +54,17 @@ def _as_local(ctx: Context, value: datetime) -> datetime:
 
 
 @pass_context
-def format_datetime(ctx: Context, value: datetime | None, form: str = "medium") -> str:
-    """A moment in the local body's time zone, written the locale's way."""
+def format_datetime(ctx: Context, value: datetime | None, form: str = "") -> str:
+    """A moment in the local body's time zone, written the locale's way: by default the date
+    spelt out and the time to the minute ("4 Dec 2026, 5:00 pm"); ``form`` picks a Babel format."""
     if value is None:
         return ""
-    return babel_dates.format_datetime(_as_local(ctx, value), format=form, locale=format_locale())
+    local = _as_local(ctx, value)
+    if form:
+        return babel_dates.format_datetime(local, format=form, locale=format_locale())
+    locale = format_locale()
+    day = babel_dates.format_date(local.date(), format="medium", locale=locale)
+    return f"{day}, {babel_dates.format_time(local, format='short', locale=locale)}"
 
 
 @pass_context

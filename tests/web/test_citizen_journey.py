@@ -5,7 +5,7 @@ Every page visited is checked with axe; screenshots go to $WEB_SCREENSHOTS (or a
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -80,7 +80,11 @@ def test_citizen_applies_for_a_residence_certificate_in_english(new_page, live_s
 
     upload = tmp_path / "id.pdf"
     upload.write_bytes(tiny_pdf())
-    for label in ("File for: Identity document", "File for: Ration card or the ward member's certificate", "File for: Rent agreement"):
+    for label in (
+        "File for: Identity document",
+        "File for: Ration card or the ward member's certificate",
+        "File for: Rent agreement",
+    ):
         page.get_by_label(label).set_input_files(str(upload))
         with page.expect_navigation():
             page.get_by_label(label).locator("xpath=ancestor::form").get_by_role("button", name="Upload").click()
@@ -143,7 +147,7 @@ def test_citizen_registers_a_birth_in_malayalam_and_sees_the_fee(new_page, live_
     axe_check(page)
     shot(page, "ml-03-form-required")
 
-    born = (date.today() - timedelta(days=25)).isoformat()
+    born = (datetime.now(UTC).date() - timedelta(days=25)).isoformat()
     page.get_by_label("കുട്ടിയുടെ പേര്").fill("അമ്മു")
     page.get_by_label("സ്ത്രീ").check()
     page.get_by_label("ജനന തീയതി").fill(born)

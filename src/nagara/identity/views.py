@@ -172,6 +172,8 @@ def sign_out(request: Request, session: DbSession, principal: PagePrincipal) -> 
         service.revoke_token(session, request.cookies.get(runtime.settings.session_cookie, ""))
     response = see_other("/")
     response.delete_cookie(runtime.settings.session_cookie)
+    # Forget the pages the service worker kept for offline reading on this device.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
 
 

@@ -67,8 +67,22 @@
     refresh(form);
     form.addEventListener("change", function () { refresh(form); });
   });
+  // Offline: say so, since the page is the copy the service worker kept.
+  var banner = document.getElementById("offline-banner");
+  function showOffline() { if (banner) banner.hidden = navigator.onLine; }
+  window.addEventListener("online", showOffline);
+  window.addEventListener("offline", showOffline);
+  showOffline();
   // Installable portal: the service worker keeps tracked applications readable offline.
-  if ("serviceWorker" in navigator && document.documentElement.dataset.sw !== "off") {
-    window.addEventListener("load", function () { navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {}); });
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      // On "My applications", ask for each application's page to be kept too.
+      var list = document.querySelector("[data-keep-offline]");
+      if (!list || !registration.active || !navigator.onLine) return;
+      var paths = Array.prototype.map.call(list.querySelectorAll("a[data-track]"), function (a) { return a.getAttribute("href"); });
+      registration.active.postMessage({ type: "keep", paths: paths });
+    }).catch(function () {});
   }
 })();

@@ -92,7 +92,11 @@ def prepare(var_dir: Path, demands: int) -> tuple[str, str, Any]:
 def demand_numbers(url: str, status: str = "due") -> list[str]:
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as c:
-        found = c.execute(text("SELECT number FROM payments_demands WHERE status = :s ORDER BY number"), {"s": status}).scalars().all()
+        found = (
+            c.execute(text("SELECT number FROM payments_demands WHERE status = :s ORDER BY number"), {"s": status})
+            .scalars()
+            .all()
+        )
     engine.dispose()
     return list(found)
 
@@ -104,7 +108,11 @@ def signed_callbacks(rt: Any, url: str) -> list[tuple[str, str]]:
     gateway = LocalGateway(local_secret(rt.settings), rt.settings.base_url)
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as c:
-        c.execute(text("UPDATE payments_local_gateway_orders SET status = 'paid', payment_ref = 'lgp_' || substr(md5(id), 1, 16), method = 'upi', paid_at = now() WHERE status = 'created'"))
+        c.execute(
+            text(
+                "UPDATE payments_local_gateway_orders SET status = 'paid', payment_ref = 'lgp_' || substr(md5(id), 1, 16), method = 'upi', paid_at = now() WHERE status = 'created'"
+            )
+        )
         rows = c.execute(text("SELECT id FROM payments_local_gateway_orders WHERE status = 'paid' ORDER BY id")).scalars().all()
     engine.dispose()
     from nagara.payments.models import LocalGatewayOrder
@@ -225,12 +233,16 @@ def main() -> None:
     reference = pgbench(rows, args.seconds, args.connections)
     per_payment = 1 / (1 / create[0] + 1 / settled_rate)
     ran_out = " (every callback settled: the rate is a lower bound)" if paid >= len(callbacks) else ""
-    print(f"PostgreSQL; {args.workers} server processes x {args.threads} threads; wrk {args.connections} connections; {os.cpu_count()} cores")
+    print(
+        f"PostgreSQL; {args.workers} server processes x {args.threads} threads; wrk {args.connections} connections; {os.cpu_count()} cores"
+    )
     print(f"rows written per payment, creation plus callback (counted in every table): {rows}")
     print(f"{'':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'failed':>9}")
     print(f"{'create payment':<28}{create[0]:>10.0f}{create[1]:>10.2f}{create[2]:>10.2f}{create[3]:>9}")
     print(f"{'callback (wrk requests)':<28}{callback[0]:>10.0f}{callback[1]:>10.2f}{callback[2]:>10.2f}{callback[3]:>9}")
-    print(f"{'callback settlements':<28}{settled_rate:>10.0f}  ({paid} of {len(callbacks)} payments settled in {seconds}s{ran_out})")
+    print(
+        f"{'callback settlements':<28}{settled_rate:>10.0f}  ({paid} of {len(callbacks)} payments settled in {seconds}s{ran_out})"
+    )
     print(f"{'payments end to end':<28}{per_payment:>10.0f}")
     print(f"{'pgbench, ' + str(rows) + ' inserts/txn':<28}{reference:>10.0f}")
     print(f"ratio payments / pgbench transactions: {per_payment / reference:.3f}")

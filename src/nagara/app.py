@@ -41,6 +41,7 @@ from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
 from nagara.payments.api import router as payments_router
 from nagara.payments.gateway_views import router as local_gateway_router
+from nagara.payments.views import router as payments_views_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
 from nagara.web import pages
@@ -292,6 +293,7 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     identity_views_router,
     catalog_views_router,
     applications_views_router,
+    payments_views_router,
 )
 
 

@@ -89,7 +89,9 @@ class Pay:
     def apply(self, who: str = "citizen1", body: str | None = None, **form: Any) -> dict[str, Any]:
         data = {"applicant_name": "Lakshmi", "copies": 1, **form}
         response = self.client.post(
-            f"/api/v1/tenants/{body or self.body}/applications", json={"service": SERVICE, "data": data, "submit": True}, headers=self.h(who)
+            f"/api/v1/tenants/{body or self.body}/applications",
+            json={"service": SERVICE, "data": data, "submit": True},
+            headers=self.h(who),
         )
         assert response.status_code == 201, response.text
         return dict(response.json())
@@ -141,14 +143,20 @@ class Pay:
 
     def callback(self, body: dict[str, Any] | bytes, *, signature: str | None = None, at: int | None = None) -> Any:
         raw = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True).encode()
-        sig = signature if signature is not None else local_gateway(self.runtime).sign(raw, at=at if at is not None else int(time.time()))
+        sig = (
+            signature
+            if signature is not None
+            else local_gateway(self.runtime).sign(raw, at=at if at is not None else int(time.time()))
+        )
         return self.client.post(
             "/api/v1/payments/callback/local",
             content=raw,
             headers={"Content-Type": "application/json", "X-Local-Gateway-Signature": sig},
         )
 
-    def counter(self, demand: str, amount: int, who: str = "a_counter_clerk", method: str = "cash", status: int = 201, **extra: Any) -> dict[str, Any]:
+    def counter(
+        self, demand: str, amount: int, who: str = "a_counter_clerk", method: str = "cash", status: int = 201, **extra: Any
+    ) -> dict[str, Any]:
         response = self.client.post(
             f"/api/v1/demands/{demand}/counter-payments", json={"method": method, "amount": amount, **extra}, headers=self.h(who)
         )

@@ -72,7 +72,9 @@ def test_counter_refuses_bad_input_and_other_people(pay: Pay) -> None:
     assert pay.counter(demand, FEE, who="a_section_clerk", status=403)["status"] == 403  # may read, not collect
     with pay.runtime.db.unit_of_work(readonly=True) as s:
         assert s.scalar(select(func.count()).select_from(Receipt)) == 0
-    dd = pay.counter(demand, FEE, method="dd", instrument={"number": "004512", "bank": "State Bank of India", "date": "2026-11-30"})
+    dd = pay.counter(
+        demand, FEE, method="dd", instrument={"number": "004512", "bank": "State Bank of India", "date": "2026-11-30"}
+    )
     assert dd["method"] == "dd"
 
 
@@ -108,7 +110,9 @@ def test_day_report_per_clerk_and_head_equals_the_receipts_and_closing_stops_col
     assert by_clerk["a.counter_clerk2"]["total"] == amounts["a_counter_clerk2"]
     assert report["by_head"] == {"fee": sum(amounts.values())}
     with pay.runtime.db.unit_of_work(readonly=True) as s:
-        receipts_sum = s.scalar(select(func.sum(Receipt.amount)).where(Receipt.local_body_code == pay.body, Receipt.kind == "payment"))
+        receipts_sum = s.scalar(
+            select(func.sum(Receipt.amount)).where(Receipt.local_body_code == pay.body, Receipt.kind == "payment")
+        )
     assert report["total"] == report["receipts_total"] == receipts_sum
     # a clerk sees only their own counter
     own = pay.client.get(f"/api/v1/local-bodies/{pay.body}/counter/day-report", headers=pay.h("a_counter_clerk")).json()
@@ -132,7 +136,10 @@ def test_trial_balance_of_the_day(pay: Pay) -> None:
     body = tb.json()
     assert body["balanced"] is True and body["debit_total"] == body["credit_total"] == FEE
     assert {r["account"]: (r["debit"], r["credit"]) for r in body["rows"]} == {"450-10": (FEE, 0), "140-80": (0, FEE)}
-    assert pay.client.get(f"/api/v1/local-bodies/{pay.body}/accounts/trial-balance", headers=pay.h("a_counter_clerk")).status_code == 403
+    assert (
+        pay.client.get(f"/api/v1/local-bodies/{pay.body}/accounts/trial-balance", headers=pay.h("a_counter_clerk")).status_code
+        == 403
+    )
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -128,11 +128,15 @@ def test_rebate_only_early_penalty_only_late_and_capped(area: int, zone: int, us
     base = property_tax.total(lines)
     extra = property_tax.adjustments(rules, lines, due=half.due, rebate_until=half.rebate_until, on=on)
     heads = [a["head"] for a in extra]
-    assert ("rebate" in heads) == (half.rebate_until is not None and on <= half.rebate_until and lines[0]["amount"] * 5 // 100 > 0)
+    assert ("rebate" in heads) == (
+        half.rebate_until is not None and on <= half.rebate_until and lines[0]["amount"] * 5 // 100 > 0
+    )
     assert "penalty" not in heads  # within its own half-year the tax is never late
     later = half.due + timedelta(days=400)
     late = property_tax.adjustments(rules, lines, due=half.due, rebate_until=half.rebate_until, on=later)
-    much_later = property_tax.adjustments(rules, lines, due=half.due, rebate_until=half.rebate_until, on=later + timedelta(days=2000))
+    much_later = property_tax.adjustments(
+        rules, lines, due=half.due, rebate_until=half.rebate_until, on=later + timedelta(days=2000)
+    )
     assert property_tax.total(lines + late) >= base
     cap = lines[0]["amount"] * rules["penalty_bp_per_month"] * rules["penalty_max_months"] // 10_000
     assert sum(a["amount"] for a in much_later) == cap  # the penalty stops growing at its cap

@@ -22,9 +22,7 @@ def counts(pay: Pay) -> dict[str, int]:
         return {
             "receipts": s.scalar(select(func.count()).select_from(Receipt)) or 0,
             "succeeded": s.scalar(select(func.count()).select_from(Payment).where(Payment.status == "succeeded")) or 0,
-            "ledger_payments": s.scalar(
-                select(func.count()).select_from(PendingEntry).where(PendingEntry.type.like("payment.%"))
-            )
+            "ledger_payments": s.scalar(select(func.count()).select_from(PendingEntry).where(PendingEntry.type.like("payment.%")))
             or 0,
         }
 
@@ -157,7 +155,9 @@ def test_partial_refund(pay: Pay) -> None:
     pay.pay_at_gateway(payment)
     pay.deliver_callbacks()
     url = f"/api/v1/payments/{payment['id']}/refunds"
-    assert pay.client.post(url, json={"amount": 1000, "reason": "extra copy not issued"}, headers=pay.h("citizen1")).status_code in (403, 404)
+    assert pay.client.post(
+        url, json={"amount": 1000, "reason": "extra copy not issued"}, headers=pay.h("citizen1")
+    ).status_code in (403, 404)
     too_much = pay.client.post(url, json={"amount": FEE + 1, "reason": "too much"}, headers=pay.h("a_secretary"))
     assert too_much.status_code == 422 and too_much.json()["errors"][0]["loc"] == ["body", "amount"]
     made = pay.client.post(url, json={"amount": 1000, "reason": "extra copy not issued"}, headers=pay.h("a_secretary"))
@@ -211,7 +211,7 @@ def test_tampered_amount_bad_signature_and_replay_are_rejected_recorded_and_chan
     tries = {
         # the body changed after signing: the signature no longer matches
         "tampered": pay.callback(json.dumps(tampered, sort_keys=True).encode(), signature=signed_genuine),
-        "bad signature": pay.callback(genuine, signature="t=%d,v1=%s" % (int(time.time()), "0" * 64)),
+        "bad signature": pay.callback(genuine, signature=f"t={int(time.time())},v1={'0' * 64}"),
         "no signature": pay.callback(genuine, signature=""),
         # a genuine callback captured and sent again an hour later
         "replayed": pay.callback(genuine, at=int(time.time()) - 3600),

@@ -134,12 +134,18 @@ class Scenario:
         """Apply, open a payment, pay on the hosted page; the gateway has the money and has queued its callback."""
         headers = {"Authorization": f"Bearer {self.token}"}
         form = {"applicant_name": "Lakshmi", "copies": 1}
-        app = http.post(f"/api/v1/tenants/{TENANT}/applications", json={"service": SERVICE, "data": form, "submit": True}, headers=headers)
+        app = http.post(
+            f"/api/v1/tenants/{TENANT}/applications", json={"service": SERVICE, "data": form, "submit": True}, headers=headers
+        )
         assert app.status_code == 201, app.text
         (demand,) = http.get("/api/v1/demands", params={"application": app.json()["number"]}, headers=headers).json()
-        payment = http.post(f"/api/v1/demands/{demand['number']}/payments", json={}, headers={**headers, "Idempotency-Key": app.json()["number"]})
+        payment = http.post(
+            f"/api/v1/demands/{demand['number']}/payments", json={}, headers={**headers, "Idempotency-Key": app.json()["number"]}
+        )
         assert payment.status_code == 201, payment.text
-        paid = http.post(f"/gateway/local/pay/{payment.json()['gateway_order_id']}", data={"outcome": "paid"}, follow_redirects=False)
+        paid = http.post(
+            f"/gateway/local/pay/{payment.json()['gateway_order_id']}", data={"outcome": "paid"}, follow_redirects=False
+        )
         assert paid.status_code == 303
         return {"application": app.json()["number"], "payment": payment.json()}
 
@@ -199,9 +205,14 @@ class Scenario:
             receipts = list(s.scalars(select(Receipt).where(Receipt.demand_id == demand.id)))
             assert len(receipts) == 1 and receipts[0].amount == payment.amount
             assert s.scalar(select(func.count()).select_from(JournalEntry).where(JournalEntry.source_id == receipts[0].id)) == 1
-            assert s.scalar(
-                select(func.count()).select_from(PendingEntry).where(PendingEntry.type == "payment.received", PendingEntry.subject == demand.number)
-            ) == 1
+            assert (
+                s.scalar(
+                    select(func.count())
+                    .select_from(PendingEntry)
+                    .where(PendingEntry.type == "payment.received", PendingEntry.subject == demand.number)
+                )
+                == 1
+            )
             app = s.scalar(select(Application).where(Application.number == application))
             assert app is not None and app.fee_paid
             steps = s.scalars(select(HistoryEntry.action).where(HistoryEntry.application_id == app.id)).all()

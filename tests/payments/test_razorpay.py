@@ -50,7 +50,13 @@ class FakeRazorpay:
         async def create(request: Request) -> dict[str, Any]:
             check(request)
             body = await request.json()
-            order = {"id": "order_" + secrets.token_hex(7), "amount": body["amount"], "currency": body["currency"], "receipt": body["receipt"], "status": "created"}
+            order = {
+                "id": "order_" + secrets.token_hex(7),
+                "amount": body["amount"],
+                "currency": body["currency"],
+                "receipt": body["receipt"],
+                "status": "created",
+            }
             self.orders[order["id"]] = order
             return order
 
@@ -64,7 +70,12 @@ class FakeRazorpay:
         async def refund(payment_id: str, request: Request) -> dict[str, Any]:
             check(request)
             body = await request.json()
-            made = {"id": "rfnd_" + secrets.token_hex(7), "payment_id": payment_id, "amount": body["amount"], "key": request.headers.get("idempotency-key")}
+            made = {
+                "id": "rfnd_" + secrets.token_hex(7),
+                "payment_id": payment_id,
+                "amount": body["amount"],
+                "key": request.headers.get("idempotency-key"),
+            }
             self.refunds.append(made)
             return made
 
@@ -72,7 +83,12 @@ class FakeRazorpay:
 
     def capture(self, order_id: str, amount: int | None = None) -> dict[str, Any]:
         order = self.orders[order_id]
-        pay = {"id": "pay_" + secrets.token_hex(7), "order_id": order_id, "amount": amount or order["amount"], "status": "captured"}
+        pay = {
+            "id": "pay_" + secrets.token_hex(7),
+            "order_id": order_id,
+            "amount": amount or order["amount"],
+            "status": "captured",
+        }
         self.payments[pay["id"]] = pay
         return pay
 
@@ -102,7 +118,12 @@ def razorpay(pay: Pay) -> Iterator[FakeRazorpay]:
 
 
 def webhook(entity: dict[str, Any], event: str = "payment.captured", created: int | None = None) -> bytes:
-    body = {"entity": "event", "event": event, "created_at": created or int(time.time()), "payload": {"payment": {"entity": entity}}}
+    body = {
+        "entity": "event",
+        "event": event,
+        "created_at": created or int(time.time()),
+        "payload": {"payment": {"entity": entity}},
+    }
     return json.dumps(body).encode()
 
 
@@ -145,9 +166,13 @@ def test_razorpay_order_webhook_return_and_refund(pay: Pay, razorpay: FakeRazorp
     after = pay.payment(payment["id"])
     assert after["status"] == "succeeded" and after["gateway_order_id"] == order_id and len(after["receipts"]) == 1
 
-    refund = pay.client.post(f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 500, "reason": "overcharged"}, headers=pay.h("a_secretary"))
+    refund = pay.client.post(
+        f"/api/v1/payments/{payment['id']}/refunds", json={"amount": 500, "reason": "overcharged"}, headers=pay.h("a_secretary")
+    )
     assert refund.status_code == 201, refund.text
-    assert razorpay.refunds == [{"id": refund.json()["gateway_refund_id"], "payment_id": captured["id"], "amount": 500, "key": refund.json()["id"]}]
+    assert razorpay.refunds == [
+        {"id": refund.json()["gateway_refund_id"], "payment_id": captured["id"], "amount": 500, "key": refund.json()["id"]}
+    ]
 
 
 def test_razorpay_reconciliation_asks_for_the_orders_payments(pay: Pay, razorpay: FakeRazorpay) -> None:

@@ -878,7 +878,9 @@ def day_report(
             row["by_head"][head] = row["by_head"].get(head, 0) + value
             by_head[head] = by_head.get(head, 0) + value
     names = (
-        {str(i): u for i, u in session.execute(select(User.id, User.username).where(User.id.in_(list(clerks)))).all()} if clerks else {}
+        {str(i): u for i, u in session.execute(select(User.id, User.username).where(User.id.in_(list(clerks)))).all()}
+        if clerks
+        else {}
     )
     closes = {
         c.clerk_id: c.closed_at

@@ -160,6 +160,7 @@ def render(
         "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "timezone": DEFAULT_TIMEZONE,
         "page_title": "",
+        "htmx": False,  # pass htmx=True for pages that use hx-* attributes (16 kB compressed)
     }
     values.update(context or {})
     html = environment().get_template(template).render(values)

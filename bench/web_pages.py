@@ -43,7 +43,14 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "src" / "nagara" / "static"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SLOW = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8, "uploadThroughput": 400_000 / 8}
 CPU_SLOWDOWN = 4
 
@@ -165,7 +172,9 @@ def main() -> None:
         }
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            print(f"throttled: {SLOW['downloadThroughput'] * 8 / 1000:.0f} kbit/s, {SLOW['latency']} ms RTT, CPU {CPU_SLOWDOWN}x slower")
+            print(
+                f"throttled: {SLOW['downloadThroughput'] * 8 / 1000:.0f} kbit/s, {SLOW['latency']} ms RTT, CPU {CPU_SLOWDOWN}x slower"
+            )
             print(f"{'page':34} {'transfer':>10} {'html':>8} {'html raw':>9} {'FCP':>8}   reference (same bytes, static file)")
             for name, (path, who) in pages.items():
                 rows = [load(browser, base + path, who, port) for _ in range(args.runs)]

@@ -108,7 +108,7 @@ def payment_out(session: Session, payment: Payment, redirect_url: str | None = N
             "expires_at": payment.expires_at,
             "settled_at": payment.settled_at,
             "refunded_amount": payment.refunded_amount,
-            "receipts": [r.number for r in service.receipts_of(session, payment)],
+            "receipts": [r.number for r in service.receipts_of(session, payment)] if payment.status != "created" else [],
         }
     )
 

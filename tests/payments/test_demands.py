@@ -146,3 +146,14 @@ def test_rebate_only_early_penalty_only_late_and_capped(area: int, zone: int, us
 def test_utc_midnight_is_counted_on_the_local_day(pay: Pay) -> None:
     with pay.runtime.db.unit_of_work(readonly=True) as s:
         assert service.local_day(s, "kl", datetime(2026, 3, 31, 19, 0, tzinfo=UTC)) == date(2026, 4, 1)  # 00:30 IST
+
+
+def test_the_demo_register_raises_this_half_years_demands_once(pay: Pay) -> None:
+    from nagara.payments.demo import load_demo_properties
+
+    with pay.runtime.db.unit_of_work() as s:
+        assert load_demo_properties(s, "9000000001") == 8
+    with pay.runtime.db.unit_of_work() as s:
+        assert load_demo_properties(s, "9000000001") == 0
+        demands = list(s.scalars(select(Demand).where(Demand.kind == "property_tax", Demand.local_body_code == "kl.tvm-corp")))
+    assert len(demands) == 3 and sum(d.payer_id is not None for d in demands) == 1

@@ -1043,3 +1043,10 @@ def reconcile(session: Session, *, now: datetime | None = None, limit: int = 200
 
 def demand_number_of(session: Session, app: Application) -> str:
     return str(session.scalar(select(Demand.number).where(Demand.application_id == app.id)) or "{demand}")
+
+
+def cancel_for_application(session: Session, app: Application) -> None:
+    """The application ended without its fee: its demand is cancelled (a later success is refunded as an excess)."""
+    demand = session.scalar(select(Demand).where(Demand.application_id == app.id).with_for_update())
+    if demand is not None and demand.status == "due":
+        demand.status = "cancelled"

@@ -1050,3 +1050,10 @@ def cancel_for_application(session: Session, app: Application) -> None:
     demand = session.scalar(select(Demand).where(Demand.application_id == app.id).with_for_update())
     if demand is not None and demand.status == "due":
         demand.status = "cancelled"
+
+
+def reopen_for_application(session: Session, app: Application) -> None:
+    """An application reopened (an appeal allowed) owes its fee again."""
+    demand = session.scalar(select(Demand).where(Demand.application_id == app.id).with_for_update())
+    if demand is not None and demand.status == "cancelled":
+        demand.status = "due"

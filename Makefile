@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck test-sqlite test-postgresql bench clean chromium
+.PHONY: demo test lint typecheck test-sqlite test-postgresql bench clean chromium pdflibs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) pdflibs
 	$(BIN)/nagara demo
 
 lint: $(STAMP)
@@ -29,10 +29,15 @@ chromium:
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
 	test -d /usr/share/fonts/truetype/noto || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-core)
 
-test-sqlite: $(STAMP) chromium
+# Receipts are PDFs made by WeasyPrint (Pango); the receipt tests read them back with poppler's pdftotext.
+pdflibs:
+	ldconfig -p | grep -q libpango-1.0 || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0)
+	test -x /usr/bin/pdftotext || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends poppler-utils)
+
+test-sqlite: $(STAMP) chromium pdflibs
 	TEST_DB=sqlite $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
-test-postgresql: $(STAMP) chromium
+test-postgresql: $(STAMP) chromium pdflibs
 	TEST_DB=postgresql $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck test-sqlite test-postgresql

@@ -339,6 +339,10 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="S
     _load_packs(rt, discover(settings.packs_dir))
     with rt.db.unit_of_work() as session:
         load_demo_users(session)
+    from nagara.payments.demo import load_demo_properties
+
+    with rt.db.unit_of_work() as session:
+        load_demo_properties(session, DEMO_CITIZEN_MOBILE)  # a property register with this half-year's demands
     with rt.db.unit_of_work(readonly=True) as session:
         rows = demo_accounts_table(session)
     table = Table(Column("username", no_wrap=True), Column("role", no_wrap=True), "where", title="Demo officer accounts")

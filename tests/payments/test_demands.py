@@ -146,3 +146,34 @@ def test_rebate_only_early_penalty_only_late_and_capped(area: int, zone: int, us
 def test_utc_midnight_is_counted_on_the_local_day(pay: Pay) -> None:
     with pay.runtime.db.unit_of_work(readonly=True) as s:
         assert service.local_day(s, "kl", datetime(2026, 3, 31, 19, 0, tzinfo=UTC)) == date(2026, 4, 1)  # 00:30 IST
+
+
+def test_the_demo_register_raises_this_half_years_demands_once(pay: Pay) -> None:
+    from nagara.payments.demo import load_demo_properties
+
+    with pay.runtime.db.unit_of_work() as s:
+        assert load_demo_properties(s, "9000000001") == 8
+    with pay.runtime.db.unit_of_work() as s:
+        assert load_demo_properties(s, "9000000001") == 0
+        demands = list(s.scalars(select(Demand).where(Demand.kind == "property_tax", Demand.local_body_code == "kl.tvm-corp")))
+    assert len(demands) == 3 and sum(d.payer_id is not None for d in demands) == 1
+
+
+def test_a_rejected_applications_unpaid_demand_is_cancelled_and_a_late_payment_refunded(pay: Pay) -> None:
+    app = pay.apply()
+    demand = pay.demand_of(app["number"])["number"]
+    payment = pay.start(demand)
+    clerk = pay.application(app["number"], "a_section_clerk")
+    rejected = pay.client.post(
+        f"/api/v1/applications/{app['number']}/actions",
+        json={"action": "reject", "version": clerk["version"], "comment": "not eligible"},
+        headers=pay.h("a_section_clerk"),
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert pay.demand(demand)["status"] == "cancelled"
+    assert pay.counter(demand, FEE, status=409)["status"] == 409
+    pay.pay_at_gateway(payment)  # the citizen had the gateway's page open and paid anyway
+    pay.deliver_callbacks()
+    after = pay.payment(payment["id"])
+    assert after["outcome"] == "excess" and after["refunded_amount"] == FEE
+    assert pay.demand(demand)["status"] == "cancelled"

@@ -52,3 +52,34 @@ def test_rupees_in_indian_grouping() -> None:
     assert rupees(123456789) == "Rs 12,34,567.89"
     assert rupees(100000) == "Rs 1,000.00"
     assert rupees(-5) == "-Rs 0.05"
+
+
+def test_the_local_name_is_printed_only_with_fonts_that_shape_it(pay: Pay) -> None:
+    from nagara.payments import receipts
+
+    app = pay.apply(body="kl.tvm-corp")
+    other = pay.counter(pay.demand_of(app["number"])["number"], FEE, who="a_counter_clerk", status=404)
+    assert other["status"] == 404  # body A's clerk does not even see another body's demand
+    with pay.runtime.db.unit_of_work() as s:
+        from nagara.identity import service as identity
+
+        clerk = identity.create_officer(
+            s,
+            None,
+            state_code="kl",
+            username="tvm.counter",
+            name="Clerk",
+            password="a-long-password-1",
+            role="counter_clerk",
+            place=identity.Place("kl", "kl.tvm-corp"),
+        ).user
+        pay.people.users["tvm_clerk"] = clerk
+    receipt = pay.counter(pay.demand_of(app["number"])["number"], FEE, who="tvm_clerk")
+    with pay.runtime.db.unit_of_work(readonly=True) as s:
+        from nagara.payments.models import Receipt
+
+        row = s.scalar(select(Receipt).where(Receipt.number == receipt["number"]))
+        assert row is not None
+        html = receipts.render_html(s, row)
+    families = {f["family"] for f in receipts.font_faces()}
+    assert ("തിരുവനന്തപുരം" in html) == ("Noto Sans Malayalam" in families)

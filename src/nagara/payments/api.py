@@ -3,6 +3,7 @@ refunds, the counter's day report and close, the trial balance, property tax dem
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
@@ -107,7 +108,7 @@ def payment_out(session: Session, payment: Payment, redirect_url: str | None = N
             "expires_at": payment.expires_at,
             "settled_at": payment.settled_at,
             "refunded_amount": payment.refunded_amount,
-            "receipts": [r.number for r in service.receipts_of(session, payment)],
+            "receipts": [r.number for r in service.receipts_of(session, payment)] if payment.status != "created" else [],
         }
     )
 
@@ -222,8 +223,9 @@ def upi_qr(payment_id: str, session: DbSession, principal: CurrentPrincipal) -> 
         from nagara.kit.errors import NotFound
 
         raise NotFound("this payment has no UPI code (paid, expired, or the local body has no UPI address)")
-    svg = segno.make(link, error="m").svg_inline(scale=6, border=2)
-    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="svg", scale=6, border=2, title="UPI")  # a standalone SVG document
+    return Response(out.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "private, no-store"})
 
 
 @router.post("/payments/{payment_id}/refunds", status_code=status.HTTP_201_CREATED, response_model=RefundOut)

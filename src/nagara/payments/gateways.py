@@ -104,8 +104,7 @@ class LocalGateway:
             return_url=return_url,
             callback_url=callback_url,
         )
-        session.add(order)
-        session.flush()
+        session.add(order)  # flushed with the payment
         return Order(order.id, f"{self.base_url}/gateway/local/pay/{order.id}")
 
     # The payer's side: what the hosted page does when the payer pays or gives up.

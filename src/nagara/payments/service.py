@@ -28,7 +28,7 @@ from nagara.applications.models import Application
 from nagara.identity.access import Principal, require
 from nagara.identity.models import User
 from nagara.kit.api import API_PREFIX
-from nagara.kit.db import utcnow
+from nagara.kit.db import new_id, utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from nagara.ledger import service as ledger
 from nagara.payments import accounts, property_tax
@@ -89,9 +89,42 @@ def _next(session: Session, prefix: str) -> str:
     return f"{prefix}-{next_number(session, prefix):06d}"
 
 
+def _number_block(session: Session, prefix: str, count: int) -> int:
+    """The first of ``count`` consecutive numbers for ``prefix`` (as ``next_number``, in one statement)."""
+    from sqlalchemy import update
+    from sqlalchemy.engine import Connection
+
+    from nagara.applications.models import NumberCounter
+    from nagara.kit.db import insert_ignoring_conflict
+
+    def bump(conn: Connection) -> int:
+        insert_ignoring_conflict(conn, NumberCounter.__table__, {"prefix": prefix, "last": 0})
+        query = update(NumberCounter).where(NumberCounter.prefix == prefix).values(last=NumberCounter.last + count)
+        return int(conn.execute(query.returning(NumberCounter.last)).scalar_one()) - count + 1
+
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        engine = bind.engine if isinstance(bind, Connection) else bind
+        with engine.begin() as conn:
+            return bump(conn)
+    return bump(session.connection())
+
+
+_SETTINGS: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+
 def payment_settings(session: Session, local_body_code: str) -> dict[str, Any]:
-    settings: dict[str, Any] = effective_settings(session, local_body_code).get("payments") or {}
-    return settings
+    """The body's ``payments`` settings (state defaults with its overrides); cached until its pack changes."""
+    body = session.get(LocalBody, local_body_code)
+    state = session.get(State, body.state_code) if body else None
+    if body is None or state is None:
+        raise NotFound(f"no local body {local_body_code!r}")
+    key = (session.get_bind().engine.url.render_as_string(), local_body_code, state.pack_digest)
+    found = _SETTINGS.get(key)
+    if found is None:
+        found = effective_settings(session, local_body_code).get("payments") or {}
+        _SETTINGS[key] = found
+    return found
 
 
 # -- who sees what -------------------------------------------------------------------------------
@@ -277,10 +310,13 @@ def raise_property_demands(
             .order_by(Property.assessment_number)
         )
     )
-    for prop in props:
+    prefix = _prefix(local_body_code, "PT", half.financial_year)
+    first = _number_block(session, prefix, len(props)) if props else 0
+    for offset, prop in enumerate(props):
         lines = property_tax.half_year_lines(rules, usage=prop.usage, zone=prop.zone, area_sqm=prop.plinth_area_sqm)
         demand = Demand(
-            number=_next(session, _prefix(local_body_code, "PT", half.financial_year)),
+            id=new_id(),
+            number=f"{prefix}-{first + offset:06d}",
             state_code=body.state_code,
             local_body_code=local_body_code,
             kind="property_tax",
@@ -294,7 +330,6 @@ def raise_property_demands(
             rules={k: rules[k] for k in ("rebate_bp", "penalty_bp_per_month", "penalty_max_months") if k in rules},
         )
         session.add(demand)
-        session.flush()
         _add_lines(session, demand, lines)
     session.flush()
     return len(props)
@@ -354,6 +389,7 @@ def create_online_payment(
     runtime = runtime_of(session)
     gateway = default_gateway(runtime)
     payment = Payment(
+        id=new_id(),
         demand_id=demand.id,
         local_body_code=demand.local_body_code,
         channel="online",
@@ -367,6 +403,15 @@ def create_online_payment(
         created_by_id=principal.user_id,
         expires_at=now + timedelta(seconds=runtime.settings.payments_order_ttl_seconds),
     )
+    base = runtime.settings.base_url
+    order = gateway.create_order(
+        session,
+        amount=amount,
+        reference=payment.id,
+        return_url=f"{base}{API_PREFIX}/payments/return/{gateway.name}",
+        callback_url=f"{base}{API_PREFIX}/payments/callback/{gateway.name}",
+    )
+    payment.gateway_order_id = order.order_id
     try:
         with session.begin_nested():
             session.add(payment)
@@ -378,16 +423,6 @@ def create_online_payment(
         if existing is None:
             raise
         return _replay(session, existing, fingerprint)
-    base = runtime.settings.base_url
-    order = gateway.create_order(
-        session,
-        amount=amount,
-        reference=payment.id,
-        return_url=f"{base}{API_PREFIX}/payments/return/{gateway.name}",
-        callback_url=f"{base}{API_PREFIX}/payments/callback/{gateway.name}",
-    )
-    payment.gateway_order_id = order.order_id
-    session.flush()
     return Created(payment, order.redirect_url, replayed=False)
 
 
@@ -1008,3 +1043,17 @@ def reconcile(session: Session, *, now: datetime | None = None, limit: int = 200
 
 def demand_number_of(session: Session, app: Application) -> str:
     return str(session.scalar(select(Demand.number).where(Demand.application_id == app.id)) or "{demand}")
+
+
+def cancel_for_application(session: Session, app: Application) -> None:
+    """The application ended without its fee: its demand is cancelled (a later success is refunded as an excess)."""
+    demand = session.scalar(select(Demand).where(Demand.application_id == app.id).with_for_update())
+    if demand is not None and demand.status == "due":
+        demand.status = "cancelled"
+
+
+def reopen_for_application(session: Session, app: Application) -> None:
+    """An application reopened (an appeal allowed) owes its fee again."""
+    demand = session.scalar(select(Demand).where(Demand.application_id == app.id).with_for_update())
+    if demand is not None and demand.status == "cancelled":
+        demand.status = "due"

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nagara.kit.db import after_commit, utcnow
@@ -66,7 +66,7 @@ def reconcile(session: Session, payload: dict[str, Any]) -> None:
 @task("payments.raise_property_demands", single_runner=True)
 def raise_property_demands(session: Session, payload: dict[str, Any]) -> None:
     """The current half-year's demands for every local body with a property register (idempotent)."""
-    for code in session.scalars(select(distinct(Property.local_body_code))):
+    for code in session.scalars(select(Property.local_body_code).distinct()):
         service.raise_property_demands(session, code)
 
 

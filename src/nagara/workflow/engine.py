@@ -242,7 +242,15 @@ def enter_state(session: Session, service: Service, app: Application, state: str
         app.decided_at = now
         app.assigned_role = None
         app.assigned_to_id = None
+        if app.fee_total > 0 and not app.fee_paid and app.outcome != "approved":
+            from nagara.payments.service import cancel_for_application
+
+            cancel_for_application(session, app)  # nothing is owed for a refused or withdrawn application
         return
+    if app.appeal_level > 0 and app.fee_total > 0 and not app.fee_paid:
+        from nagara.payments.service import reopen_for_application
+
+        reopen_for_application(session, app)  # an allowed appeal reopens the application, and its fee
     app.is_open = True
     app.outcome = None
     app.decided_at = None

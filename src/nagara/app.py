@@ -29,6 +29,8 @@ from nagara import __version__
 from nagara.applications.api import router as applications_router
 from nagara.audit.api import router as audit_router
 from nagara.catalog.api import router as catalog_router
+from nagara.certificates.api import public_router as certificates_public_router
+from nagara.certificates.api import router as certificates_router
 from nagara.identity.api import router as identity_router
 from nagara.kit import context
 from nagara.kit.errors import Problem, http_problem
@@ -265,12 +267,20 @@ def create_app(
     for router in API_ROUTERS:
         app.include_router(router)
     app.include_router(ledger_router)  # /ledger: tlog-tiles and tlog-witness, public, outside /api/v1
+    app.include_router(certificates_public_router)  # DID, JWKS, status lists, /credentials/verify, /verify: public
     return app
 
 
 # Each router carries the /api/v1 prefix itself, so a matched route knows its
 # full path (FastAPI reports the router's own path in metrics and logs).
-API_ROUTERS: tuple[APIRouter, ...] = (identity_router, tenancy_router, audit_router, catalog_router, applications_router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    identity_router,
+    tenancy_router,
+    audit_router,
+    catalog_router,
+    applications_router,
+    certificates_router,
+)
 
 
 def api_route_table() -> set[tuple[str, str]]:

@@ -17,6 +17,7 @@ DOMAIN_MODULES = (
     "nagara.workflow.tasks",  # registers and schedules workflow.sweep
     "nagara.ledger.models",
     "nagara.ledger.tasks",  # registers and schedules ledger.integrate and ledger.witness
+    "nagara.certificates.models",
 )
 
 

@@ -89,5 +89,7 @@ def verify(document: dict[str, Any], resolve_key: Callable[[str], Ed25519PublicK
     try:
         key.verify(signature, data)
     except InvalidSignature:
-        raise ProofError("the signature does not match the credential: it was changed after signing, or not signed by this key") from None
+        raise ProofError(
+            "the signature does not match the credential: it was changed after signing, or not signed by this key"
+        ) from None
     return proof

@@ -20,4 +20,5 @@ PERMISSIONS: dict[str, str] = {
     "applications:application:act": "Take workflow actions the role allows",
     "applications:appeal:decide": "Hear and decide appeals",
     "payments:payment:collect": "Record counter payments",
+    "certificates:certificate:manage": "Reissue, revoke, suspend and reinstate certificates and licences",
 }

@@ -242,6 +242,10 @@ def enter_state(session: Session, service: Service, app: Application, state: str
         app.decided_at = now
         app.assigned_role = None
         app.assigned_to_id = None
+        if app.outcome == "approved" and service.definition.get("output"):
+            from nagara.certificates.service import issue_on_approval  # the certificate commits with the approval
+
+            issue_on_approval(session, service, app, now)
         return
     app.is_open = True
     app.outcome = None

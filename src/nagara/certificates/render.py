@@ -70,15 +70,18 @@ def font_faces() -> str:
     return "\n".join(faces)
 
 
-def _fetcher(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+@cache
+def _fetcher() -> Any:
     """Only the package's fonts and data: URIs; never the network."""
-    from weasyprint import default_url_fetcher
+    from weasyprint.urls import URLFetcher
 
-    if url.startswith("data:"):
-        return dict(default_url_fetcher(url, *args, **kwargs))
-    if url.startswith("file://") and Path(url.removeprefix("file://")).resolve().parent == FONT_DIR.resolve():
-        return dict(default_url_fetcher(url, *args, **kwargs))
-    raise ValueError(f"certificates load nothing from {url}")
+    class PackageOnly(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("file://") and Path(url.removeprefix("file://")).resolve().parent != FONT_DIR.resolve():
+                raise ValueError(f"certificates load nothing from {url}")
+            return super().fetch(url, headers)
+
+    return PackageOnly(allowed_protocols={"data", "file"}, fail_on_errors=True)
 
 
 def _environment(layout: str | None) -> Any:
@@ -109,7 +112,7 @@ def render_pdf(document: dict[str, Any], credential: dict[str, Any], qr: str, *,
         description="W3C Verifiable Credential (eddsa-rdfc-2022)",
         relationship="Data",
     )
-    pdf: bytes = HTML(string=html, url_fetcher=_fetcher, base_url=str(LAYOUT_DIR)).write_pdf(
+    pdf: bytes = HTML(string=html, url_fetcher=_fetcher(), base_url=str(LAYOUT_DIR)).write_pdf(
         attachments=[attachment], pdf_identifier=document["credential_id"].encode()[-32:]
     )
     return pdf

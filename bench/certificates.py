@@ -130,7 +130,9 @@ def main() -> None:
     raw_sign = rate("  Ed25519 sign", seconds, lambda _n: KEY.sign(data))
     raw_verify = rate("  Ed25519 verify", seconds, lambda _n: public.verify(signature, data))
     print("certificates")
-    issue_vc = rate("  sign credential (eddsa-rdfc-2022)", seconds, lambda n: dataintegrity.sign(credential(n), KEY, VM, created=now))
+    issue_vc = rate(
+        "  sign credential (eddsa-rdfc-2022)", seconds, lambda n: dataintegrity.sign(credential(n), KEY, VM, created=now)
+    )
 
     def issue_with_pdf(n: int) -> None:
         cred = dataintegrity.sign(credential(n), KEY, VM, created=now)

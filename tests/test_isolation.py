@@ -195,7 +195,9 @@ def _certified_of_a(people: People, *, suspended: bool = False) -> str:
     number = str(approved_birth(people.client, people)["number"])
     if suspended:
         response = people.client.post(
-            f"/api/v1/applications/{number}/certificate/suspend", json={"reason": "under inquiry"}, headers=people.headers("a_secretary")
+            f"/api/v1/applications/{number}/certificate/suspend",
+            json={"reason": "under inquiry"},
+            headers=people.headers("a_secretary"),
         )
         assert response.status_code == 200, response.text
     setattr(people, key, number)

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
 
-from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
 from nagara.certificates.cli import certificates_app
+from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
 from nagara.ledger.cli import ledger_app
 
 if TYPE_CHECKING:

@@ -32,7 +32,9 @@ def _changed(document: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
     for step in path[:-1]:
         target = target[step]
     old = target[path[-1]]
-    target[path[-1]] = old + 1 if isinstance(old, int) and not isinstance(old, bool) else f"{old}x" if old[-1] != "x" else old[:-1] + "y"
+    target[path[-1]] = (
+        old + 1 if isinstance(old, int) and not isinstance(old, bool) else f"{old}x" if old[-1] != "x" else old[:-1] + "y"
+    )
     return out
 
 

@@ -87,7 +87,9 @@ def get_credential(number: str, session: DbSession, principal: CurrentPrincipal)
     """The current edition's W3C Verifiable Credential (eddsa-rdfc-2022), for a wallet or another system."""
     _app, certs = service.for_application(session, principal, number)
     credential = service.credential_of(session, service.current(certs))
-    return Response(json.dumps(credential, ensure_ascii=False), media_type=VC_MEDIA_TYPE, headers={"Cache-Control": "private, no-store"})
+    return Response(
+        json.dumps(credential, ensure_ascii=False), media_type=VC_MEDIA_TYPE, headers={"Cache-Control": "private, no-store"}
+    )
 
 
 def _changed(session: DbSession, request: Request, number: str) -> Response:
@@ -193,6 +195,3 @@ def _or_invalid(call: Any, field: str) -> dict[str, Any]:
     except InputError as exc:
         raise Invalid(str(exc), [{"loc": ["body", field], "msg": str(exc), "type": "value_error"}]) from None
     return value
-
-
-

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nagara.certificates import verify
+from nagara.certificates import compact, verify
 
 certificates_app = typer.Typer(no_args_is_help=True, help="Certificates and licences: verify, keys.")
 
@@ -73,8 +73,8 @@ def verify_file(
         did = (issuer.get("id") if isinstance(issuer, dict) else issuer) if kind == "credential" else None
         if kind == "qr":
             try:
-                did = verify.compact.parse(value)[1].get("iss")
-            except verify.compact.CompactError:
+                did = compact.parse(value)[1].get("iss")
+            except compact.CompactError:
                 did = None
         document = fetch(_did_web_url(str(did))) if isinstance(did, str) and did.startswith("did:web:") else None
         if document:
@@ -86,7 +86,9 @@ def verify_file(
 
 @certificates_app.command("verify")
 def verify_command(
-    file: Annotated[Path, typer.Argument(help="A certificate PDF, a credential (.json), or a text file with a QR code's content")],
+    file: Annotated[
+        Path, typer.Argument(help="A certificate PDF, a credential (.json), or a text file with a QR code's content")
+    ],
     did_document: Annotated[Path | None, typer.Option(help="The issuer's DID document (saved /.well-known/did.json)")] = None,
     jwks: Annotated[Path | None, typer.Option(help="The issuer's JWKS (saved /.well-known/jwks.json)")] = None,
     status_list: Annotated[list[Path] | None, typer.Option(help="A saved status list credential (repeat for several)")] = None,

@@ -73,7 +73,7 @@ def canonicalize(document: dict[str, Any]) -> str:
         while isinstance(cause.__cause__, Exception):
             if isinstance(cause.__cause__, CanonicalizationError):
                 raise cause.__cause__ from None
-            cause = cause.__cause__  # type: ignore[assignment]
+            cause = cause.__cause__
         raise CanonicalizationError(f"not valid JSON-LD: {exc}") from None
     if not isinstance(result, str):
         raise CanonicalizationError("canonicalization gave no N-Quads")

@@ -83,7 +83,9 @@ def _finish(session: Session, result: verify.Result, cert: Certificate | None) -
         if cert.status == SUPERSEDED and result.status in ("current", "revoked"):
             out["status"] = "superseded"
             newer = session.get(Certificate, cert.superseded_by_id) if cert.superseded_by_id else None
-            out["certificate"]["superseded_by"] = {"credential_id": newer.credential_id, "edition": newer.edition} if newer else None
+            out["certificate"]["superseded_by"] = (
+                {"credential_id": newer.credential_id, "edition": newer.edition} if newer else None
+            )
         out["certificate"]["status_changed_at"] = cert.status_changed_at.isoformat() if cert.status_changed_at else None
         out["ledger"] = _ledger(session, cert, result.credential)
     return out
@@ -126,7 +128,13 @@ def verify_number(session: Session, number: str) -> dict[str, Any]:
     if cert is None:
         raise Invalid(
             "unknown number",
-            [{"loc": ["number"], "msg": f"no certificate numbered {number.strip()!r} was issued by this node", "type": "not_found"}],
+            [
+                {
+                    "loc": ["number"],
+                    "msg": f"no certificate numbered {number.strip()!r} was issued by this node",
+                    "type": "not_found",
+                }
+            ],
         )
     credential = service.credential_of(session, cert)
     result = verify.verify_credential(credential, trust(session), status_fetcher(session), utcnow())

@@ -32,7 +32,7 @@ WORDS: dict[str, dict[str, str]] = {
     "application": {"en": "Application number", "ml": "അപേക്ഷ നമ്പർ", "kn": "ಅರ್ಜಿ ಸಂಖ್ಯೆ"},
     "signed": {"en": "Digitally signed by", "ml": "ഡിജിറ്റലായി ഒപ്പുവെച്ചത്", "kn": "ಡಿಜಿಟಲ್ ಸಹಿ ಮಾಡಿದವರು"},
     "scan": {
-        "en": "Scan the QR code, or enter the number at the address below, to check that this certificate is genuine and current.",
+        "en": "Scan the QR code, or enter the number at the address below, to check that the certificate is genuine and current.",
         "ml": "ഈ സർട്ടിഫിക്കറ്റ് യഥാർത്ഥവും നിലവിലുള്ളതുമാണോ എന്ന് പരിശോധിക്കാൻ QR കോഡ് സ്കാൻ ചെയ്യുക, അല്ലെങ്കിൽ താഴെയുള്ള വിലാസത്തിൽ നമ്പർ നൽകുക.",
         "kn": "ಈ ಪ್ರಮಾಣಪತ್ರ ನಿಜವಾದದ್ದು ಮತ್ತು ಚಾಲ್ತಿಯಲ್ಲಿದೆಯೇ ಎಂದು ಪರಿಶೀಲಿಸಲು QR ಕೋಡ್ ಸ್ಕ್ಯಾನ್ ಮಾಡಿ, ಅಥವಾ ಕೆಳಗಿನ ವಿಳಾಸದಲ್ಲಿ ಸಂಖ್ಯೆಯನ್ನು ನಮೂದಿಸಿ.",
     },
@@ -64,9 +64,8 @@ def font_faces() -> str:
     for family, stem in (("Nagara Sans", "NotoSans"), *((f"Nagara {s}", f"NotoSans{s}") for s in SCRIPT_FONTS.values())):
         for weight, style in (("normal", "Regular"), ("bold", "Bold")):
             path = FONT_DIR / f"{stem}-{style}.ttf"
-            faces.append(
-                f'@font-face {{ font-family: "{family}"; font-weight: {weight}; src: url("{path.as_uri()}") format("truetype"); }}'
-            )
+            source = f'url("{path.as_uri()}") format("truetype")'
+            faces.append(f'@font-face {{ font-family: "{family}"; font-weight: {weight}; src: {source}; }}')
     return "\n".join(faces)
 
 

@@ -13,6 +13,7 @@ GOOD = {
     "NAGARA_SMS_HTTP_URL": "https://sms.example.invalid/send",
     "NAGARA_SMS_HTTP_TOKEN": "token",
     "NAGARA_LEDGER_KEY": "PRIVATE+KEY+ledger.kl.example.gov.in/v1+e174f4e7+AbUv/5BgcrXr5feOTsSpEn2V6iB2G7gdYC5FTlwsvnWp",
+    "NAGARA_CREDENTIAL_KEY": "z3u2VxJP9V3MpgtMBn1U7pThQCUmh3grqq1kPZMMrmG4etq3",  # nagara certificates keygen
 }
 
 
@@ -27,6 +28,7 @@ def test_production_refuses_default_secrets_and_names_each(monkeypatch: pytest.M
         load_settings()
     message = str(caught.value)
     assert "NAGARA_SECRET_KEY" in message
+    assert "NAGARA_CREDENTIAL_KEY" in message
     assert "NAGARA_PII_KEY" in message
     assert "NAGARA_SMS_BACKEND" in message
 

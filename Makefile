@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck test-sqlite test-postgresql bench clean test-deps-certificates
+.PHONY: demo test lint typecheck test-sqlite test-postgresql bench clean chromium test-deps-certificates
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,10 +32,16 @@ $(CERT_JS)/node_modules/.package-lock.json: $(CERT_JS)/package-lock.json
 	cd $(CERT_JS) && npm ci --no-audit --no-fund
 	touch $@
 
-test-sqlite: $(STAMP) test-deps-certificates
+# Browser tests (tests/web) drive the Debian chromium; install it when it is missing, with Noto
+# fonts so that Malayalam, Kannada and Hindi render in screenshots (pages use system fonts).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
+	test -d /usr/share/fonts/truetype/noto || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-core)
+
+test-sqlite: $(STAMP) chromium test-deps-certificates
 	TEST_DB=sqlite $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
-test-postgresql: $(STAMP) test-deps-certificates
+test-postgresql: $(STAMP) chromium test-deps-certificates
 	TEST_DB=postgresql $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck test-sqlite test-postgresql

@@ -27,11 +27,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nagara import __version__
 from nagara.applications.api import router as applications_router
+from nagara.applications.views import router as applications_views_router
 from nagara.audit.api import router as audit_router
 from nagara.catalog.api import router as catalog_router
+from nagara.catalog.views import router as catalog_views_router
 from nagara.certificates.api import public_router as certificates_public_router
 from nagara.certificates.api import router as certificates_router
+from nagara.certificates.views import router as certificates_views_router
 from nagara.identity.api import router as identity_router
+from nagara.identity.views import router as identity_views_router
 from nagara.kit import context
 from nagara.kit.errors import Problem, http_problem
 from nagara.kit.logging import configure_logging
@@ -40,6 +44,10 @@ from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
+from nagara.web import pages
+from nagara.web.i18n import LocaleMiddleware
+from nagara.web.templating import STATIC_DIR
+from nagara.web.views import router as web_views_router
 from nagara.worker.runner import Worker
 
 log = logging.getLogger("nagara.http")
@@ -83,11 +91,15 @@ def _problem_response(body: dict[str, object], headers: dict[str, str] | None = 
 
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(Problem)
-    async def problem(request: Request, exc: Problem) -> JSONResponse:
+    async def problem(request: Request, exc: Problem) -> Response:
+        if pages.is_page(request):
+            return pages.problem_page(request, exc)
         return _problem_response(exc.body(instance=request.url.path), exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if pages.is_page(request):
+            return pages.error_page(request, 400, "; ".join(str(e["msg"]) for e in exc.errors()))
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         body = http_problem(422, f"{len(errors)} field(s) are invalid; see 'errors'")
         body["type"] = "https://nagara.dev/problems/validation-error"
@@ -103,8 +115,10 @@ def _install_errors(app: FastAPI) -> None:
         return _problem_response(body)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "error"
+        if pages.is_page(request):
+            return pages.error_page(request, exc.status_code, None if detail in ("Not Found", "Method Not Allowed") else detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no resource at {request.url.path}; the API is described at /docs"
         body = http_problem(exc.status_code, detail)
@@ -112,8 +126,10 @@ def _install_errors(app: FastAPI) -> None:
         return _problem_response(body, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
+    async def crash(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        if pages.is_page(request):
+            return pages.error_page(request, 500)
         return _problem_response(http_problem(500, "an internal error occurred; quote the request id when reporting it"))
 
 
@@ -199,26 +215,6 @@ def _ops_routes(app: FastAPI) -> None:
             swagger_favicon_url="/static/docs/favicon.png",
         )
 
-    @app.get("/", include_in_schema=False)
-    def home(request: Request) -> HTMLResponse:
-        return HTMLResponse(HOME_PAGE)
-
-
-HOME_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Nagara</title></head>
-<body><main>
-<h1>Nagara</h1>
-<p>Citizen services of local governments. This node serves the API; the citizen portal and the officer workbench come next.</p>
-<ul>
-<li><a href="/docs">API documentation (works offline)</a></li>
-<li><a href="/api/v1/states">States on this node</a></li>
-<li><a href="/openapi.json">OpenAPI 3.1 description</a></li>
-<li><a href="/healthz">Health</a> and <a href="/readyz">readiness</a></li>
-</ul>
-</main></body></html>
-"""
-
 
 def create_app(
     settings: Settings | None = None,
@@ -262,12 +258,17 @@ def create_app(
     app.state.runtime = runtime
     app.state.public_api_routes = PUBLIC_API_ROUTES
     _install_errors(app)
+    app.add_middleware(LocaleMiddleware)
+    app.add_middleware(pages.PageCompression)
     app.add_middleware(RequestContextMiddleware)
     _ops_routes(app)
     for router in API_ROUTERS:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in VIEW_ROUTERS:
+        app.include_router(router)
     app.include_router(ledger_router)  # /ledger: tlog-tiles and tlog-witness, public, outside /api/v1
-    app.include_router(certificates_public_router)  # DID, JWKS, status lists, /credentials/verify, /verify: public
+    app.include_router(certificates_public_router)  # DID, JWKS, status lists, /credentials/verify: public
     return app
 
 
@@ -280,6 +281,16 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     catalog_router,
     applications_router,
     certificates_router,
+)
+
+
+# Pages (server-rendered HTML, outside /api/v1); see CONVENTIONS.md "Pages".
+VIEW_ROUTERS: tuple[APIRouter, ...] = (
+    web_views_router,
+    identity_views_router,
+    catalog_views_router,
+    applications_views_router,
+    certificates_views_router,
 )
 
 

@@ -57,8 +57,11 @@ def test_revoked_reads_revoked_everywhere(client: TestClient, people: People, tm
     assert _bit(client, vc, "revocation") is True
     online = client.post("/credentials/verify", json={"verifiableCredential": vc}).json()
     assert online["verified"] is True and online["status"] == "revoked", online
-    assert client.post("/verify", files={"file": ("c.pdf", pdf, "application/pdf")}).json()["status"] == "revoked"
-    by_number = client.post("/verify", data={"number": out["number"]}).json()
+    assert (
+        client.post("/credentials/verify-document", files={"file": ("c.pdf", pdf, "application/pdf")}).json()["status"]
+        == "revoked"
+    )
+    by_number = client.post("/credentials/verify-document", data={"number": out["number"]}).json()
     assert by_number["status"] == "revoked" and "record" not in by_number["certificate"]  # a number shows no personal data
     assert _cli(client, tmp_path / "c.pdf")["status"] == "revoked"
     [still_signed] = digital_bazaar_verify([vc], client.get("/.well-known/did.json").json(), tmp_path)

@@ -64,7 +64,7 @@ def test_malayalam_certificate_text_metadata_and_qr(client: TestClient, people: 
     assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode
     content = found[0].text
     assert content.startswith(f"{people.runtime.settings.base_url}/verify?c=")
-    checked = client.post("/verify", data={"qr": content}).json()
+    checked = client.post("/credentials/verify-document", data={"qr": content}).json()
     assert checked["verified"] is True and checked["status"] == "current", checked
     assert checked["certificate"]["number"] == meta.title.removeprefix("Birth certificate ")
     assert checked["ledger"]["pending"] == 1  # the issue entry, not yet integrated

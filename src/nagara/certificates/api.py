@@ -164,14 +164,14 @@ def verify_credential(body: VerifyIn, session: DbSession) -> JSONResponse:
     return JSONResponse(online.verify_credential(session, body.verifiableCredential))
 
 
-@public_router.post("/verify", response_model=VerifyOut)
+@public_router.post("/credentials/verify-document", response_model=VerifyOut)
 def verify_any(
     session: DbSession,
     file: Annotated[UploadFile | None, File(description="the certificate PDF")] = None,
     qr: Annotated[str | None, Form(description="the QR code's content")] = None,
     number: Annotated[str | None, Form(description="the registration or licence number")] = None,
 ) -> JSONResponse:
-    """Verify an uploaded PDF, a QR code's content, or a number (form fields, multipart or url-encoded)."""
+    """Verify a certificate PDF, a QR code's content, or a number (multipart or url-encoded form) - the page's checks as JSON."""
     if file is not None and file.filename:
         content = file.file.read(MAX_PDF + 1)
         if len(content) > MAX_PDF:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
+import segno
 import zxingcpp
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageFilter
 from pypdf import PdfReader
 
 from nagara.certificates import verify
@@ -63,6 +64,12 @@ def test_malayalam_certificate_text_metadata_and_qr(client: TestClient, people: 
     found = zxingcpp.read_barcodes(image)
     assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode
     content = found[0].text
+    # and photographed (a phone photo of an A4 print is about 200 dpi): a little turned, out of focus, JPEG-compressed
+    photo = _raster(pdf, tmp_path, 200).convert("L").rotate(4, expand=True, fillcolor=255).filter(ImageFilter.GaussianBlur(1.0))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=55)
+    [seen] = zxingcpp.read_barcodes(Image.open(io.BytesIO(buffer.getvalue())))
+    assert seen.text == content
     assert content.startswith(f"{people.runtime.settings.base_url}/verify?c=")
     checked = client.post("/credentials/verify-document", data={"qr": content}).json()
     assert checked["verified"] is True and checked["status"] == "current", checked
@@ -74,6 +81,12 @@ def test_malayalam_certificate_text_metadata_and_qr(client: TestClient, people: 
     offline = verify.verify_compact_form(verify.compact_from_qr(content), trust)
     assert offline.verified and offline.status == "current"
     assert ["child_name", "ആൻ മേരി"] in [list(f.values()) for f in offline.summary["record"]]
+    assert segno.make(content, error="m").version <= 22  # coarse enough to read off paper with a phone
+    header, payload, signature = verify.compact_from_qr(content).split(".")
+    forged = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
+    assert not verify.verify_compact_form(f"{header}.{forged}.{signature}", trust).verified
+    forged_check = client.post("/credentials/verify-document", data={"qr": f"{header}.{forged}.{signature}"}).json()
+    assert forged_check["verified"] is False and forged_check["status"] == "invalid"
 
 
 def test_kannada_certificate_text(client: TestClient, people: People, tmp_path: Path) -> None:

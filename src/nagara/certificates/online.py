@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from nagara.certificates import service, verify
+from nagara.certificates import compact, service, verify
 from nagara.certificates.issuer import issuer_for
 from nagara.certificates.models import SUPERSEDED, Certificate
 from nagara.kit.db import utcnow
@@ -106,9 +106,9 @@ def verify_pdf(session: Session, content: bytes) -> dict[str, Any]:
 def verify_qr(session: Session, text: str) -> dict[str, Any]:
     token = verify.compact_from_qr(text)
     result = verify.verify_compact_form(token, trust(session), utcnow())
-    cert = service.by_credential(session, str((result.compact or {}).get("jti", "")))
+    cert = service.by_credential(session, "urn:uuid:" + str((result.compact or {}).get("jti", "")))
     if result.verified and cert is not None:
-        if cert.credential_sha256 != (result.compact or {}).get("h"):
+        if compact.short_hash(cert.credential_sha256) != (result.compact or {}).get("h"):
             result.errors.append("qr: the QR code's credential hash does not match the credential on record")
             result.verified = False
             result.status = "invalid"

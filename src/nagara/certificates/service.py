@@ -220,23 +220,21 @@ def document_for(
 def compact_form(cert: Certificate, credential: dict[str, Any], issuer: Issuer) -> str:
     """The signed compact form for the QR code (see compact.py)."""
     subject = credential["credentialSubject"]
-    payload = {
+    payload: dict[str, Any] = {
         "v": 1,
-        "jti": cert.credential_id,
+        "jti": cert.id,
         "iss": issuer.did,
         "n": cert.number,
         "ed": cert.edition,
         "t": cert.output_type,
         "lb": cert.local_body_code,
-        "nm": subject["title"].get("en"),
-        "iat": int(cert.issued_at.timestamp()),
         "nbf": int(cert.valid_from.timestamp()),
         "exp": int(cert.valid_until.timestamp()) if cert.valid_until else None,
-        "f": [[f["code"], f["value"]] for f in subject.get("record", [])[:4]],
-        "h": cert.credential_sha256,
+        "f": [[f["code"], f["value"]] for f in subject.get("record", [])[:3]],
+        "h": compact.short_hash(cert.credential_sha256),
         "st": [cert.status_list, cert.status_index],
     }
-    return compact.sign(payload, issuer.key, issuer.verification_method)
+    return compact.sign(payload, issuer.key, "#" + issuer.public_multikey)
 
 
 def _sign_credential(

@@ -120,54 +120,96 @@ def test_reissue_supersedes_the_old_edition(client: TestClient, people: People, 
     ]
 
 
-def test_an_expired_licence_reads_expired(client: TestClient, people: People) -> None:
+TRADE = {
+    "trade_name": "Sree Bakery",
+    "constitution": "proprietorship",
+    "activity": "Bakery and sweets",
+    "sector": "manufacturing",
+    "capital_investment": 500000,
+    "building_number": "TC 12/345",
+    "floor_area": 40,
+    "premises_tenure": "rented",
+    "food_business": True,
+    "fssai_number": "11223344556677",
+}
+OFFICERS = {
+    "section_clerk": "a_section_clerk",
+    "secretary": "a_secretary",
+    "officer": "a_officer",
+    "counter_clerk": "a_counter_clerk",
+}
+
+
+def _to_approval(client: TestClient, people: People, service: str, form: dict) -> dict:
+    """Apply at body A as citizen 1 with every document, and let the officers carry it to approval."""
     from tests.applications.helpers import act, apply, fetch, upload
 
-    svc = client.get(f"/api/v1/tenants/{people.body_a}/services/trade-licence-new").json()
-    form = {
-        "trade_name": "Sree Bakery",
-        "constitution": "proprietorship",
-        "activity": "Bakery and sweets",
-        "sector": "manufacturing",
-        "capital_investment": 500000,
-        "building_number": "TC 12/345",
-        "floor_area": 40,
-        "premises_tenure": "rented",
-        "food_business": True,
-        "fssai_number": "11223344556677",
-    }
-    app = apply(client, people, "citizen1", people.body_a, "trade-licence-new", form, submit=False)
+    svc = client.get(f"/api/v1/tenants/{people.body_a}/services/{service}").json()
+    app = apply(client, people, "citizen1", people.body_a, service, form, submit=False)
     for doc in svc["documents"]:
         upload(client, people, "citizen1", app["number"], doc["code"])
     app = act(client, people, "citizen1", fetch(client, people, "citizen1", app["number"]), "submit")
     for _ in range(8):
         if not app["is_open"]:
             break
-        role = app["assigned_role"]
-        who = {
-            "section_clerk": "a_section_clerk",
-            "secretary": "a_secretary",
-            "officer": "a_officer",
-            "counter_clerk": "a_counter_clerk",
-        }[role]
+        who = OFFICERS[app["assigned_role"]]
         view = fetch(client, people, who, app["number"])
         codes = [a["code"] for a in view["actions"]]
         if not view["fee_paid"] and "collect_fee" in codes:
             app = act(client, people, who, view, "collect_fee", "paid at the counter")
             continue
-        step = next(c for c in ("approve", "forward", "report") if c in codes)
-        app = act(client, people, who, view, step, "checked on site")
+        app = act(client, people, who, view, next(c for c in ("approve", "forward", "report") if c in codes), "checked on site")
     assert app["state"] == "approved", app
+    return app
+
+
+def test_an_expired_licence_reads_expired(client: TestClient, people: People) -> None:
+    app = _to_approval(client, people, "trade-licence-new", TRADE)
     cert = certificate(client, people, "citizen1", app["number"])
     assert cert["valid_until"] is not None and not cert["expired"]
+    assert "-TL-" in cert["number"]
     vc = credential(client, people, "citizen1", app["number"])
     until = datetime.fromisoformat(vc["validUntil"])
-    assert until > datetime.now(UTC)
+    valid_from = datetime.fromisoformat(vc["validFrom"])
+    assert (until - valid_from).days == 365  # the service's validity_days
     trust = verify.Trust()
     trust.add_did_document(client.get("/.well-known/did.json").json())
     later = verify.verify_credential(vc, trust, None, now=until + timedelta(days=1))
     assert later.verified and later.status == "expired"
     assert verify.verify_credential(vc, trust, None, now=datetime.now(UTC)).status == "current"
+
+
+def test_renewal_extends_the_same_licence(client: TestClient, people: People, tmp_path: Path) -> None:
+    first = _to_approval(client, people, "trade-licence-new", TRADE)
+    licence = certificate(client, people, "citizen1", first["number"])
+    renewal_form = {
+        "licence_number": licence["number"],
+        "trade_name": "Sree Bakery",
+        "licence_valid_until": licence["valid_until"][:10],
+        "sector": "manufacturing",
+        "capital_investment": 600000,
+        "changes_since_last": False,
+    }
+    renewal = _to_approval(client, people, "trade-licence-renewal", renewal_form)
+    renewed = certificate(client, people, "citizen1", renewal["number"])
+    assert renewed["number"] == licence["number"] and renewed["edition"] == 2
+    assert renewed["valid_from"] == licence["valid_until"]  # renewed before expiry: the new year starts where the old ends
+    assert [e["status"] for e in renewed["editions"]] == ["active", "superseded"]
+    vc = credential(client, people, "citizen1", renewal["number"])
+    fields = {f["code"]: f["value"] for f in vc["credentialSubject"]["record"]}
+    assert fields["activity"] == "Bakery and sweets"  # carried over from the licence
+    assert "licence_number" not in fields
+    from_first = certificate(client, people, "citizen1", first["number"])  # the licence's first application shows it renewed
+    assert from_first["edition"] == 2 and [e["status"] for e in from_first["editions"]] == ["active", "superseded"]
+    with people.runtime.db.unit_of_work() as s:
+        kinds = s.scalars(
+            select(PendingEntry.type).where(PendingEntry.subject == licence["number"]).order_by(PendingEntry.id)
+        ).all()
+    assert kinds == ["certificate.issued", "certificate.renewed"]
+    # until the old year ends, the renewed edition is genuine but not yet valid, to us and to Digital Bazaar alike
+    assert client.post("/credentials/verify", json={"verifiableCredential": vc}).json()["status"] == "not_yet_valid"
+    [early] = digital_bazaar_verify([vc], client.get("/.well-known/did.json").json(), tmp_path)
+    assert early["verified"] is False and 'before "validFrom"' in early["error"]
 
 
 def test_the_cli_reads_a_credential_file_offline(client: TestClient, people: People, tmp_path: Path) -> None:

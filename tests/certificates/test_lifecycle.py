@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 from sqlalchemy import select
 
 from nagara.certificates import statuslist, verify
 from nagara.certificates.cli import verify_file
+from nagara.cli import app as cli_app
 from nagara.ledger.models import PendingEntry
 from tests.certificates.helpers import approved_birth, certificate, credential, digital_bazaar_verify
 from tests.conftest import People
@@ -64,6 +66,19 @@ def test_revoked_reads_revoked_everywhere(client: TestClient, people: People, tm
     by_number = client.post("/credentials/verify-document", data={"number": out["number"]}).json()
     assert by_number["status"] == "revoked" and "record" not in by_number["certificate"]  # a number shows no personal data
     assert _cli(client, tmp_path / "c.pdf")["status"] == "revoked"
+    # the command itself, with nothing fetched: saved DID document and status lists
+    (tmp_path / "did.json").write_text(json.dumps(client.get("/.well-known/did.json").json()))
+    lists = []
+    for i, entry in enumerate(vc["credentialStatus"]):
+        path = tmp_path / f"list-{i}.json"
+        path.write_text(json.dumps(client.get("/" + entry["statusListCredential"].split("://", 1)[1].split("/", 1)[1]).json()))
+        lists += ["--status-list", str(path)]
+    run = CliRunner().invoke(
+        cli_app,
+        ["certificates", "verify", str(tmp_path / "c.pdf"), "--offline", "--did-document", str(tmp_path / "did.json"), *lists],
+    )
+    assert run.exit_code == 1, run.output
+    assert json.loads(run.output)["status"] == "revoked"
     [still_signed] = digital_bazaar_verify([vc], client.get("/.well-known/did.json").json(), tmp_path)
     assert still_signed["verified"] is True  # the signature stays good; the status list says revoked
     _post(client, people, "a_secretary", number, "revoke", {"reason": "again, twice"}, 409)

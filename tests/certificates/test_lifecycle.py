@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from nagara.certificates import statuslist, verify
 from nagara.certificates.cli import verify_file

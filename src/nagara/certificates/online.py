@@ -138,7 +138,8 @@ def verify_number(session: Session, number: str) -> dict[str, Any]:
         )
     credential = service.credential_of(session, cert)
     result = verify.verify_credential(credential, trust(session), status_fetcher(session), utcnow())
-    result.summary.pop("record", None)
+    for personal in ("record", "application_number"):  # a number alone shows the certificate's standing, not its content
+        result.summary.pop(personal, None)
     return _finish(session, result, cert)
 
 

@@ -21,25 +21,32 @@ from zoneinfo import ZoneInfo
 import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from nagara.web.i18n import N_, translations
+
 FONT_DIR = Path(__file__).parent / "fonts"
 LAYOUT_DIR = Path(__file__).parent / "templates"
 ATTACHMENT = "credential.json"
 SCRIPT_FONTS = {"ml": "Malayalam", "kn": "Kannada"}
-WORDS: dict[str, dict[str, str]] = {
-    "issued_on": {"en": "Date of issue", "ml": "നൽകിയ തീയതി", "kn": "ನೀಡಿದ ದಿನಾಂಕ"},
-    "valid_until": {"en": "Valid until", "ml": "കാലാവധി", "kn": "ಮಾನ್ಯತೆ ಅವಧಿ"},
-    "no_end": {"en": "No end date", "ml": "കാലാവധിയില്ല", "kn": "ಅವಧಿ ಮಿತಿ ಇಲ್ಲ"},
-    "application": {"en": "Application number", "ml": "അപേക്ഷ നമ്പർ", "kn": "ಅರ್ಜಿ ಸಂಖ್ಯೆ"},
-    "signed": {"en": "Digitally signed by", "ml": "ഡിജിറ്റലായി ഒപ്പുവെച്ചത്", "kn": "ಡಿಜಿಟಲ್ ಸಹಿ ಮಾಡಿದವರು"},
-    "scan": {
-        "en": "Scan the QR code, or enter the number at the address below, to check that the certificate is genuine and current.",
-        "ml": "ഈ സർട്ടിഫിക്കറ്റ് യഥാർത്ഥവും നിലവിലുള്ളതുമാണോ എന്ന് പരിശോധിക്കാൻ QR കോഡ് സ്കാൻ ചെയ്യുക, അല്ലെങ്കിൽ താഴെയുള്ള വിലാസത്തിൽ നമ്പർ നൽകുക.",
-        "kn": "ಈ ಪ್ರಮಾಣಪತ್ರ ನಿಜವಾದದ್ದು ಮತ್ತು ಚಾಲ್ತಿಯಲ್ಲಿದೆಯೇ ಎಂದು ಪರಿಶೀಲಿಸಲು QR ಕೋಡ್ ಸ್ಕ್ಯಾನ್ ಮಾಡಿ, ಅಥವಾ ಕೆಳಗಿನ ವಿಳಾಸದಲ್ಲಿ ಸಂಖ್ಯೆಯನ್ನು ನಮೂದಿಸಿ.",
-    },
-    "number": {"en": "Number", "ml": "നമ്പർ", "kn": "ಸಂಖ್ಯೆ"},
-    "credential": {"en": "Verifiable credential", "ml": "പരിശോധിക്കാവുന്ന ക്രെഡൻഷ്യൽ", "kn": "ಪರಿಶೀಲಿಸಬಹುದಾದ ರುಜುವಾತು"},
+# The layout's own words, printed in the state's language and English (catalog area "certificates").
+WORDS = {
+    "issued_on": N_("Date of issue"),
+    "valid_until": N_("Valid until"),
+    "no_end": N_("No end date"),
+    "application": N_("Application number"),
+    "signed": N_("Digitally signed by"),
+    "scan": N_(
+        "Scan the QR code, or enter the number at the address below, to check that the certificate is genuine and current."
+    ),
+    "number": N_("Number"),
+    "credential": N_("Verifiable credential"),
+    "edition": N_("edition"),
 }
-EDITION = {"en": "edition", "ml": "പതിപ്പ്", "kn": "ಆವೃತ್ತಿ"}
+
+
+def words_in(language: str) -> dict[str, dict[str, str]]:
+    """Each of the layout's words in English and in ``language``."""
+    local = translations(language)
+    return {key: {"en": text, language: local.gettext(text)} for key, text in WORDS.items()}
 
 
 @dataclass(frozen=True)
@@ -101,8 +108,8 @@ def render_pdf(document: dict[str, Any], credential: dict[str, Any], qr: str, *,
         **document,
         script=SCRIPT_FONTS.get(lang, "Malayalam"),
         font_faces=font_faces(),
-        words=WORDS,
-        edition_label=EDITION.get(lang, EDITION["en"]),
+        words=(words := words_in(lang)),
+        edition_label=words["edition"][lang],
         qr_data_uri=qr_svg_data_uri(qr),
     )
     attachment = Attachment(

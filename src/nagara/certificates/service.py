@@ -32,6 +32,7 @@ from nagara.kit.errors import Conflict, Invalid, NotFound
 from nagara.ledger import service as ledger
 from nagara.runtime import runtime_of
 from nagara.tenancy.models import LocalBody, State
+from nagara.web.i18n import N_, translations
 
 MANAGE = "certificates:certificate:manage"
 RENEWAL_FIELD = "licence_number"  # a renewal service's form names the licence it renews in this field
@@ -59,10 +60,10 @@ def credential_sha256(credential: dict[str, Any]) -> str:
 # --- what a certificate shows -------------------------------------------------------------
 
 
-def _display(value: Any, options: dict[str, Any] | None) -> tuple[str, dict[str, str] | None]:
+def _display(value: Any, options: dict[str, Any] | None, languages: list[str]) -> tuple[str, dict[str, str] | None]:
     if isinstance(value, bool):
-        yes_no = {"en": "Yes", "ml": "ഉണ്ട്", "kn": "ಹೌದು"} if value else {"en": "No", "ml": "ഇല്ല", "kn": "ಇಲ್ಲ"}
-        return ("yes" if value else "no"), yes_no
+        word = N_("Yes") if value else N_("No")
+        return ("yes" if value else "no"), {lang: translations(lang).gettext(word) for lang in languages}
     if options and isinstance(value, str) and value in options:
         return value, dict(options[value])
     if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
@@ -82,7 +83,7 @@ def build_record(
             continue
         hints = ui.get(code, {})
         label = item.get("label") or hints.get("label") or {"en": code.replace("_", " ").capitalize()}
-        value, display = _display(data[code], hints.get("options"))
+        value, display = _display(data[code], hints.get("options"), languages)
         entry: dict[str, Any] = {"type": "RecordField", "code": code, "label": {k: label[k] for k in label if k in languages}}
         entry["value"] = value
         if display:

@@ -232,7 +232,49 @@ ROUTES: dict[tuple[str, str], Spec] = {
         lambda p: Call({"code": p.body_a}, json={}, owner="a_counter_clerk"),
     ),
     ("GET", "/api/v1/local-bodies/{code}/accounts/trial-balance"): ("foreign", lambda p: Call({"code": p.body_a})),
+    ("GET", "/api/v1/applications/{number}/certificate"): ("foreign", lambda p: Call({"number": _certified_of_a(p)})),
+    ("GET", "/api/v1/applications/{number}/certificate.pdf"): ("foreign", lambda p: Call({"number": _certified_of_a(p)})),
+    ("GET", "/api/v1/applications/{number}/certificate/credential"): (
+        "foreign",
+        lambda p: Call({"number": _certified_of_a(p)}),
+    ),
+    ("POST", "/api/v1/applications/{number}/certificate/suspend"): (
+        "foreign",
+        lambda p: Call({"number": _certified_of_a(p)}, json={"reason": "under inquiry"}),
+    ),
+    ("POST", "/api/v1/applications/{number}/certificate/reinstate"): (
+        "foreign",
+        lambda p: Call({"number": _certified_of_a(p, suspended=True)}, json={"reason": "inquiry closed"}),
+    ),
+    ("POST", "/api/v1/applications/{number}/certificate/reissue"): (
+        "foreign",
+        lambda p: Call({"number": _certified_of_a(p)}, json={"reason": "name misspelt", "corrections": {"child_name": "Anna"}}),
+    ),
+    ("POST", "/api/v1/applications/{number}/certificate/revoke"): (
+        "foreign",
+        lambda p: Call({"number": _certified_of_a(p)}, json={"reason": "issued in error"}),
+    ),
 }
+
+
+def _certified_of_a(people: People, *, suspended: bool = False) -> str:
+    """An approved birth registration of citizen 1 at body A, with its certificate (one suspended, if asked)."""
+    key = "_a_suspended" if suspended else "_a_certified"
+    cached = getattr(people, key, None)
+    if cached:
+        return str(cached)
+    from tests.certificates.helpers import approved_birth
+
+    number = str(approved_birth(people.client, people)["number"])
+    if suspended:
+        response = people.client.post(
+            f"/api/v1/applications/{number}/certificate/suspend",
+            json={"reason": "under inquiry"},
+            headers=people.headers("a_secretary"),
+        )
+        assert response.status_code == 200, response.text
+    setattr(people, key, number)
+    return number
 
 
 def api_routes(client: TestClient) -> set[tuple[str, str]]:

@@ -31,6 +31,9 @@ from nagara.applications.views import router as applications_views_router
 from nagara.audit.api import router as audit_router
 from nagara.catalog.api import router as catalog_router
 from nagara.catalog.views import router as catalog_views_router
+from nagara.certificates.api import public_router as certificates_public_router
+from nagara.certificates.api import router as certificates_router
+from nagara.certificates.views import router as certificates_views_router
 from nagara.identity.api import router as identity_router
 from nagara.identity.views import router as identity_views_router
 from nagara.kit import context
@@ -272,6 +275,7 @@ def create_app(
     app.include_router(ledger_router)  # /ledger: tlog-tiles and tlog-witness, public, outside /api/v1
     if settings.env != "production":
         app.include_router(local_gateway_router)  # /gateway/local: the development gateway's hosted page
+    app.include_router(certificates_public_router)  # DID, JWKS, status lists, /credentials/verify: public
     return app
 
 
@@ -284,6 +288,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     catalog_router,
     applications_router,
     payments_router,
+    certificates_router,
 )
 
 
@@ -294,6 +299,7 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     catalog_views_router,
     applications_views_router,
     payments_views_router,
+    certificates_views_router,
 )
 
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
 
+from nagara.certificates.cli import certificates_app
 from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
 from nagara.ledger.cli import ledger_app
 
@@ -29,6 +30,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(pack_app, name="pack")
 app.add_typer(users_app, name="users")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(certificates_app, name="certificates")
 
 out = Console()
 err = Console(stderr=True)

@@ -19,6 +19,7 @@ DOMAIN_MODULES = (
     "nagara.ledger.tasks",  # registers and schedules ledger.integrate and ledger.witness
     "nagara.payments.models",
     "nagara.payments.tasks",  # local gateway callbacks, reconciliation, property tax demands
+    "nagara.certificates.models",
 )
 
 

@@ -16,6 +16,7 @@ GOOD = {
     "NAGARA_PAYMENTS_GATEWAY": "razorpay",
     "NAGARA_PAYMENTS_RAZORPAY_KEY_ID": "rzp_live_example",
     "NAGARA_PAYMENTS_RAZORPAY_WEBHOOK_SECRET": "webhook-secret",
+    "NAGARA_CREDENTIAL_KEY": "z3u2VxJP9V3MpgtMBn1U7pThQCUmh3grqq1kPZMMrmG4etq3",  # nagara certificates keygen
 }
 
 
@@ -30,6 +31,7 @@ def test_production_refuses_default_secrets_and_names_each(monkeypatch: pytest.M
         load_settings()
     message = str(caught.value)
     assert "NAGARA_SECRET_KEY" in message
+    assert "NAGARA_CREDENTIAL_KEY" in message
     assert "NAGARA_PII_KEY" in message
     assert "NAGARA_SMS_BACKEND" in message
 

@@ -25,4 +25,5 @@ PERMISSIONS: dict[str, str] = {
     "payments:demand:read": "Read demands, payments, receipts and counter reports within the jurisdiction",
     "payments:demand:raise": "Raise property tax demands from the property register",
     "payments:accounts:read": "Read the accounts journal and trial balance within the jurisdiction",
+    "certificates:certificate:manage": "Reissue, revoke, suspend and reinstate certificates and licences",
 }

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     ledger_witnesses: dict[str, str] = Field(default_factory=dict)  # witness submission URL -> witness vkey
     ledger_witness_quorum: int = Field(default=0, ge=0)  # cosignatures a checkpoint needs before it is served
 
+    # Certificates (src/nagara/certificates): the node's credential-signing key and its did:web DID.
+    credential_key: SecretStr = SecretStr("")  # Multikey Ed25519 secret key (z3u2...); development generates one
+    credential_did: str = ""  # default: did:web of base_url's host (and port)
+
     @model_validator(mode="after")
     def _defaults_from_var_dir(self) -> Settings:
         if self.files_backend == "s3" and not self.s3_bucket:
@@ -135,6 +139,8 @@ class Settings(BaseSettings):
             problems.append("NAGARA_COOKIE_SECURE must be true")
         if not self.ledger_key.get_secret_value():
             problems.append("NAGARA_LEDGER_KEY is missing: the ledger's signing key (nagara ledger keygen ORIGIN)")
+        if not self.credential_key.get_secret_value():
+            problems.append("NAGARA_CREDENTIAL_KEY is missing: the certificates' signing key (nagara certificates keygen)")
         if self.ledger_witnessed_logs and not self.ledger_witness_key.get_secret_value():
             problems.append("NAGARA_LEDGER_WITNESS_KEY is missing but NAGARA_LEDGER_WITNESSED_LOGS is set")
         return problems

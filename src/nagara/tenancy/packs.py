@@ -275,6 +275,10 @@ def read_pack(directory: Path) -> Pack:
                 )
 
     services = _read_services(col, directory, {str(c) for c in role_codes}, languages)
+    from nagara.certificates.templates import pack_problems  # certificate templates, packs/<state>/certificates/
+
+    for file, where, message in pack_problems(directory, languages, services):
+        col.add(file, where, message)
     for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
         body_overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}
         service_overrides = body_overrides.get("services")

@@ -246,6 +246,10 @@ def enter_state(session: Session, service: Service, app: Application, state: str
             from nagara.payments.service import cancel_for_application
 
             cancel_for_application(session, app)  # nothing is owed for a refused or withdrawn application
+        if app.outcome == "approved" and service.definition.get("output"):
+            from nagara.certificates.service import issue_on_approval  # the certificate commits with the approval
+
+            issue_on_approval(session, service, app, now)
         return
     if app.appeal_level > 0 and app.fee_total > 0 and not app.fee_paid:
         from nagara.payments.service import reopen_for_application

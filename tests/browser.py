@@ -6,7 +6,8 @@ loaded and the embedded job worker running, so one-time codes are "sent" to the
 recording console SMS (``live_server.sms_code(mobile)``).
 
 ``browser`` / ``page``: Playwright driving the Debian chromium (/usr/bin/chromium), headless.
-``axe_check(page)``: runs axe-core (bundled by the axe-playwright-python package) and fails
+``axe_check(page)``: runs axe-core (bundled by the axe-playwright-python package; it needs the
+page's JavaScript, so a page opened with java_script_enabled=False is checked in a second tab) and fails
 on any serious or critical violation. ``shot(page, name)``: a full-page screenshot in the
 test's screenshot folder (``WEB_SCREENSHOTS`` or a tmp dir).
 """

@@ -67,11 +67,16 @@ def officer_acts(live: LiveServer, username: str, number: str, action: str, comm
         return app.state
 
 
-def sign_in_citizen(page: Any, live: LiveServer, mobile: str, *, send: str, code_label: str, sign_in: str) -> None:
-    """Through the pages: mobile number, the SMS code, signed in. Labels are given in the page's language."""
+def sign_in_citizen(
+    page: Any, live: LiveServer, mobile: str, *, send: str, code_label: str, sign_in: str, check: Any = axe_check
+) -> None:
+    """Through the pages: mobile number, the SMS code, signed in. Labels are given in the page's language.
+
+    ``check`` is the accessibility check of each page (a page without JavaScript passes its own).
+    """
     page.locator("#f-mobile").fill(mobile)
-    axe_check(page)
+    check(page)
     page.get_by_role("button", name=send).click()
     page.get_by_label(code_label).fill(live.sms_code(mobile))
-    axe_check(page)
+    check(page)
     page.get_by_role("button", name=sign_in).click()

@@ -51,7 +51,9 @@ def test_tracked_applications_are_readable_offline(new_page, live_server, shot, 
 
     # Online: the list page registers the worker, which keeps the list and each application.
     page.goto("/my/applications")
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function(
+        "navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true)", timeout=15_000
+    )
     page.reload()  # now controlled by the worker, which asks for the applications to be kept
     page.wait_for_function(
         "caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k).then(c => c.keys())))).then(all => "

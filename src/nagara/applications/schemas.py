@@ -102,3 +102,34 @@ class ApplicationOut(ApplicationSummary):
     documents: list[DocumentOut]
     breaches: list[BreachOut]
     actions: list[ActionOut] = Field(description="what the caller may do now")
+
+
+class BulkItemIn(Strict):
+    number: str = Field(description="an application number")
+    version: int = Field(description="the version you read; a stale one refuses the whole action")
+
+
+class BulkActionIn(Strict):
+    action: str = Field(description="the workflow action to take on every application")
+    comment: str | None = Field(default=None, max_length=2000, description="one comment, recorded on each application")
+    items: list[BulkItemIn] = Field(description="1 to 100 applications, each with the version you read")
+
+
+class BulkActionOut(BaseModel):
+    action: str
+    done: int
+    applications: list[ApplicationSummary]
+
+
+class DueBucketOut(BaseModel):
+    name: str = Field(description="overdue, today, tomorrow or this_week")
+    starts: datetime | None
+    ends: datetime
+    count: int = Field(description="every application in the bucket")
+    applications: list[ApplicationSummary] = Field(description="the most urgent first, at most `limit`")
+
+
+class DueViewOut(BaseModel):
+    today: str = Field(description="the office day, in the state's time zone")
+    timezone: str
+    buckets: list[DueBucketOut]

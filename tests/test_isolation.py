@@ -184,6 +184,10 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/inbox/falls-due"): ("foreign", lambda p: Call(owner="a_officer") if _records_of_a(p) else Call()),
     ("GET", "/api/v1/local-bodies/{code}/service-settings"): ("foreign", lambda p: Call({"code": p.body_a})),
     ("GET", "/api/v1/states/{state}/pack-status"): ("foreign", lambda p: Call({"state": "kl"}, owner="kl_admin")),
+    ("POST", "/api/v1/tenants/{tenant}/consent-codes"): (
+        "foreign",
+        lambda p: Call({"tenant": p.body_a}, json={"service": "birth-registration", "mobile": "9847077777"}, owner="a_operator"),
+    ),
 }
 
 

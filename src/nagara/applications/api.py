@@ -18,6 +18,8 @@ from nagara.applications.schemas import (
     BreachOut,
     BulkActionIn,
     BulkActionOut,
+    ConsentRequest,
+    ConsentSent,
     DocumentOut,
     DraftUpdate,
     DueBucketOut,
@@ -121,6 +123,25 @@ def create(tenant: str, body: ApplicationCreate, request: Request, session: DbSe
     )
     headers = {"Location": f"{API_PREFIX}/applications/{app.number}", "ETag": f'"{app.version}"'}
     return json_response(_full(session, app, principal), status.HTTP_201_CREATED, headers)
+
+
+@router.post("/tenants/{tenant}/consent-codes", status_code=status.HTTP_201_CREATED, response_model=ConsentSent)
+def request_consent(
+    tenant: str, body: ConsentRequest, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    """Assisted access: text the citizen a consent code for you to apply for this service at this body.
+
+    The code cannot sign anyone in; give it in ``on_behalf_of`` when applying.
+    """
+    issued = service.request_consent(
+        session,
+        principal,
+        tenant=tenant,
+        service_code=body.service,
+        mobile=body.mobile,
+        ip=request.client.host if request.client else None,
+    )
+    return json_response(ConsentSent(challenge_id=issued.challenge_id, expires_in=issued.expires_in), status.HTTP_201_CREATED)
 
 
 @router.get("/applications", response_model=list[ApplicationSummary])

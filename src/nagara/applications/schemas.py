@@ -10,9 +10,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ConsentRequest(Strict):
+    service: str = Field(description="the service the operator will apply for, such as birth-registration")
+    mobile: str = Field(description="the citizen's mobile number, to which the consent code is sent")
+
+
+class ConsentSent(BaseModel):
+    challenge_id: str = Field(description="give it, with the code the citizen reads out, in on_behalf_of")
+    expires_in: int = Field(description="seconds")
+
+
 class OnBehalfOf(Strict):
     mobile: str = Field(description="the citizen's mobile number")
-    challenge_id: str = Field(description="from POST /api/v1/auth/otp for the citizen's number")
+    challenge_id: str = Field(description="from POST /api/v1/tenants/{tenant}/consent-codes for the citizen's number")
     code: str = Field(description="the code the citizen received: their consent")
 
 

@@ -90,6 +90,30 @@ class OnBehalf:
     code: str
 
 
+def request_consent(
+    session: Session, principal: Principal, *, tenant: str, service_code: str, mobile: str, ip: str | None
+) -> identity.OtpIssued:
+    """Send the citizen a code that is their consent to this operator applying for this service here.
+
+    The SMS says who asks and for what, so that a citizen never hands over a sign-in code;
+    the code is valid only for this operator, local body and service (see :func:`create`).
+    """
+    service = catalog.get_service(session, tenant, service_code)
+    state, body = catalog.resolve_tenant(session, tenant)
+    if body is None:
+        msg = f"{tenant!r} is a state; ask for consent at one of its local bodies, such as '{tenant}.tvm-corp'"
+        raise Invalid(msg, [{"loc": ["path", "tenant"], "msg": msg, "type": "value_error"}])
+    require(principal, "identity:citizen:assist", state_code=state.code, local_body_code=body.code)
+    service_name = service.definition["name"].get("en") or service.code
+    body_name = body.name.get("en") or body.code
+    message = (
+        "{code} is your consent code: give it to the operator only if you asked them to apply for "
+        f"{service_name} at {body_name} on your behalf. It expires in {{minutes}} minutes."
+    )
+    consent = identity.Consent(principal.user_id, body.code, service.code, message)
+    return identity.request_otp(session, state_code=state.code, mobile=mobile, ip=ip, consent=consent)
+
+
 def create(
     session: Session,
     principal: Principal,
@@ -126,7 +150,12 @@ def create(
         require(principal, "identity:citizen:assist", state_code=state.code, local_body_code=body.code)
         require(principal, "applications:application:create", state_code=state.code, local_body_code=body.code)
         citizen = identity.verify_otp(
-            session, state_code=state.code, challenge_id=on_behalf.challenge_id, mobile=on_behalf.mobile, code=on_behalf.code
+            session,
+            state_code=state.code,
+            challenge_id=on_behalf.challenge_id,
+            mobile=on_behalf.mobile,
+            code=on_behalf.code,
+            consent=identity.Consent(principal.user_id, body.code, service.code),
         )
         applicant_id = citizen.id
         consent_at = now

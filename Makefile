@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck test-sqlite test-postgresql bench clean
+.PHONY: demo test lint typecheck test-sqlite test-postgresql bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test-sqlite: $(STAMP)
+# Browser tests (tests/web) drive the Debian chromium; install it when it is missing.
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
+
+test-sqlite: $(STAMP) chromium
 	TEST_DB=sqlite $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
-test-postgresql: $(STAMP)
+test-postgresql: $(STAMP) chromium
 	TEST_DB=postgresql $(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck test-sqlite test-postgresql

@@ -43,6 +43,9 @@ FAST_ARGON2 = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 
 load_all()
 
+# Browser-test fixtures (live_server, browser, new_page, page, shot) and the axe helper.
+pytest_plugins = ["tests.browser"]
+
 
 def backend() -> str:
     return os.environ.get("TEST_DB", "sqlite")

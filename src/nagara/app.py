@@ -29,7 +29,9 @@ from nagara import __version__
 from nagara.applications.api import router as applications_router
 from nagara.audit.api import router as audit_router
 from nagara.catalog.api import router as catalog_router
+from nagara.catalog.views import router as catalog_views_router
 from nagara.identity.api import router as identity_router
+from nagara.identity.views import router as identity_views_router
 from nagara.kit import context
 from nagara.kit.errors import Problem, http_problem
 from nagara.kit.logging import configure_logging
@@ -38,6 +40,10 @@ from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
+from nagara.web import pages
+from nagara.web.i18n import LocaleMiddleware
+from nagara.web.templating import STATIC_DIR
+from nagara.web.views import router as web_views_router
 from nagara.worker.runner import Worker
 
 log = logging.getLogger("nagara.http")
@@ -81,11 +87,15 @@ def _problem_response(body: dict[str, object], headers: dict[str, str] | None = 
 
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(Problem)
-    async def problem(request: Request, exc: Problem) -> JSONResponse:
+    async def problem(request: Request, exc: Problem) -> Response:
+        if pages.is_page(request):
+            return pages.problem_page(request, exc)
         return _problem_response(exc.body(instance=request.url.path), exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if pages.is_page(request):
+            return pages.error_page(request, 400, "; ".join(str(e["msg"]) for e in exc.errors()))
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         body = http_problem(422, f"{len(errors)} field(s) are invalid; see 'errors'")
         body["type"] = "https://nagara.dev/problems/validation-error"
@@ -101,8 +111,10 @@ def _install_errors(app: FastAPI) -> None:
         return _problem_response(body)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "error"
+        if pages.is_page(request):
+            return pages.error_page(request, exc.status_code, None if detail in ("Not Found", "Method Not Allowed") else detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no resource at {request.url.path}; the API is described at /docs"
         body = http_problem(exc.status_code, detail)
@@ -110,8 +122,10 @@ def _install_errors(app: FastAPI) -> None:
         return _problem_response(body, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
+    async def crash(request: Request, exc: Exception) -> Response:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        if pages.is_page(request):
+            return pages.error_page(request, 500)
         return _problem_response(http_problem(500, "an internal error occurred; quote the request id when reporting it"))
 
 
@@ -197,26 +211,6 @@ def _ops_routes(app: FastAPI) -> None:
             swagger_favicon_url="/static/docs/favicon.png",
         )
 
-    @app.get("/", include_in_schema=False)
-    def home(request: Request) -> HTMLResponse:
-        return HTMLResponse(HOME_PAGE)
-
-
-HOME_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Nagara</title></head>
-<body><main>
-<h1>Nagara</h1>
-<p>Citizen services of local governments. This node serves the API; the citizen portal and the officer workbench come next.</p>
-<ul>
-<li><a href="/docs">API documentation (works offline)</a></li>
-<li><a href="/api/v1/states">States on this node</a></li>
-<li><a href="/openapi.json">OpenAPI 3.1 description</a></li>
-<li><a href="/healthz">Health</a> and <a href="/readyz">readiness</a></li>
-</ul>
-</main></body></html>
-"""
-
 
 def create_app(
     settings: Settings | None = None,
@@ -260,9 +254,14 @@ def create_app(
     app.state.runtime = runtime
     app.state.public_api_routes = PUBLIC_API_ROUTES
     _install_errors(app)
+    app.add_middleware(LocaleMiddleware)
+    app.add_middleware(pages.PageCompression)
     app.add_middleware(RequestContextMiddleware)
     _ops_routes(app)
     for router in API_ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in VIEW_ROUTERS:
         app.include_router(router)
     app.include_router(ledger_router)  # /ledger: tlog-tiles and tlog-witness, public, outside /api/v1
     return app
@@ -271,6 +270,10 @@ def create_app(
 # Each router carries the /api/v1 prefix itself, so a matched route knows its
 # full path (FastAPI reports the router's own path in metrics and logs).
 API_ROUTERS: tuple[APIRouter, ...] = (identity_router, tenancy_router, audit_router, catalog_router, applications_router)
+
+
+# Pages (server-rendered HTML, outside /api/v1); see CONVENTIONS.md "Pages".
+VIEW_ROUTERS: tuple[APIRouter, ...] = (web_views_router, identity_views_router, catalog_views_router)
 
 
 def api_route_table() -> set[tuple[str, str]]:

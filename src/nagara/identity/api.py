@@ -8,7 +8,7 @@ import pyotp
 from fastapi import APIRouter, Query, Request, Response, status
 
 from nagara.identity import service
-from nagara.identity.deps import CurrentPrincipal, DbSession, csrf_token_for, get_runtime
+from nagara.identity.deps import CurrentPrincipal, DbSession, csrf_token_for, get_runtime, set_session_cookie
 from nagara.identity.models import User
 from nagara.identity.schemas import (
     OfficerCreate,
@@ -39,14 +39,7 @@ def _signed_in(request: Request, response: Response, session: DbSession, user: U
     runtime = get_runtime(request)
     if as_session:
         raw = service.issue_token(session, user, "session")
-        response.set_cookie(
-            runtime.settings.session_cookie,
-            raw,
-            max_age=runtime.settings.session_ttl_hours * 3600,
-            httponly=True,
-            secure=runtime.settings.cookie_secure,
-            samesite="lax",
-        )
+        set_session_cookie(runtime, response, raw)
         return SignedIn(token=raw, token_type="session", csrf_token=csrf_token_for(runtime, raw), user_id=user.id)
     return SignedIn(token=service.issue_token(session, user, "bearer", label="sign-in"), user_id=user.id)
 

@@ -7,7 +7,7 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from nagara.identity import service
@@ -61,12 +61,21 @@ def _credentials(request: Request) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
-def _check_csrf(request: Request, raw_session: str) -> None:
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _check_csrf(request: Request, raw_session: str) -> None:
     if request.method in SAFE_METHODS:
         return
     sent = request.headers.get("x-csrf-token", "")
+    if not sent and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        # A page's form without JavaScript sends the token as a hidden field (see nagara.web.csrf).
+        field = (await request.form()).get("csrf_token")
+        sent = field if isinstance(field, str) else ""
     if not sent or not hmac.compare_digest(sent, csrf_token_for(get_runtime(request), raw_session)):
-        raise Forbidden("missing or wrong CSRF token: send the X-CSRF-Token header given at sign-in")
+        raise Forbidden(
+            "missing or wrong CSRF token: send the X-CSRF-Token header given at sign-in (or a form's csrf_token field)"
+        )
 
 
 async def current_principal(request: Request, session: DbSession) -> Principal:
@@ -79,10 +88,44 @@ async def current_principal(request: Request, session: DbSession) -> Principal:
     raw, kinds = creds
     principal = service.authenticate(session, raw, kinds=kinds)
     if principal.token_kind == "session":
-        _check_csrf(request, raw)
+        await _check_csrf(request, raw)
     context.bind_actor(principal.user_id, principal.kind)
     request.state.principal = principal
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def page_principal(request: Request, session: DbSession) -> Principal | None:
+    """For pages: the signed-in person from the session cookie, or None (never raises for a bad cookie).
+
+    Unsafe methods still need the CSRF token, so a page's POST handler can rely on it.
+    """
+    raw = request.cookies.get(get_runtime(request).settings.session_cookie)
+    if not raw:
+        return None
+    try:
+        principal = service.authenticate(session, raw, kinds=("session",))
+    except NotAuthenticated:
+        return None
+    await _check_csrf(request, raw)
+    context.bind_actor(principal.user_id, principal.kind)
+    request.state.principal = principal
+    request.state.page_principal = principal
+    return principal
+
+
+PagePrincipal = Annotated[Principal | None, Depends(page_principal)]
+
+
+def set_session_cookie(runtime: Runtime, response: Response, raw: str) -> None:
+    """The web session cookie: HTTP-only, SameSite=Lax, Secure unless configured off for development."""
+    response.set_cookie(
+        runtime.settings.session_cookie,
+        raw,
+        max_age=runtime.settings.session_ttl_hours * 3600,
+        httponly=True,
+        secure=runtime.settings.cookie_secure,
+        samesite="lax",
+    )

@@ -38,6 +38,7 @@ from nagara.kit.logging import configure_logging
 from nagara.kit.metrics import LATENCY, REQUESTS
 from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
+from nagara.officer.views import router as officer_views_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
 from nagara.web import pages
@@ -273,7 +274,12 @@ API_ROUTERS: tuple[APIRouter, ...] = (identity_router, tenancy_router, audit_rou
 
 
 # Pages (server-rendered HTML, outside /api/v1); see CONVENTIONS.md "Pages".
-VIEW_ROUTERS: tuple[APIRouter, ...] = (web_views_router, identity_views_router, catalog_views_router)
+VIEW_ROUTERS: tuple[APIRouter, ...] = (
+    web_views_router,
+    identity_views_router,
+    catalog_views_router,
+    officer_views_router,
+)
 
 
 def api_route_table() -> set[tuple[str, str]]:

@@ -38,6 +38,8 @@ from nagara.kit.logging import configure_logging
 from nagara.kit.metrics import LATENCY, REQUESTS
 from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
+from nagara.officer.admin import router as officer_admin_router
+from nagara.officer.assist import router as officer_assist_router
 from nagara.officer.views import router as officer_views_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
@@ -279,6 +281,8 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     identity_views_router,
     catalog_views_router,
     officer_views_router,
+    officer_admin_router,
+    officer_assist_router,
 )
 
 

@@ -179,7 +179,9 @@ async def bulk(request: Request, session: DbSession, principal: PagePrincipal) -
     except service.BulkRefused as exc:
         refused = [{"number": e["number"], "reason": _refusal(e)} for e in exc.extra.get("errors", [])]
         message = _("Nothing was changed: %(num)s of the chosen applications refused this action.") % {"num": len(refused)}
-        return _inbox(request, session, officer, errors={"_": message}, refused=refused, bulk_values=values, status_code=409)
+        return _inbox(
+            request, session, officer, errors={"_": message}, refused=refused, bulk_values=values, status_code=exc.status
+        )
     except Invalid as exc:
         errors = field_errors(exc)
         shown = {}

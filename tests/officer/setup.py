@@ -30,7 +30,7 @@ def png(width: int = 240, height: int = 140) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def officer(runtime: Runtime, username: str, state: str, body: str, roles: list[str]) -> None:
+def officer(runtime: Runtime, username: str, state: str, body: str | None, roles: list[str]) -> None:
     with runtime.db.unit_of_work() as s:
         from sqlalchemy import select
 

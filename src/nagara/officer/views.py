@@ -42,7 +42,7 @@ DUE_CHOICES = {
     "this_week": N_("Due later this week"),
 }
 # A PDF or an image shown inside the workbench page: framed by our own pages only, running nothing.
-DOCUMENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'; base-uri 'none'"
+DOCUMENT_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'self'; base-uri 'none'"
 
 
 def _row(session: DbSession, app: Application, roles: dict[str, dict[str, str]]) -> dict[str, Any]:

@@ -23,9 +23,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Browser tests (tests/web) drive the Debian chromium; install it when it is missing.
+# Browser tests (tests/web) drive the Debian chromium; install it when it is missing, with Noto
+# fonts so that Malayalam, Kannada and Hindi render in screenshots (pages use system fonts).
 chromium:
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium)
+	test -d /usr/share/fonts/truetype/noto || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-core)
 
 test-sqlite: $(STAMP) chromium
 	TEST_DB=sqlite $(BIN)/python -m pytest -n $(PYTEST_WORKERS)

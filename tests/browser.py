@@ -58,6 +58,7 @@ class LiveServer:
     url: str
     runtime: Runtime
     sms: ConsoleSms
+    server_app: Any = None
     officers: dict[str, User] = field(default_factory=dict)
 
     def sms_code(self, mobile: str, timeout: float = 10.0) -> str:
@@ -110,7 +111,7 @@ def live_server(db_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> It
             raise RuntimeError("the live server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", runtime=runtime, sms=sms)
+        yield LiveServer(url=f"http://127.0.0.1:{port}", runtime=runtime, sms=sms, server_app=app)
     finally:
         server.should_exit = True
         thread.join(timeout=15)

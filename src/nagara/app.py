@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nagara import __version__
 from nagara.applications.api import router as applications_router
+from nagara.applications.views import router as applications_views_router
 from nagara.audit.api import router as audit_router
 from nagara.catalog.api import router as catalog_router
 from nagara.catalog.views import router as catalog_views_router
@@ -280,6 +281,7 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     web_views_router,
     identity_views_router,
     catalog_views_router,
+    applications_views_router,
     officer_views_router,
     officer_admin_router,
     officer_assist_router,

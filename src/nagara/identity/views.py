@@ -172,4 +172,34 @@ def sign_out(request: Request, session: DbSession, principal: PagePrincipal) -> 
         service.revoke_token(session, request.cookies.get(runtime.settings.session_cookie, ""))
     response = see_other("/")
     response.delete_cookie(runtime.settings.session_cookie)
+    # Forget the pages the service worker kept for offline reading on this device.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
     return response
+
+
+@router.get("/my/profile")
+def profile(request: Request, session: DbSession, principal: PagePrincipal, saved: int = 0) -> Response:
+    if principal is None:
+        raise NotAuthenticated("sign in to see your profile")
+    me = service.describe(session, service.get_user(session, principal, principal.user_id))
+    context = {"page_title": _("My profile"), "me": me, "errors": {}, "notice": _("Saved.") if saved else ""}
+    return render(request, "identity/profile.html", context)
+
+
+@router.post("/my/profile")
+async def save_profile(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    if principal is None:
+        raise NotAuthenticated("sign in to change your profile")
+    form = await request.form()
+    name = form_text(form, "name") or None
+    language = form_text(form, "language") or None
+    try:
+        with attempt(session):
+            service.update_profile(session, principal, name=name, language=language)
+    except Invalid as exc:
+        me = service.describe(session, service.get_user(session, principal, principal.user_id))
+        me.update(name=name, language=language)
+        errors = field_errors(exc)
+        context = {"page_title": _("My profile"), "me": me, "errors": errors, "notice": ""}
+        return render(request, "identity/profile.html", context, status_code=422)
+    return see_other("/my/profile?saved=1")

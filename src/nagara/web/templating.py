@@ -38,6 +38,10 @@ from nagara.web.i18n import (
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 DEFAULT_TIMEZONE = "Asia/Kolkata"
+# Lakh and crore grouping (1,23,45,678) in every language: CLDR gives some Indian locales
+# (ml, kn) the western 123,456 pattern, which is not how amounts are written in India.
+INDIAN_NUMBER = "#,##,##0.###"
+INDIAN_RUPEES = "¤#,##,##0.00"
 FILE_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 
 
@@ -54,11 +58,17 @@ def _as_local(ctx: Context, value: datetime) -> datetime:
 
 
 @pass_context
-def format_datetime(ctx: Context, value: datetime | None, form: str = "medium") -> str:
-    """A moment in the local body's time zone, written the locale's way."""
+def format_datetime(ctx: Context, value: datetime | None, form: str = "") -> str:
+    """A moment in the local body's time zone, written the locale's way: by default the date
+    spelt out and the time to the minute ("4 Dec 2026, 5:00 pm"); ``form`` picks a Babel format."""
     if value is None:
         return ""
-    return babel_dates.format_datetime(_as_local(ctx, value), format=form, locale=format_locale())
+    local = _as_local(ctx, value)
+    if form:
+        return babel_dates.format_datetime(local, format=form, locale=format_locale())
+    locale = format_locale()
+    day = babel_dates.format_date(local.date(), format="medium", locale=locale)
+    return f"{day}, {babel_dates.format_time(local, format='short', locale=locale)}"
 
 
 @pass_context
@@ -80,14 +90,16 @@ def format_time(ctx: Context, value: datetime | None, form: str = "short") -> st
 def format_number(value: int | float | Decimal | None) -> str:  # noqa: PYI041 - Decimal is not a float
     if value is None:
         return ""
-    return babel_numbers.format_decimal(value, locale=format_locale())
+    return babel_numbers.format_decimal(value, format=INDIAN_NUMBER, locale=format_locale())
 
 
 def format_rupees(paise: int | None) -> str:
     """Integer paise as rupees with Indian digit grouping: 12345600 -> ₹1,23,456.00."""
     if paise is None:
         return ""
-    return babel_numbers.format_currency(Decimal(paise) / 100, "INR", locale=format_locale())
+    return babel_numbers.format_currency(
+        Decimal(paise) / 100, "INR", format=INDIAN_RUPEES, currency_digits=False, locale=format_locale()
+    )
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -154,6 +166,7 @@ def render(
         "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "timezone": DEFAULT_TIMEZONE,
         "page_title": "",
+        "htmx": False,  # pass htmx=True for pages that use hx-* attributes (16 kB compressed)
     }
     values.update(context or {})
     html = environment().get_template(template).render(values)

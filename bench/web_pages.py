@@ -71,7 +71,7 @@ def start_demo(var: Path, port: int) -> tuple[subprocess.Popen[str], Path]:
         "NAGARA_LOG_LEVEL": "WARNING",
         "NAGARA_PACKS_DIR": str(ROOT / "packs"),
     }
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "nagara"), "demo"],
         cwd=ROOT,
         env=env,
@@ -97,10 +97,10 @@ def sign_in(base: str, log: Path) -> str:
     mobile = "9000000001"
 
     def post(path: str, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        request = urllib.request.Request(  # noqa: S310 - loopback
+        request = urllib.request.Request(
             base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
         )
-        with urllib.request.urlopen(request) as response:  # noqa: S310
+        with urllib.request.urlopen(request) as response:
             return json.loads(response.read()), response.headers.get("set-cookie", "")
 
     sent, _ = post("/api/v1/auth/otp", {"state": "kl", "mobile": mobile})
@@ -180,8 +180,8 @@ def main() -> None:
                 rows = [load(browser, base + path, who, port) for _ in range(args.runs)]
                 raw = load(browser, base + path, who, port, identity=True)["document"]
                 # The reference: this page's HTML as it was served, saved as a static file.
-                request = urllib.request.Request(base + path, headers={"Cookie": f"nagara_session={who}"} if who else {})  # noqa: S310
-                with urllib.request.urlopen(request) as response:  # noqa: S310
+                request = urllib.request.Request(base + path, headers={"Cookie": f"nagara_session={who}"} if who else {})
+                with urllib.request.urlopen(request) as response:
                     html = response.read()
                 ref_file = STATIC / f"bench-ref-{uuid.uuid4().hex[:8]}.html"
                 ref_file.write_bytes(html)

@@ -69,3 +69,10 @@ def test_an_operator_applies_for_a_citizen_in_hindi(new_page: Any, live_server: 
     assert "नागरिक ने सहमति दी।" in page.get_by_role("status").inner_text()
     axe_check(page)
     shot(page, "assist-started-hi")
+    # then the same form the citizen would see, for the draft in the citizen's name
+    with page.expect_navigation():
+        page.get_by_role("link", name="फ़ॉर्म भरें").click()
+    assert "/applications/" in page.url and page.url.endswith("/edit")
+    assert page.get_by_role("heading", name="Residence certificate", level=1).is_visible()
+    axe_check(page)
+    shot(page, "assist-form-hi")

@@ -28,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 
 # The citizen portal's page for filling in a draft (the web area's form); the operator, as the
 # draft's filer, may use it like the citizen. Shown as a link once the portal serves it.
-DRAFT_FORM = "/applications/{number}/form"
+DRAFT_FORM = "/applications/{number}/edit"
 
 
 def _assisting(request: Request, principal: Principal | None) -> Principal | Response:

@@ -130,6 +130,7 @@ def _inbox(
     done = request.query_params.get("done")
     context = {
         "page_title": _("Inbox"),
+        "htmx": True,  # the filters update the list in place
         "rows": rows,
         "params": params,
         "services": services,
@@ -356,6 +357,7 @@ def falls_due(request: Request, session: DbSession, principal: PagePrincipal) ->
     services, _states = _filter_options(session, officer)
     context = {
         "page_title": _("What falls due"),
+        "htmx": True,
         "today": view.windows.today,
         "buckets": buckets,
         "services": services,

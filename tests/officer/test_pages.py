@@ -260,3 +260,38 @@ def test_every_page_renders_in_each_language(client: TestClient, people: People,
         assert t.gettext(heading) in response.text, (url, lang)
         if lang != "en":
             assert t.gettext(heading) != heading
+    others = {"kl_admin": ("/officer/admin/pack", "The state's pack"), "a_operator": ("/officer/assist", "Apply for a citizen")}
+    for who, (url, heading) in others.items():
+        client.cookies.clear()
+        sign_in(client, people, who)
+        response = client.get(url, headers={"Accept-Language": lang})
+        assert response.status_code == 200, url
+        assert t.gettext(heading).replace("'", "&#39;") in response.text, (url, lang)
+
+
+def _queries(people: People, client: TestClient, url: str) -> int:
+    from sqlalchemy import event
+
+    seen = {"n": 0}
+
+    def count(*_args: Any, **_kw: Any) -> None:
+        seen["n"] += 1
+
+    engine = people.runtime.db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen["n"]
+
+
+def test_the_inbox_and_falls_due_cost_the_same_queries_for_more_rows(client: TestClient, people: People) -> None:
+    for _ in range(2):
+        submitted(client, people)
+    sign_in(client, people, "a_section_clerk")
+    few = (_queries(people, client, "/officer"), _queries(people, client, "/officer/due"))
+    for _ in range(6):
+        submitted(client, people)
+    many = (_queries(people, client, "/officer"), _queries(people, client, "/officer/due"))
+    assert many == few, "a query per row crept in"

@@ -8,10 +8,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from nagara.applications import service
 from nagara.applications.models import Application
 from nagara.catalog import service as catalog
+from nagara.catalog.definitions import Service
 from nagara.identity.access import Principal
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.kit.db import utcnow
@@ -45,8 +47,21 @@ DUE_CHOICES = {
 DOCUMENT_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'self'; base-uri 'none'"
 
 
-def _row(session: DbSession, app: Application, roles: dict[str, dict[str, str]]) -> dict[str, Any]:
-    svc = service.service_for(session, app)
+def _services_of(session: DbSession, apps: list[Application]) -> dict[str, Service]:
+    """Each application's service definition, reading their local bodies in one query.
+
+    The bodies are held here while the definitions are built, so the session's (weak)
+    identity map answers ``service_for``'s lookups instead of one query per row.
+    """
+    codes = {a.local_body_code for a in apps}
+    held = list(session.scalars(select(LocalBody).where(LocalBody.code.in_(codes)))) if codes else []
+    out = {a.id: service.service_for(session, a) for a in apps}
+    del held
+    return out
+
+
+def _row(session: DbSession, app: Application, roles: dict[str, dict[str, str]], svc: Service | None = None) -> dict[str, Any]:
+    svc = svc or service.service_for(session, app)
     due = as_aware(app.state_due_at)
     return {
         "number": app.number,
@@ -111,17 +126,19 @@ def _inbox(
     f = _inbox_filter(session, principal, params)
     work = service.inbox(session, principal, f, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
     roles = role_names(session, principal.state_code)
-    rows = [_row(session, a, roles) for a in work[:PAGE_SIZE]]
+    shown = work[:PAGE_SIZE]
+    services = _services_of(session, shown)
+    rows = [_row(session, a, roles, services[a.id]) for a in shown]
     actions: dict[str, dict[str, Any]] = {}
     now = utcnow()
-    for app in work[:PAGE_SIZE]:
-        for action in engine.allowed_actions(service.service_for(session, app), app, principal, now):
+    for app in shown:
+        for action in engine.allowed_actions(services[app.id], app, principal, now):
             if action["code"] in ("submit", "appeal"):
                 continue
             entry = actions.setdefault(action["code"], {"code": action["code"], "name": action["name"], "count": 0})
             entry["comment_required"] = entry.get("comment_required", False) or bool(action.get("comment_required"))
             entry["count"] += 1
-    services, states = _filter_options(session, principal)
+    service_choices, states = _filter_options(session, principal)
     kept = {k: v for k, v in params.items() if k != "page" and v}
 
     def page_url(n: int) -> str:
@@ -133,7 +150,7 @@ def _inbox(
         "htmx": True,  # the filters update the list in place
         "rows": rows,
         "params": params,
-        "services": services,
+        "services": service_choices,
         "states": states,
         "due_choices": DUE_CHOICES,
         "bulk_actions": list(actions.values()),
@@ -345,22 +362,23 @@ def falls_due(request: Request, session: DbSession, principal: PagePrincipal) ->
         return officer
     view = service.falls_due(session, officer, service=request.query_params.get("service") or None, limit=200)
     roles = role_names(session, officer.state_code)
+    services = _services_of(session, [a for name in service.DUE_BUCKETS for a in view.buckets[name]])
     buckets = [
         {
             "name": name,
             "title": DUE_CHOICES[name],
             "count": view.counts[name],
-            "rows": [_row(session, a, roles) for a in view.buckets[name]],
+            "rows": [_row(session, a, roles, services[a.id]) for a in view.buckets[name]],
         }
         for name in service.DUE_BUCKETS
     ]
-    services, _states = _filter_options(session, officer)
+    service_choices, _states = _filter_options(session, officer)
     context = {
         "page_title": _("What falls due"),
         "htmx": True,
         "today": view.windows.today,
         "buckets": buckets,
-        "services": services,
+        "services": service_choices,
         "params": {"service": request.query_params.get("service", "")},
     }
     return page(request, session, officer, "officer/due.html", context)

@@ -126,6 +126,21 @@ def _payments_of_a(people: People) -> dict[str, str]:
     return records
 
 
+def _bulk_target_of_a(people: People) -> dict[str, Any]:
+    """Another of citizen 1's submitted applications at body A, read now, for the bulk action."""
+    from tests.applications.test_workbench import submitted
+
+    number = getattr(people, "_bulk_number", None)
+    if number is None:
+        number = submitted(people.client, people)["number"]
+        people._bulk_number = number  # type: ignore[attr-defined]
+    with people.runtime.db.unit_of_work(readonly=True) as s:
+        from nagara.applications.models import Application
+
+        version = s.scalar(select(Application.version).where(Application.number == number))
+    return {"number": number, "version": version}
+
+
 def _event_of(people: People) -> str:
     with people.runtime.db.unit_of_work() as s:
         return str(s.scalar(select(AuditEvent.id).where(AuditEvent.tenant_code == people.body_a).limit(1)))
@@ -253,6 +268,19 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/applications/{number}/certificate/revoke"): (
         "foreign",
         lambda p: Call({"number": _certified_of_a(p)}, json={"reason": "issued in error"}),
+    ("POST", "/api/v1/applications/bulk-actions"): (
+        "foreign",
+        lambda p: Call(
+            json={"action": "collect_fee", "comment": "paid at the counter", "items": [_bulk_target_of_a(p)]},
+            owner="a_section_clerk",
+        ),
+    ),
+    ("GET", "/api/v1/inbox/falls-due"): ("foreign", lambda p: Call(owner="a_officer") if _records_of_a(p) else Call()),
+    ("GET", "/api/v1/local-bodies/{code}/service-settings"): ("foreign", lambda p: Call({"code": p.body_a})),
+    ("GET", "/api/v1/states/{state}/pack-status"): ("foreign", lambda p: Call({"state": "kl"}, owner="kl_admin")),
+    ("POST", "/api/v1/tenants/{tenant}/consent-codes"): (
+        "foreign",
+        lambda p: Call({"tenant": p.body_a}, json={"service": "birth-registration", "mobile": "9847077777"}, owner="a_operator"),
     ),
 }
 

@@ -45,6 +45,9 @@ from nagara.ledger.api import router as ledger_router
 from nagara.payments.api import router as payments_router
 from nagara.payments.gateway_views import router as local_gateway_router
 from nagara.payments.views import router as payments_views_router
+from nagara.officer.admin import router as officer_admin_router
+from nagara.officer.assist import router as officer_assist_router
+from nagara.officer.views import router as officer_views_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
 from nagara.web import pages
@@ -300,6 +303,9 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     applications_views_router,
     payments_views_router,
     certificates_views_router,
+    officer_views_router,
+    officer_admin_router,
+    officer_assist_router,
 )
 
 

@@ -190,7 +190,11 @@ def test_a_second_appeal_can_send_it_back(client: TestClient, people: People, ru
 
 def test_an_operator_applies_for_a_citizen_with_their_consent(client: TestClient, people: People, runtime: Runtime) -> None:
     mobile = "9847055555"
-    challenge = client.post("/api/v1/auth/otp", json={"state": "kl", "mobile": mobile}).json()
+    challenge = client.post(
+        f"/api/v1/tenants/{people.body_a}/consent-codes",
+        json={"service": "birth-registration", "mobile": mobile},
+        headers=people.headers("a_operator"),
+    ).json()
     Worker(runtime.db).run_until_idle()
     code = re.match(r"(\d+)", runtime.sms.sent[-1][1]).group(1)  # type: ignore[attr-defined, union-attr]
     response = client.post(

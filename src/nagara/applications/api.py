@@ -16,8 +16,14 @@ from nagara.applications.schemas import (
     ApplicationOut,
     ApplicationSummary,
     BreachOut,
+    BulkActionIn,
+    BulkActionOut,
+    ConsentRequest,
+    ConsentSent,
     DocumentOut,
     DraftUpdate,
+    DueBucketOut,
+    DueViewOut,
     HistoryOut,
 )
 from nagara.identity.access import Principal
@@ -119,6 +125,25 @@ def create(tenant: str, body: ApplicationCreate, request: Request, session: DbSe
     return json_response(_full(session, app, principal), status.HTTP_201_CREATED, headers)
 
 
+@router.post("/tenants/{tenant}/consent-codes", status_code=status.HTTP_201_CREATED, response_model=ConsentSent)
+def request_consent(
+    tenant: str, body: ConsentRequest, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> Response:
+    """Assisted access: text the citizen a consent code for you to apply for this service at this body.
+
+    The code cannot sign anyone in; give it in ``on_behalf_of`` when applying.
+    """
+    issued = service.request_consent(
+        session,
+        principal,
+        tenant=tenant,
+        service_code=body.service,
+        mobile=body.mobile,
+        ip=request.client.host if request.client else None,
+    )
+    return json_response(ConsentSent(challenge_id=issued.challenge_id, expires_in=issued.expires_in), status.HTTP_201_CREATED)
+
+
 @router.get("/applications", response_model=list[ApplicationSummary])
 def search(
     session: DbSession,
@@ -134,6 +159,23 @@ def search(
     f = service.InboxFilter(service=service_code, state=state, local_body=local_body)
     apps = service.search(session, principal, f, number=number, limit=limit, offset=offset)
     return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in apps])
+
+
+@router.post("/applications/bulk-actions", response_model=BulkActionOut)
+def bulk_act(body: BulkActionIn, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """The same action and comment on several applications, all or none.
+
+    Each application is checked as if acted on alone: its version, the workflow allowing the
+    action from its state, your role there, the comment, the guards. If any refuses, nothing
+    changes and the problem lists every refused application in ``errors`` (its number, status
+    and why); its status is the one they share (412 all stale, 404 none visible) or 409.
+    """
+    items = [service.BulkItem(i.number, i.version) for i in body.items]
+    apps = service.bulk_act(session, principal, items, action=body.action, comment=body.comment)
+    out = BulkActionOut(
+        action=body.action, done=len(apps), applications=[ApplicationSummary.model_validate(_summary(session, a)) for a in apps]
+    )
+    return json_response(out)
 
 
 @router.get("/applications/{number}", response_model=ApplicationOut)
@@ -197,11 +239,42 @@ def inbox(
     service_code: Annotated[str | None, Query(alias="service")] = None,
     state: str | None = None,
     due_before: datetime | None = None,
+    due_after: datetime | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """The caller's open work and their roles' pools, ordered by due time (overdue first)."""
-    f = service.InboxFilter(service=service_code, state=state, due_before=due_before, overdue=overdue)
+    f = service.InboxFilter(service=service_code, state=state, due_before=due_before, due_after=due_after, overdue=overdue)
     work = service.inbox(session, principal, f, limit=limit, offset=offset)
     return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in work])
+
+
+@router.get("/inbox/falls-due", response_model=DueViewOut)
+def falls_due(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    service_code: Annotated[str | None, Query(alias="service")] = None,
+    local_body: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    """What falls due in your jurisdiction: overdue, today, tomorrow and the rest of the week.
+
+    Days are office days in the state's time zone; work with the applicant is left out.
+    """
+    view = service.falls_due(session, principal, service=service_code, local_body=local_body, limit=limit)
+    out = DueViewOut(
+        today=view.windows.today.isoformat(),
+        timezone=view.windows.zone,
+        buckets=[
+            DueBucketOut(
+                name=name,
+                starts=view.windows.bounds[name][0],
+                ends=view.windows.bounds[name][1],
+                count=view.counts[name],
+                applications=[ApplicationSummary.model_validate(_summary(session, a)) for a in view.buckets[name]],
+            )
+            for name in service.DUE_BUCKETS
+        ],
+    )
+    return json_response(out)

@@ -10,9 +10,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ConsentRequest(Strict):
+    service: str = Field(description="the service the operator will apply for, such as birth-registration")
+    mobile: str = Field(description="the citizen's mobile number, to which the consent code is sent")
+
+
+class ConsentSent(BaseModel):
+    challenge_id: str = Field(description="give it, with the code the citizen reads out, in on_behalf_of")
+    expires_in: int = Field(description="seconds")
+
+
 class OnBehalfOf(Strict):
     mobile: str = Field(description="the citizen's mobile number")
-    challenge_id: str = Field(description="from POST /api/v1/auth/otp for the citizen's number")
+    challenge_id: str = Field(description="from POST /api/v1/tenants/{tenant}/consent-codes for the citizen's number")
     code: str = Field(description="the code the citizen received: their consent")
 
 
@@ -102,3 +112,34 @@ class ApplicationOut(ApplicationSummary):
     documents: list[DocumentOut]
     breaches: list[BreachOut]
     actions: list[ActionOut] = Field(description="what the caller may do now")
+
+
+class BulkItemIn(Strict):
+    number: str = Field(description="an application number")
+    version: int = Field(description="the version you read; a stale one refuses the whole action")
+
+
+class BulkActionIn(Strict):
+    action: str = Field(description="the workflow action to take on every application")
+    comment: str | None = Field(default=None, max_length=2000, description="one comment, recorded on each application")
+    items: list[BulkItemIn] = Field(description="1 to 100 applications, each with the version you read")
+
+
+class BulkActionOut(BaseModel):
+    action: str
+    done: int
+    applications: list[ApplicationSummary]
+
+
+class DueBucketOut(BaseModel):
+    name: str = Field(description="overdue, today, tomorrow or this_week")
+    starts: datetime | None
+    ends: datetime
+    count: int = Field(description="every application in the bucket")
+    applications: list[ApplicationSummary] = Field(description="the most urgent first, at most `limit`")
+
+
+class DueViewOut(BaseModel):
+    today: str = Field(description="the office day, in the state's time zone")
+    timezone: str
+    buckets: list[DueBucketOut]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, or_, select, update
+from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, object_session
 
@@ -19,8 +20,9 @@ from nagara.catalog.forms import form_errors
 from nagara.identity import service as identity
 from nagara.identity.access import Principal, require, require_any
 from nagara.kit.db import insert_ignoring_conflict, new_id, utcnow
-from nagara.kit.errors import Forbidden, Invalid, NotFound
+from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
 from nagara.runtime import runtime_of
+from nagara.tenancy.models import State
 from nagara.workflow import engine
 from nagara.workflow.models import Breach, HistoryEntry
 
@@ -88,6 +90,30 @@ class OnBehalf:
     code: str
 
 
+def request_consent(
+    session: Session, principal: Principal, *, tenant: str, service_code: str, mobile: str, ip: str | None
+) -> identity.OtpIssued:
+    """Send the citizen a code that is their consent to this operator applying for this service here.
+
+    The SMS says who asks and for what, so that a citizen never hands over a sign-in code;
+    the code is valid only for this operator, local body and service (see :func:`create`).
+    """
+    service = catalog.get_service(session, tenant, service_code)
+    state, body = catalog.resolve_tenant(session, tenant)
+    if body is None:
+        msg = f"{tenant!r} is a state; ask for consent at one of its local bodies, such as '{tenant}.tvm-corp'"
+        raise Invalid(msg, [{"loc": ["path", "tenant"], "msg": msg, "type": "value_error"}])
+    require(principal, "identity:citizen:assist", state_code=state.code, local_body_code=body.code)
+    service_name = service.definition["name"].get("en") or service.code
+    body_name = body.name.get("en") or body.code
+    message = (
+        "{code} is your consent code: give it to the operator only if you asked them to apply for "
+        f"{service_name} at {body_name} on your behalf. It expires in {{minutes}} minutes."
+    )
+    consent = identity.Consent(principal.user_id, body.code, service.code, message)
+    return identity.request_otp(session, state_code=state.code, mobile=mobile, ip=ip, consent=consent)
+
+
 def create(
     session: Session,
     principal: Principal,
@@ -124,7 +150,12 @@ def create(
         require(principal, "identity:citizen:assist", state_code=state.code, local_body_code=body.code)
         require(principal, "applications:application:create", state_code=state.code, local_body_code=body.code)
         citizen = identity.verify_otp(
-            session, state_code=state.code, challenge_id=on_behalf.challenge_id, mobile=on_behalf.mobile, code=on_behalf.code
+            session,
+            state_code=state.code,
+            challenge_id=on_behalf.challenge_id,
+            mobile=on_behalf.mobile,
+            code=on_behalf.code,
+            consent=identity.Consent(principal.user_id, body.code, service.code),
         )
         applicant_id = citizen.id
         consent_at = now
@@ -182,10 +213,16 @@ def _submit(
 
 def visible(principal: Principal) -> ColumnElement[bool]:
     """Applications the principal may read: their own, or within an officer's jurisdiction."""
-    clauses: list[ColumnElement[bool]] = [
+    return or_(
         Application.applicant_id == principal.user_id,
         Application.filed_by_id == principal.user_id,
-    ]
+        jurisdiction(principal),
+    )
+
+
+def jurisdiction(principal: Principal) -> ColumnElement[bool]:
+    """Applications within the places where the principal may read applications (not their own)."""
+    clauses: list[ColumnElement[bool]] = []
     for g in principal.grants:
         if "applications:application:read" not in g.permissions or g.scope == "self":
             continue
@@ -195,7 +232,7 @@ def visible(principal: Principal) -> ColumnElement[bool]:
         if g.ward_code:
             clause = clause & (Application.ward_code == g.ward_code)
         clauses.append(clause)
-    return or_(*clauses)
+    return or_(*clauses) if clauses else false()
 
 
 def get(session: Session, principal: Principal, number: str, *, for_update: bool = False) -> Application:
@@ -298,6 +335,7 @@ class InboxFilter:
     service: str | None = None
     state: str | None = None
     due_before: datetime | None = None
+    due_after: datetime | None = None
     overdue: bool | None = None
     local_body: str | None = None
 
@@ -325,6 +363,8 @@ def _filtered(query: Any, f: InboxFilter, now: datetime) -> Any:
         query = query.where(Application.state == f.state)
     if f.due_before:
         query = query.where(Application.state_due_at <= f.due_before)
+    if f.due_after:
+        query = query.where(Application.state_due_at >= f.due_after)
     if f.overdue is True:
         query = query.where(Application.state_due_at < now)
     elif f.overdue is False:
@@ -355,6 +395,163 @@ def search(
         query = query.where(Application.number.startswith(number.upper(), autoescape=True))
     query = _filtered(query, f, now).order_by(Application.created_at.desc(), Application.number)
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+# --- the daily view of what falls due -------------------------------------------
+
+DUE_BUCKETS = ("overdue", "today", "tomorrow", "this_week")
+
+
+@dataclass(frozen=True)
+class DueWindows:
+    """The bounds of each bucket, in UTC, for the office day ``today`` in the state's time zone.
+
+    ``overdue``: the step's time limit has passed; ``today``: it passes later today;
+    ``tomorrow``: during tomorrow; ``this_week``: during the five days after tomorrow
+    (so the view always looks one week ahead, whatever the weekday).
+    """
+
+    today: date
+    zone: str
+    bounds: dict[str, tuple[datetime | None, datetime]]
+
+
+def due_windows(session: Session, principal: Principal, now: datetime) -> DueWindows:
+    state = session.get(State, principal.state_code) if principal.state_code else None
+    zone = ZoneInfo(state.timezone if state else "Asia/Kolkata")
+    today = now.astimezone(zone).date()
+
+    def start_of(days: int) -> datetime:
+        return datetime.combine(today + timedelta(days=days), time(0), zone).astimezone(UTC)
+
+    bounds: dict[str, tuple[datetime | None, datetime]] = {
+        "overdue": (None, now),
+        "today": (now, start_of(1)),
+        "tomorrow": (start_of(1), start_of(2)),
+        "this_week": (start_of(2), start_of(7)),
+    }
+    return DueWindows(today, zone.key, bounds)
+
+
+@dataclass(frozen=True)
+class DueView:
+    windows: DueWindows
+    counts: dict[str, int]
+    buckets: dict[str, list[Application]]
+
+
+def falls_due(
+    session: Session,
+    principal: Principal,
+    *,
+    service: str | None = None,
+    local_body: str | None = None,
+    now: datetime | None = None,
+    limit: int = 50,
+) -> DueView:
+    """Open work with the office in the caller's jurisdiction whose step falls due: overdue, today,
+    tomorrow, later this week. Work with the applicant (returned for correction) is theirs to do
+    and is left out. Each bucket lists at most ``limit`` applications, the most urgent first,
+    and counts them all."""
+    require_any(principal, "applications:application:read")
+    now = now or utcnow()
+    windows = due_windows(session, principal, now)
+    base = [
+        Application.is_open.is_(True),
+        Application.submitted_at.is_not(None),
+        Application.state_due_at.is_not(None),
+        or_(Application.assigned_role.is_(None), Application.assigned_role != APPLICANT),
+        jurisdiction(principal),
+    ]
+    if service:
+        base.append(Application.service_code == service)
+    if local_body:
+        base.append(Application.local_body_code == local_body)
+    counts: dict[str, int] = {}
+    buckets: dict[str, list[Application]] = {}
+    for name in DUE_BUCKETS:
+        start, end = windows.bounds[name]
+        where = [*base, Application.state_due_at < end]
+        if start is not None:
+            where.append(Application.state_due_at >= start)
+        counts[name] = int(session.scalar(select(func.count()).select_from(Application).where(*where)) or 0)
+        query = select(Application).where(*where).order_by(Application.state_due_at, Application.number).limit(limit)
+        buckets[name] = list(session.scalars(query)) if counts[name] else []
+    return DueView(windows, counts, buckets)
+
+
+# --- bulk actions ----------------------------------------------------------------
+
+MAX_BULK = 100
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    number: str
+    version: int
+
+
+class BulkRefused(Problem):
+    """Some of a bulk action's applications refused it; the whole action was rolled back."""
+
+    status = 409
+    type_slug = "bulk-action-refused"
+    title = "The action was refused for some applications; nothing was changed"
+
+
+def bulk_act(
+    session: Session, principal: Principal, items: list[BulkItem], *, action: str, comment: str | None
+) -> list[Application]:
+    """The same action, with one comment, on several applications: all of them or none.
+
+    Each application is checked as if acted on alone (its own version, the workflow
+    allowing ``action`` from its state, the caller's role there, the comment, the
+    guards). Every application is tried, so the refusal lists each one that failed
+    and why; then, if any failed, nothing is kept (the unit of work rolls back).
+    The refusal's status is the one its items share (all stale: 412, none visible:
+    404), or 409 when they differ.
+    """
+    require_any(principal, "applications:application:read")
+    errors: list[dict[str, Any]] = []
+    if not items:
+        errors.append({"loc": ["body", "items"], "msg": "choose at least one application", "type": "missing"})
+    if len(items) > MAX_BULK:
+        errors.append({"loc": ["body", "items"], "msg": f"at most {MAX_BULK} applications at once", "type": "too_long"})
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.number in seen:
+            errors.append({"loc": ["body", "items", i, "number"], "msg": f"{item.number} is listed twice", "type": "duplicate"})
+        seen.add(item.number)
+    if action in (SUBMIT, DRAFT):
+        errors.append({"loc": ["body", "action"], "msg": "submitting is done one application at a time", "type": "value_error"})
+    if errors:
+        raise Invalid(f"{len(errors)} field(s) are invalid", errors)
+    done: list[Application] = []
+    refused: list[dict[str, Any]] = []
+    for i, item in enumerate(items):
+        try:
+            done.append(act(session, principal, item.number, action=action, comment=comment, version=item.version))
+        except Problem as exc:
+            refused.append(
+                {
+                    "loc": ["body", "items", i],
+                    "number": item.number,
+                    "status": exc.status,
+                    "type": exc.type_slug,
+                    "msg": exc.detail,
+                }
+            )
+    if refused:
+        statuses = {r["status"] for r in refused}
+        problem = BulkRefused(
+            f"{len(refused)} of {len(items)} application(s) refused {action!r}: "
+            + "; ".join(f"{r['number']}: {r['msg']}" for r in refused),
+            extra={"errors": refused, "refused": len(refused), "total": len(items)},
+        )
+        if len(statuses) == 1:
+            problem.status = statuses.pop()
+        raise problem
+    return done
 
 
 def sweep_due(session: Session, now: datetime | None = None) -> dict[str, int]:

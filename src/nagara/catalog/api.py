@@ -8,8 +8,16 @@ from sqlalchemy import select
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
 from nagara.catalog.models import ServiceVersion
-from nagara.catalog.schemas import FeeItemOut, ServiceOut, ServiceSummary, TenantOut
-from nagara.identity.deps import DbSession
+from nagara.catalog.schemas import (
+    FeeItemOut,
+    LocalBodyServiceSettings,
+    ServiceOut,
+    ServiceSettingOut,
+    ServiceSummary,
+    StateTimeLimit,
+    TenantOut,
+)
+from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit.api import API_PREFIX
 from nagara.tenancy.models import LocalBody, State
 
@@ -69,4 +77,49 @@ def service(tenant: str, code: str, session: DbSession) -> ServiceOut:
             "output": d["output"],
             "legal_basis": d.get("legal_basis"),
         }
+    )
+
+
+def _time_limits(service: Service) -> list[StateTimeLimit]:
+    return [
+        StateTimeLimit(
+            state=code,
+            name=state["name"],
+            role=state.get("role"),
+            sla_days=state.get("sla_days"),
+            escalate_to=state.get("escalate_to"),
+            final=bool(state.get("final")),
+        )
+        for code, state in service.workflow["states"].items()
+    ]
+
+
+@router.get("/local-bodies/{code}/service-settings", response_model=LocalBodyServiceSettings)
+def service_settings(code: str, session: DbSession, principal: CurrentPrincipal) -> LocalBodyServiceSettings:
+    """For administrators: every service of the state as this body runs it, and what the body overrides."""
+    from nagara.tenancy.service import effective_settings, get_local_body
+
+    rows = catalog.service_settings(session, principal, code)
+    body = get_local_body(session, code)
+    own = {k: v for k, v in (body.overrides or {}).items() if k != "services"}
+    settings = {k: v for k, v in effective_settings(session, code).items() if k != "services"}
+    return LocalBodyServiceSettings(
+        local_body=code,
+        settings_overridden=catalog.override_paths(own),
+        settings=settings,
+        services=[
+            ServiceSettingOut(
+                code=r.service.code,
+                name=r.service.definition["name"],
+                category=r.service.definition["category"],
+                version=r.version,
+                offered=r.offered,
+                sla_days=r.service.workflow["sla_days"],
+                designated_officer=r.service.workflow["designated_officer"],
+                states=_time_limits(r.service),
+                fees=list(r.service.definition.get("fees", {}).get("items", [])),
+                overridden=r.overridden,
+            )
+            for r in rows
+        ],
     )

@@ -39,3 +39,32 @@ class ServiceOut(ServiceSummary):
     workflow: dict[str, Any]
     output: dict[str, Any]
     legal_basis: str | None = None
+
+
+class StateTimeLimit(BaseModel):
+    state: str
+    name: dict[str, str]
+    role: str | None = Field(description="who holds an application in this state; none for a final state")
+    sla_days: int | None = Field(description="working days allowed in this state")
+    escalate_to: str | None = None
+    final: bool = False
+
+
+class ServiceSettingOut(BaseModel):
+    code: str
+    name: dict[str, str]
+    category: str
+    version: int = Field(description="the service version new applications here use")
+    offered: bool = Field(description="whether this type of local body offers the service")
+    sla_days: int = Field(description="statutory time limit of the whole service, in working days")
+    designated_officer: str
+    states: list[StateTimeLimit]
+    fees: list[dict[str, Any]] = Field(description="the fee items as defined (amounts in paise), overrides applied")
+    overridden: list[str] = Field(description="paths this local body overrides, such as 'fees.items'")
+
+
+class LocalBodyServiceSettings(BaseModel):
+    local_body: str
+    settings_overridden: list[str] = Field(description="paths of the state's defaults this body overrides")
+    settings: dict[str, Any] = Field(description="the state's defaults with this body's overrides (services left out)")
+    services: list[ServiceSettingOut]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -9,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from nagara.catalog.definitions import Service, with_overrides
 from nagara.catalog.models import ServiceVersion
-from nagara.kit.errors import NotFound
+from nagara.identity.access import Principal, require
+from nagara.kit.errors import Invalid, NotFound
 from nagara.tenancy.models import LocalBody, State
 
 
@@ -94,3 +96,53 @@ def service_of(session: Session, version_id: int, local_body_code: str) -> Servi
     state_code, code, definition = _definition(session, version_id)
     body = session.get(LocalBody, local_body_code)
     return Service(state_code, with_overrides(_public(definition), _overrides(body, code)), version_id)
+
+
+def override_paths(override: Any, prefix: str = "") -> list[str]:
+    """The dotted paths an override sets; a list is replaced whole, so its path is the leaf."""
+    if not isinstance(override, dict):
+        return [prefix] if prefix else []
+    paths: list[str] = []
+    for key, value in override.items():
+        paths.extend(override_paths(value, f"{prefix}.{key}" if prefix else str(key)))
+    return paths
+
+
+@dataclass(frozen=True)
+class ServiceSetting:
+    """A service as a local body runs it: the state's definition with the body's overrides."""
+
+    service: Service
+    version: int
+    offered: bool
+    overridden: list[str]
+
+
+def service_settings(session: Session, principal: Principal, local_body_code: str) -> list[ServiceSetting]:
+    """Every current service of the body's state, whether the body offers it, and what it overrides.
+
+    For administrators (``tenancy:settings:read`` over the body): fees, time limits and the
+    local body's own changes to them, as new applications there will get them.
+    """
+    state, body = resolve_tenant(session, local_body_code)
+    if body is None:
+        msg = f"{local_body_code!r} is a state; give one of its local bodies, such as '{state.code}.tvm-corp'"
+        raise Invalid(msg, [{"loc": ["path", "code"], "msg": msg, "type": "value_error"}])
+    require(principal, "tenancy:settings:read", state_code=state.code, local_body_code=body.code)
+    rows = session.scalars(
+        select(ServiceVersion)
+        .where(ServiceVersion.state_code == state.code, ServiceVersion.is_current.is_(True))
+        .order_by(ServiceVersion.code)
+    )
+    out = []
+    for row in rows:
+        override = _overrides(body, row.code)
+        out.append(
+            ServiceSetting(
+                service=Service(state.code, with_overrides(row.definition, override), row.id),
+                version=row.version,
+                offered=body.type in row.definition["offered_by"],
+                overridden=override_paths(override),
+            )
+        )
+    return out

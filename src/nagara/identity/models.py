@@ -71,6 +71,11 @@ class OtpChallenge(IdMixin, Base):
     expires_at: Mapped[datetime] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     consumed_at: Mapped[datetime | None] = mapped_column()
+    # A sign-in code, or a citizen's consent to one operator applying for one service at one body:
+    # a consent code cannot sign anyone in, and a sign-in code is no consent.
+    purpose: Mapped[str] = mapped_column(String(16), default="sign_in", server_default="sign_in")
+    consent_for: Mapped[str | None] = mapped_column(String(160))  # "<local body>/<service>"
+    requested_by_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class AuthToken(IdMixin, Base):

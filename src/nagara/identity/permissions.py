@@ -14,6 +14,7 @@ PERMISSIONS: dict[str, str] = {
     "identity:citizen:assist": "Look up or register a citizen to act on their behalf (assisted access)",
     "audit:event:read": "Read audit events within the jurisdiction",
     "tenancy:pack:read": "Read the state's pack and its validation status",
+    "tenancy:settings:read": "Read a local body's services and settings with its own overrides (administration)",
     # Granted now so that roles are complete; checked by the application domains.
     "applications:application:create": "Apply for a service (for oneself, or assisted)",
     "applications:application:read": "Read applications within the jurisdiction",

@@ -70,8 +70,26 @@ class OtpIssued:
     expires_in: int
 
 
-def request_otp(session: Session, *, state_code: str, mobile: str, ip: str | None) -> OtpIssued:
-    """Send a one-time code, within the per-number and per-address hourly limits."""
+@dataclass(frozen=True)
+class Consent:
+    """What a consent code allows: one operator applying for one service at one local body."""
+
+    operator_id: str
+    local_body_code: str
+    service_code: str
+    message: str = ""  # the SMS, with ``{code}`` and ``{minutes}`` to fill in
+
+    @property
+    def subject(self) -> str:
+        return f"{self.local_body_code}/{self.service_code}"
+
+
+def request_otp(session: Session, *, state_code: str, mobile: str, ip: str | None, consent: Consent | None = None) -> OtpIssued:
+    """Send a one-time code, within the per-number and per-address hourly limits.
+
+    With ``consent`` the code is the citizen's consent to an operator applying for them
+    (assisted access); it cannot sign in, and a sign-in code cannot give consent.
+    """
     runtime = runtime_of(session)
     settings = runtime.settings
     _state(session, state_code)
@@ -105,10 +123,17 @@ def request_otp(session: Session, *, state_code: str, mobile: str, ip: str | Non
         ip=ip,
         created_at=now,
         expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+        purpose="consent" if consent else "sign_in",
+        consent_for=consent.subject if consent else None,
+        requested_by_id=consent.operator_id if consent else None,
     )
     challenge.code_hash = _code_hash(runtime, challenge.id, code)
     session.add(challenge)
-    text = f"{code} is your Nagara sign-in code. It expires in {settings.otp_ttl_seconds // 60} minutes. Do not share it."
+    minutes = settings.otp_ttl_seconds // 60
+    if consent is not None:
+        text = consent.message.replace("{code}", code).replace("{minutes}", str(minutes))
+    else:
+        text = f"{code} is your Nagara sign-in code. It expires in {minutes} minutes. Do not share it."
     enqueue(
         session,
         "identity.send_sms",
@@ -127,8 +152,13 @@ def send_sms_job(session: Session, payload: dict[str, str]) -> None:
     runtime.sms.send(to, text, idempotency_key=sha256_hex(payload["to"] + payload["text"]))
 
 
-def verify_otp(session: Session, *, state_code: str, challenge_id: str, mobile: str, code: str) -> User:
-    """Check a code; on success return the citizen, registering them on first sign-in."""
+def verify_otp(
+    session: Session, *, state_code: str, challenge_id: str, mobile: str, code: str, consent: Consent | None = None
+) -> User:
+    """Check a code; on success return the citizen, registering them on first sign-in.
+
+    A consent code is checked against ``consent`` (the same operator, body and service).
+    """
     runtime = runtime_of(session)
     settings = runtime.settings
     number = normalise_mobile(mobile)
@@ -136,6 +166,14 @@ def verify_otp(session: Session, *, state_code: str, challenge_id: str, mobile: 
     challenge = session.get(OtpChallenge, challenge_id)
     if challenge is None or challenge.mobile_index != index:
         raise field_error("code", "this code request is not known for this number; ask for a new code")
+    if consent is None and challenge.purpose != "sign_in":
+        raise field_error("code", "this is a consent code for an operator, not a sign-in code; ask for a sign-in code")
+    if consent is not None and (
+        challenge.purpose != "consent"
+        or challenge.consent_for != consent.subject
+        or challenge.requested_by_id != consent.operator_id
+    ):
+        raise field_error("code", "this code is not the citizen's consent to you for this service here; send them a consent code")
     now = utcnow()
     if challenge.consumed_at is not None:
         raise field_error("code", "this code was already used; ask for a new code")

@@ -7,12 +7,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from nagara.identity.deps import DbSession
+from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit.api import API_PREFIX
 from nagara.kit.errors import Invalid
 from nagara.tenancy import service
 from nagara.tenancy.models import LOCAL_BODY_TYPES
-from nagara.tenancy.schemas import DistrictOut, LocalBodyOut, LocalBodySettings, StateOut, WardOut, WorkingDay
+from nagara.tenancy.schemas import (
+    DistrictOut,
+    LocalBodyOut,
+    LocalBodySettings,
+    PackErrorOut,
+    PackStatusOut,
+    StateOut,
+    WardOut,
+    WorkingDay,
+)
 
 router = APIRouter(prefix=API_PREFIX, tags=["tenancy"])
 
@@ -74,3 +83,20 @@ def working_days(
         WorkingDay(date=(start + timedelta(days=i)).isoformat(), working=cal.is_working_day(start + timedelta(days=i)))
         for i in range(days)
     ]
+
+
+@router.get("/states/{state}/pack-status", response_model=PackStatusOut)
+def pack_status(state: str, session: DbSession, principal: CurrentPrincipal) -> PackStatusOut:
+    """The state's pack folder validated now (as `nagara pack validate` does), beside what is loaded."""
+    status = service.pack_status(session, principal, state)
+    return PackStatusOut(
+        state=status.state_code,
+        directory=status.directory,
+        valid=status.valid,
+        in_sync=status.in_sync,
+        loaded_digest=status.loaded_digest,
+        loaded_at=status.loaded_at,
+        disk_digest=status.disk_digest,
+        counts=status.counts,
+        errors=[PackErrorOut(file=e.file, path=e.path, message=e.message) for e in status.errors],
+    )

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Orm(BaseModel):
@@ -49,3 +50,21 @@ class LocalBodySettings(BaseModel):
 class WorkingDay(BaseModel):
     date: str
     working: bool
+
+
+class PackErrorOut(BaseModel):
+    file: str
+    path: str
+    message: str
+
+
+class PackStatusOut(BaseModel):
+    state: str
+    directory: str | None = Field(description="the pack folder on this node; none when it is missing")
+    valid: bool = Field(description="the folder passes every check of `nagara pack validate`")
+    in_sync: bool = Field(description="the folder is what the database has loaded")
+    loaded_digest: str
+    loaded_at: datetime
+    disk_digest: str | None
+    counts: dict[str, int]
+    errors: list[PackErrorOut]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +15,10 @@ from sqlalchemy.orm import Session
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.errors import NotFound
 from nagara.tenancy.models import District, LocalBody, Role, State, Ward
-from nagara.tenancy.packs import Pack
+from nagara.tenancy.packs import InvalidPack, Pack, PackError, discover, read_pack
+
+if TYPE_CHECKING:
+    from nagara.identity.access import Principal
 from nagara.tenancy.packs_merge import deep_merge
 
 
@@ -179,3 +185,67 @@ def working_calendar(session: Session, local_body_code: str) -> WorkingCalendar:
         calendar = WorkingCalendar.from_config(effective_settings(session, local_body_code)["calendar"])
         _CALENDARS[key] = calendar
     return calendar
+
+
+@dataclass(frozen=True)
+class PackStatus:
+    """The state's pack on disk, validated now, beside the one loaded into the database.
+
+    ``in_sync`` is false when the files changed since ``nagara pack load`` (or the folder
+    is missing): the database then still runs the loaded version.
+    """
+
+    state_code: str
+    directory: str | None
+    loaded_digest: str
+    loaded_at: datetime
+    valid: bool
+    disk_digest: str | None
+    errors: list[PackError] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def in_sync(self) -> bool:
+        return self.valid and self.disk_digest == self.loaded_digest
+
+
+def _pack_directory(packs_dir: Path, state_code: str) -> Path | None:
+    direct = packs_dir / state_code
+    if (direct / "pack.yaml").is_file():
+        return direct
+    for directory in discover(packs_dir):
+        try:
+            if read_pack(directory).code == state_code:
+                return directory
+        except InvalidPack:
+            continue
+    return None
+
+
+def pack_status(session: Session, principal: Principal, state_code: str) -> PackStatus:
+    """Validate the state's pack folder with the same checks as ``nagara pack validate``."""
+    from nagara.identity.access import require
+    from nagara.runtime import runtime_of
+
+    state = get_state(session, state_code)
+    require(principal, "tenancy:pack:read", state_code=state.code)
+    directory = _pack_directory(Path(runtime_of(session).settings.packs_dir), state.code)
+    if directory is None:
+        error = PackError(str(runtime_of(session).settings.packs_dir), "", f"no folder holds the pack of {state.code!r}")
+        return PackStatus(state.code, None, state.pack_digest, state.loaded_at, valid=False, disk_digest=None, errors=[error])
+    try:
+        pack = read_pack(directory)
+    except InvalidPack as exc:
+        return PackStatus(
+            state.code, str(directory), state.pack_digest, state.loaded_at, valid=False, disk_digest=None, errors=exc.errors
+        )
+    counts = {
+        "districts": len(pack.districts),
+        "local_bodies": len(pack.local_bodies),
+        "wards": sum(len(w) for w in pack.wards.values()),
+        "roles": len(pack.roles),
+        "services": len(pack.services),
+    }
+    return PackStatus(
+        state.code, str(directory), state.pack_digest, state.loaded_at, valid=True, disk_digest=pack.digest, counts=counts
+    )

@@ -1,0 +1,253 @@
+"""Administration pages: a local body's services and settings, its officers and roles, the pack's status.
+
+Reads go through ``catalog.service_settings``, ``identity.list_users`` / ``describe`` and
+``tenancy.pack_status``; granting and revoking roles through ``identity.grant_role`` and
+``identity.revoke_role``, the functions behind ``nagara users grant``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from nagara.catalog import service as catalog
+from nagara.identity import service as identity
+from nagara.identity.access import Principal
+from nagara.identity.deps import DbSession, PagePrincipal
+from nagara.identity.models import RoleAssignment
+from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from nagara.officer.common import WORKBENCH, officer_or_redirect, page, role_names
+from nagara.tenancy import service as tenancy
+from nagara.tenancy.models import LocalBody, Role
+from nagara.web.i18n import gettext as _
+from nagara.web.pages import attempt, field_errors, form_text, see_other
+
+router = APIRouter(include_in_schema=False)
+
+
+def _bodies(session: DbSession, principal: Principal, permission: str) -> list[LocalBody]:
+    """The local bodies where the principal holds ``permission``: their own, or every one of their state."""
+    codes: set[str] = set()
+    state_wide: set[str] = set()
+    for g in principal.grants:
+        if permission not in g.permissions or g.scope == "self":
+            continue
+        if g.scope == "state":
+            state_wide.add(g.state_code)
+        elif g.local_body_code:
+            codes.add(g.local_body_code)
+    bodies = [b for st in sorted(state_wide) for b in tenancy.list_local_bodies(session, st)]
+    bodies += [b for c in sorted(codes) if (b := session.get(LocalBody, c)) is not None and b.state_code not in state_wide]
+    return bodies
+
+
+def _admin(request: Request, principal: Principal | None) -> Principal | Response:
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    if not any(officer.has(p) for p in ("tenancy:settings:read", "identity:user:read", "tenancy:pack:read")):
+        raise Forbidden("administration is for secretaries and state administrators")
+    return officer
+
+
+@router.get("/officer/admin")
+def overview(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    context = {
+        "page_title": _("Administration"),
+        "settings_bodies": _bodies(session, officer, "tenancy:settings:read"),
+        "officer_bodies": _bodies(session, officer, "identity:user:read"),
+        "pack": officer.has("tenancy:pack:read"),
+    }
+    return page(request, session, officer, "officer/admin.html", context)
+
+
+@router.get("/officer/admin/go")
+def go(request: Request, principal: PagePrincipal, services: str = "", officers: str = "") -> Response:
+    """The body chooser of the overview (a plain GET form) leads to that body's page."""
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    if services:
+        return see_other(f"{WORKBENCH}/admin/bodies/{quote(services, safe='')}/services")
+    if officers:
+        return see_other(f"{WORKBENCH}/admin/bodies/{quote(officers, safe='')}/officers")
+    return see_other(f"{WORKBENCH}/admin")
+
+
+@router.get("/officer/admin/bodies/{code}/services")
+def services(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    rows = catalog.service_settings(session, officer, code)
+    body = tenancy.get_local_body(session, code)
+    own = {k: v for k, v in (body.overrides or {}).items() if k != "services"}
+    settings = tenancy.effective_settings(session, code)
+    roles = role_names(session, body.state_code)
+    context = {
+        "page_title": _("Services and settings"),
+        "body": body,
+        "services": [
+            {
+                "code": r.service.code,
+                "name": r.service.definition["name"],
+                "version": r.version,
+                "offered": r.offered,
+                "sla_days": r.service.workflow["sla_days"],
+                "designated_officer": roles.get(
+                    r.service.workflow["designated_officer"], r.service.workflow["designated_officer"]
+                ),
+                "states": [
+                    {
+                        "name": st.get("name") or sc,
+                        "role": roles.get(st.get("role") or "", st.get("role") or ""),
+                        "sla_days": st.get("sla_days"),
+                        "escalate_to": roles.get(st.get("escalate_to") or "", st.get("escalate_to") or ""),
+                    }
+                    for sc, st in r.service.workflow["states"].items()
+                    if not st.get("final")
+                ],
+                "fees": list(r.service.definition.get("fees", {}).get("items", [])),
+                "overridden": r.overridden,
+            }
+            for r in rows
+        ],
+        "settings_overridden": catalog.override_paths(own),
+        "office_hours": settings.get("office_hours") or {},
+        "holidays": (own.get("calendar") or {}).get("holidays") or [],
+    }
+    return page(request, session, officer, "officer/admin_services.html", context)
+
+
+def _officers_page(
+    request: Request,
+    session: DbSession,
+    officer: Principal,
+    code: str,
+    *,
+    errors: dict[str, str] | None = None,
+    done: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    body = tenancy.get_local_body(session, code)
+    if body not in _bodies(session, officer, "identity:user:read"):
+        raise NotFound(f"no local body {code!r} within your jurisdiction")
+    users = identity.list_users(session, officer, local_body_code=code)
+    roles = role_names(session, body.state_code)
+    bodies = {b.code: b.name for b in session.scalars(select(LocalBody).where(LocalBody.state_code == body.state_code))}
+    people: list[dict[str, Any]] = []
+    for user in users:
+        described = identity.describe(session, user)
+        people.append(
+            {
+                "id": user.id,
+                "username": described["username"],
+                "name": described["name"],
+                "active": described["is_active"],
+                "roles": [
+                    {
+                        "id": r["id"],
+                        "name": roles.get(str(r["role"]), r["role"]),
+                        "where": bodies.get(str(r["local_body"])) if r["local_body"] else None,
+                        "ward": r["ward"],
+                        "state_wide": r["local_body"] is None,
+                        "manageable": officer.may(
+                            "identity:user:manage",
+                            state_code=str(r["state"]),
+                            local_body_code=r["local_body"],
+                            ward_code=r["ward"],
+                        ),
+                    }
+                    for r in described["roles"]  # type: ignore[attr-defined]
+                ],
+            }
+        )
+    grantable = [
+        {"code": r.code, "name": r.name}
+        for r in session.scalars(
+            select(Role).where(Role.state_code == body.state_code, Role.scope.in_(("local_body",))).order_by(Role.code)
+        )
+    ]
+    context = {
+        "page_title": _("Officers and their roles"),
+        "body": body,
+        "people": people,
+        "grantable": grantable
+        if officer.may("identity:user:manage", state_code=body.state_code, local_body_code=body.code)
+        else [],
+        "errors": errors or {},
+        "done": done,
+    }
+    return page(request, session, officer, "officer/admin_officers.html", context, status_code=status_code)
+
+
+@router.get("/officer/admin/bodies/{code}/officers")
+def officers(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    done = {"granted": _("The role was granted."), "revoked": _("The role was revoked.")}.get(
+        request.query_params.get("done", "")
+    )
+    return _officers_page(request, session, officer, code, done=done)
+
+
+@router.post("/officer/admin/bodies/{code}/officers/grant")
+async def grant(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    form = await request.form()
+    body = tenancy.get_local_body(session, code)
+    user_id, role = form_text(form, "user"), form_text(form, "role")
+    try:
+        with attempt(session):
+            user = identity.get_user(session, officer, user_id)
+            identity.grant_role(session, officer, user, role, identity.Place(body.state_code, body.code))
+    except Invalid as exc:
+        errors = {f"role-{user_id}": field_errors(exc).get("role") or exc.detail}
+        return _officers_page(request, session, officer, code, errors=errors, status_code=422)
+    except Conflict:
+        return _officers_page(
+            request, session, officer, code, errors={f"role-{user_id}": _("They already hold this role here.")}, status_code=409
+        )
+    return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done=granted")
+
+
+@router.post("/officer/admin/bodies/{code}/officers/revoke")
+async def revoke(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    form = await request.form()
+    user_id, assignment_id = form_text(form, "user"), form_text(form, "assignment")
+    if user_id == officer.user_id:
+        return _officers_page(
+            request, session, officer, code, errors={"_": _("You cannot revoke your own roles here.")}, status_code=409
+        )
+    identity.get_user(session, officer, user_id)
+    ra = session.get(RoleAssignment, assignment_id)
+    if ra is None or ra.local_body_code != code:
+        raise NotFound("no such role at this local body")
+    identity.revoke_role(session, officer, user_id, assignment_id)
+    return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done=revoked")
+
+
+@router.get("/officer/admin/pack")
+def pack(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    if not officer.state_code:
+        raise Forbidden("you hold no role in a state")
+    status = tenancy.pack_status(session, officer, officer.state_code)
+    state = tenancy.get_state(session, officer.state_code)
+    context = {"page_title": _("The state's pack"), "status": status, "state": state}
+    return page(request, session, officer, "officer/admin_pack.html", context)

@@ -1,0 +1,384 @@
+"""The officer workbench: the inbox, one application, its actions, bulk actions, what falls due."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from nagara.applications import service
+from nagara.applications.models import Application
+from nagara.catalog import service as catalog
+from nagara.catalog.definitions import Service
+from nagara.identity.access import Principal
+from nagara.identity.deps import DbSession, PagePrincipal
+from nagara.kit.db import utcnow
+from nagara.kit.errors import Invalid, Problem
+from nagara.officer.common import (
+    WORKBENCH,
+    as_aware,
+    built_in_name,
+    form_rows,
+    officer_or_redirect,
+    page,
+    role_names,
+    state_name,
+)
+from nagara.tenancy.models import LocalBody
+from nagara.web.i18n import N_
+from nagara.web.i18n import gettext as _
+from nagara.web.pages import attempt, field_errors, form_text, see_other
+from nagara.workflow import engine
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 25
+DUE_CHOICES = {
+    "overdue": N_("Overdue"),
+    "today": N_("Due today"),
+    "tomorrow": N_("Due tomorrow"),
+    "this_week": N_("Due later this week"),
+}
+# A PDF or an image shown inside the workbench page: framed by our own pages only, running nothing.
+DOCUMENT_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'self'; base-uri 'none'"
+
+
+def _services_of(session: DbSession, apps: list[Application]) -> dict[str, Service]:
+    """Each application's service definition, reading their local bodies in one query.
+
+    The bodies are held here while the definitions are built, so the session's (weak)
+    identity map answers ``service_for``'s lookups instead of one query per row.
+    """
+    codes = {a.local_body_code for a in apps}
+    held = list(session.scalars(select(LocalBody).where(LocalBody.code.in_(codes)))) if codes else []
+    out = {a.id: service.service_for(session, a) for a in apps}
+    del held
+    return out
+
+
+def _row(session: DbSession, app: Application, roles: dict[str, dict[str, str]], svc: Service | None = None) -> dict[str, Any]:
+    svc = svc or service.service_for(session, app)
+    due = as_aware(app.state_due_at)
+    return {
+        "number": app.number,
+        "version": app.version,
+        "service": svc.definition["name"],
+        "service_code": app.service_code,
+        "local_body": app.local_body_code,
+        "state": state_name(svc, app.state),
+        "due": due,
+        "overdue": bool(app.is_open and due is not None and due < utcnow()),
+        "held_by": roles.get(app.assigned_role or "", app.assigned_role or ""),
+        "submitted_at": as_aware(app.submitted_at),
+    }
+
+
+def _filter_options(session: DbSession, principal: Principal) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Services of the officer's state, and every state of their workflows (for the filter)."""
+    services: list[dict[str, Any]] = []
+    states: dict[str, Any] = {}
+    if principal.state_code:
+        for svc in catalog.list_services(session, principal.state_code):
+            services.append({"code": svc.code, "name": svc.definition["name"]})
+            for code, st in svc.workflow["states"].items():
+                if not st.get("final"):
+                    states.setdefault(code, st.get("name") or code)
+    return services, [{"code": c, "name": n} for c, n in states.items()]
+
+
+def _inbox_filter(session: DbSession, principal: Principal, params: dict[str, str]) -> service.InboxFilter:
+    due = params.get("due", "")
+    overdue = {"yes": True, "no": False}.get(params.get("overdue", ""))
+    due_after = due_before = None
+    if due in DUE_CHOICES and due != "overdue":
+        start, end = service.due_windows(session, principal, utcnow()).bounds[due]
+        due_after, due_before = start, end - timedelta(microseconds=1)
+    elif due == "overdue":
+        overdue = True
+    return service.InboxFilter(
+        service=params.get("service") or None,
+        state=params.get("state") or None,
+        due_before=due_before,
+        due_after=due_after,
+        overdue=overdue,
+    )
+
+
+def _inbox(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    *,
+    errors: dict[str, str] | None = None,
+    refused: list[dict[str, Any]] | None = None,
+    bulk_values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    params = {k: v for k, v in request.query_params.items() if k in ("service", "state", "due", "overdue", "page")}
+    try:
+        number = max(1, int(params.get("page", "1")))
+    except ValueError:
+        number = 1
+    f = _inbox_filter(session, principal, params)
+    work = service.inbox(session, principal, f, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+    roles = role_names(session, principal.state_code)
+    shown = work[:PAGE_SIZE]
+    services = _services_of(session, shown)
+    rows = [_row(session, a, roles, services[a.id]) for a in shown]
+    actions: dict[str, dict[str, Any]] = {}
+    now = utcnow()
+    for app in shown:
+        for action in engine.allowed_actions(services[app.id], app, principal, now):
+            if action["code"] in ("submit", "appeal"):
+                continue
+            entry = actions.setdefault(action["code"], {"code": action["code"], "name": action["name"], "count": 0})
+            entry["comment_required"] = entry.get("comment_required", False) or bool(action.get("comment_required"))
+            entry["count"] += 1
+    service_choices, states = _filter_options(session, principal)
+    kept = {k: v for k, v in params.items() if k != "page" and v}
+
+    def page_url(n: int) -> str:
+        return f"{WORKBENCH}?" + urlencode({**kept, "page": str(n)})
+
+    done = request.query_params.get("done")
+    context = {
+        "page_title": _("Inbox"),
+        "htmx": True,  # the filters update the list in place
+        "rows": rows,
+        "params": params,
+        "services": service_choices,
+        "states": states,
+        "due_choices": DUE_CHOICES,
+        "bulk_actions": list(actions.values()),
+        "page_number": number,
+        "previous_url": page_url(number - 1) if number > 1 else None,
+        "next_url": page_url(number + 1) if len(work) > PAGE_SIZE else None,
+        "errors": errors or {},
+        "refused": refused or [],
+        "bulk": bulk_values or {"numbers": [], "action": "", "comment": ""},
+        "done": int(done) if done and done.isdigit() else None,
+    }
+    return page(request, session, principal, "officer/inbox.html", context, status_code=status_code)
+
+
+@router.get("/officer")
+def inbox(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    return _inbox(request, session, officer)
+
+
+@router.post("/officer/bulk")
+async def bulk(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    form = await request.form()
+    chosen = [str(v) for v in form.getlist("item")]
+    items = []
+    for value in chosen:
+        number, _sep, version = value.rpartition("@")
+        items.append(service.BulkItem(number, int(version) if version.isdigit() else 0))
+    action = form_text(form, "do")
+    comment = form_text(form, "comment") or None
+    values = {"numbers": [i.number for i in items], "action": action, "comment": comment or ""}
+    if not action:
+        return _inbox(
+            request, session, officer, errors={"action": _("Choose the action to take.")}, bulk_values=values, status_code=422
+        )
+    try:
+        with attempt(session):
+            done = service.bulk_act(session, officer, items, action=action, comment=comment)
+    except service.BulkRefused as exc:
+        refused = [{"number": e["number"], "reason": _refusal(e)} for e in exc.extra.get("errors", [])]
+        message = _("Nothing was changed: %(num)s of the chosen applications refused this action.") % {"num": len(refused)}
+        return _inbox(
+            request, session, officer, errors={"_": message}, refused=refused, bulk_values=values, status_code=exc.status
+        )
+    except Invalid as exc:
+        errors = field_errors(exc)
+        shown = {}
+        if "items" in errors or any(k.startswith("items") for k in errors):
+            shown["items"] = _("Choose at least one application, each once, and at most 100.")
+        if "action" in errors:
+            shown["action"] = _("This action is taken on one application at a time.")
+        return _inbox(request, session, officer, errors=shown or {"_": exc.detail}, bulk_values=values, status_code=422)
+    return see_other(f"{WORKBENCH}?done={len(done)}")
+
+
+REFUSALS = {
+    "stale-version": N_("it changed since you loaded the inbox; reload and check it"),
+    "action-not-allowed": N_("the action is not allowed in its present state"),
+    "forbidden": N_("your role may not take this action on it"),
+    "not-found": N_("it is not within your jurisdiction"),
+    "validation-error": N_("a comment saying why is required"),
+}
+
+
+def _refusal(error: dict[str, Any]) -> str:
+    reason = REFUSALS.get(str(error.get("type")))
+    return _(reason) if reason else str(error.get("msg", ""))
+
+
+def _application(
+    request: Request,
+    session: DbSession,
+    principal: Principal,
+    number: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    app = service.get(session, principal, number)
+    svc = service.service_for(session, app)
+    roles = role_names(session, app.state_code)
+    now = utcnow()
+    actions = []
+    if app.submitted_at is not None:
+        for action in engine.allowed_actions(svc, app, principal, now):
+            if action["code"] in ("submit", "appeal"):
+                continue
+            actions.append(
+                {
+                    "code": action["code"],
+                    "name": built_in_name(action["code"], action.get("name")),
+                    "comment_required": bool(action.get("comment_required")),
+                    "warning": action["code"] in ("reject", "dismiss_appeal", "return"),
+                }
+            )
+    history = [
+        {
+            "at": as_aware(h.at),
+            "action": built_in_name(h.action, next((a["name"] for a in svc.actions() if a["code"] == h.action), None)),
+            "from": state_name(svc, h.from_state) if h.from_state else None,
+            "to": state_name(svc, h.to_state),
+            "role": roles.get(h.actor_role, h.actor_role),
+            "comment": h.comment,
+        }
+        for h in service.history(session, app)
+    ]
+    doc_names = {d["code"]: d["name"] for d in svc.definition.get("documents", [])}
+    documents = [
+        {
+            "id": d.id,
+            "name": doc_names.get(d.doc_type, d.doc_type),
+            "filename": d.filename,
+            "media_type": d.media_type,
+            "size": d.size,
+            "verified": d.verified_at is not None,
+            "url": f"{WORKBENCH}/applications/{app.number}/documents/{d.id}",
+        }
+        for d in service.documents(session, app)
+    ]
+    done = request.query_params.get("done")
+    done_name = None
+    if done:
+        done_name = built_in_name(done, next((a["name"] for a in svc.actions() if a["code"] == done), None))
+    body = session.get(LocalBody, app.local_body_code)
+    context = {
+        "page_title": _("Application %(number)s") % {"number": app.number},
+        "app": app,
+        "body_name": body.name if body else app.local_body_code,
+        "row": _row(session, app, roles),
+        "service_due": as_aware(app.service_due_at),
+        "fields": form_rows(svc, service.unseal_data(app)),
+        "documents": documents,
+        "fee_lines": app.fee_lines,
+        "history": history,
+        "actions": actions,
+        "errors": errors or {},
+        "values": values or {},
+        "done": done_name,
+        "consent": app.consent_at is not None,
+    }
+    return page(request, session, principal, "officer/application.html", context, status_code=status_code)
+
+
+@router.get("/officer/applications/{number}")
+def application(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    return _application(request, session, officer, number)
+
+
+@router.post("/officer/applications/{number}/act")
+async def act(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    form = await request.form()
+    action = form_text(form, "do")
+    comment = form_text(form, f"comment-{action}") or None
+    version = form_text(form, "version")
+    values = {f"comment-{action}": comment or ""}
+    try:
+        with attempt(session):
+            service.act(
+                session, officer, number, action=action, comment=comment, version=int(version) if version.isdigit() else 0
+            )
+    except Invalid as exc:
+        errors = {f"comment-{action}": _("Write a comment saying why.")} if "comment" in field_errors(exc) else {"_": exc.detail}
+        return _application(request, session, officer, number, errors=errors, values=values, status_code=422)
+    except engine.PreconditionFailed:
+        message = _("Someone else changed this application while you were reading it. Check it again below.")
+        return _application(request, session, officer, number, errors={"_": message}, values=values, status_code=412)
+    except Problem as exc:
+        if exc.status == 404:
+            raise
+        message = _("This action could not be taken: %(reason)s") % {"reason": exc.detail}
+        return _application(request, session, officer, number, errors={"_": message}, values=values, status_code=exc.status)
+    return see_other(f"{WORKBENCH}/applications/{number}?done={action}")
+
+
+@router.get("/officer/applications/{number}/documents/{doc_id}")
+def document(request: Request, number: str, doc_id: str, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    doc, content = service.document_content(session, officer, number, doc_id)
+    return Response(
+        content,
+        media_type=doc.media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{doc.id}"',
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": DOCUMENT_CSP,
+            "X-Frame-Options": "SAMEORIGIN",
+        },
+    )
+
+
+@router.get("/officer/due")
+def falls_due(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    view = service.falls_due(session, officer, service=request.query_params.get("service") or None, limit=200)
+    roles = role_names(session, officer.state_code)
+    services = _services_of(session, [a for name in service.DUE_BUCKETS for a in view.buckets[name]])
+    buckets = [
+        {
+            "name": name,
+            "title": DUE_CHOICES[name],
+            "count": view.counts[name],
+            "rows": [_row(session, a, roles, services[a.id]) for a in view.buckets[name]],
+        }
+        for name in service.DUE_BUCKETS
+    ]
+    service_choices, _states = _filter_options(session, officer)
+    context = {
+        "page_title": _("What falls due"),
+        "htmx": True,
+        "today": view.windows.today,
+        "buckets": buckets,
+        "services": service_choices,
+        "params": {"service": request.query_params.get("service", "")},
+    }
+    return page(request, session, officer, "officer/due.html", context)

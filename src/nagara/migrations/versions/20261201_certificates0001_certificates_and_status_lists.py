@@ -1,7 +1,7 @@
 """certificates and status lists
 
 Revision ID: certificates0001
-Revises: ledger0001
+Revises: payments0001
 Create Date: 2026-12-01 08:40:41.126975
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import nagara.kit.db
 
 revision: str = "certificates0001"
-down_revision: str | None = "ledger0001"
+down_revision: str | None = "payments0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """consent codes: a one-time code's purpose, what it consents to and which operator asked
 
 Revision ID: officer0001
-Revises: ledger0001
+Revises: certificates0001
 Create Date: 2026-12-01 08:45:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "officer0001"
-down_revision: str | None = "ledger0001"
+down_revision: str | None = "certificates0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

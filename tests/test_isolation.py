@@ -101,7 +101,13 @@ def _payments_of_a(people: People) -> dict[str, str]:
     with people.runtime.db.unit_of_work() as s:
         for n in (1, 2, 3):
             payments.register_property(
-                s, local_body_code=people.body_a, assessment_number=f"ISO/{n}", usage="residential", zone=1, plinth_area_sqm=100, owner_id=owner
+                s,
+                local_body_code=people.body_a,
+                assessment_number=f"ISO/{n}",
+                usage="residential",
+                zone=1,
+                plinth_area_sqm=100,
+                owner_id=owner,
             )
         payments.raise_property_demands(s, people.body_a)
         demands = list(s.scalars(select(Demand).where(Demand.local_body_code == people.body_a).order_by(Demand.number)))
@@ -268,6 +274,7 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/applications/{number}/certificate/revoke"): (
         "foreign",
         lambda p: Call({"number": _certified_of_a(p)}, json={"reason": "issued in error"}),
+    ),
     ("POST", "/api/v1/applications/bulk-actions"): (
         "foreign",
         lambda p: Call(

@@ -42,12 +42,12 @@ from nagara.kit.logging import configure_logging
 from nagara.kit.metrics import LATENCY, REQUESTS
 from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
-from nagara.payments.api import router as payments_router
-from nagara.payments.gateway_views import router as local_gateway_router
-from nagara.payments.views import router as payments_views_router
 from nagara.officer.admin import router as officer_admin_router
 from nagara.officer.assist import router as officer_assist_router
 from nagara.officer.views import router as officer_views_router
+from nagara.payments.api import router as payments_router
+from nagara.payments.gateway_views import router as local_gateway_router
+from nagara.payments.views import router as payments_views_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
 from nagara.web import pages

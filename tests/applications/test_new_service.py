@@ -88,7 +88,9 @@ def test_a_service_added_as_one_file_is_applied_for_and_decided(
     assert "counter-payments" in refused["detail"]
     clerk = people.headers("a_counter_clerk")
     (demand,) = client.get("/api/v1/demands", params={"application": dog["number"]}, headers=clerk).json()
-    paid = client.post(f"/api/v1/demands/{demand['number']}/counter-payments", json={"method": "cash", "amount": 10000}, headers=clerk)
+    paid = client.post(
+        f"/api/v1/demands/{demand['number']}/counter-payments", json={"method": "cash", "amount": 10000}, headers=clerk
+    )
     assert paid.status_code == 201, paid.text
     dog = fetch(client, people, "a_counter_clerk", dog["number"])
     assert dog["fee_paid"] is True

@@ -95,7 +95,7 @@ def render_html(session: Session, receipt: Receipt) -> str:
 
 
 def render_pdf(session: Session, receipt: Receipt) -> bytes:
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    from weasyprint import HTML
 
     pdf: bytes = HTML(string=render_html(session, receipt)).write_pdf()
     return pdf

@@ -1,0 +1,3 @@
+from nagara.cli import main
+
+main()

@@ -1,0 +1,312 @@
+"""The application factory: settings -> runtime -> FastAPI app with every domain's router."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio.to_thread
+import fastapi_offline
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nagara import __version__
+from nagara.applications.api import router as applications_router
+from nagara.applications.views import router as applications_views_router
+from nagara.audit.api import router as audit_router
+from nagara.catalog.api import router as catalog_router
+from nagara.catalog.views import router as catalog_views_router
+from nagara.certificates.api import public_router as certificates_public_router
+from nagara.certificates.api import router as certificates_router
+from nagara.certificates.views import router as certificates_views_router
+from nagara.identity.api import router as identity_router
+from nagara.identity.views import router as identity_views_router
+from nagara.kit import context
+from nagara.kit.errors import Problem, http_problem
+from nagara.kit.logging import configure_logging
+from nagara.kit.metrics import LATENCY, REQUESTS
+from nagara.kit.settings import Settings, load_settings
+from nagara.ledger.api import router as ledger_router
+from nagara.runtime import Runtime, build_runtime
+from nagara.tenancy.api import router as tenancy_router
+from nagara.web import pages
+from nagara.web.i18n import LocaleMiddleware
+from nagara.web.templating import STATIC_DIR
+from nagara.web.views import router as web_views_router
+from nagara.worker.runner import Worker
+
+log = logging.getLogger("nagara.http")
+
+PROBLEM_JSON = "application/problem+json"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+# Swagger UI's page starts itself with an inline script.
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+)
+# Routes anyone may call without signing in; every other /api/v1 route requires a principal.
+PUBLIC_API_ROUTES = {
+    ("POST", "/api/v1/auth/otp"),
+    ("POST", "/api/v1/auth/otp/verify"),
+    ("POST", "/api/v1/auth/officer"),
+    ("GET", "/api/v1/states"),
+    ("GET", "/api/v1/states/{state}"),
+    ("GET", "/api/v1/states/{state}/districts"),
+    ("GET", "/api/v1/states/{state}/local-bodies"),
+    ("GET", "/api/v1/local-bodies/{code}"),
+    ("GET", "/api/v1/local-bodies/{code}/wards"),
+    ("GET", "/api/v1/local-bodies/{code}/settings"),
+    ("GET", "/api/v1/local-bodies/{code}/working-days"),
+    ("GET", "/api/v1/tenants"),
+    ("GET", "/api/v1/tenants/{tenant}/services"),
+    ("GET", "/api/v1/tenants/{tenant}/services/{code}"),
+}
+
+
+def _problem_response(body: dict[str, object], headers: dict[str, str] | None = None) -> JSONResponse:
+    ctx = context.current()
+    if ctx.request_id:
+        body.setdefault("request_id", ctx.request_id)
+    return JSONResponse(body, status_code=int(str(body["status"])), media_type=PROBLEM_JSON, headers=headers)
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def problem(request: Request, exc: Problem) -> Response:
+        if pages.is_page(request):
+            return pages.problem_page(request, exc)
+        return _problem_response(exc.body(instance=request.url.path), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if pages.is_page(request):
+            return pages.error_page(request, 400, "; ".join(str(e["msg"]) for e in exc.errors()))
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        body = http_problem(422, f"{len(errors)} field(s) are invalid; see 'errors'")
+        body["type"] = "https://nagara.dev/problems/validation-error"
+        body["title"] = "Invalid input"
+        body["instance"] = request.url.path
+        body["errors"] = errors
+        return _problem_response(body)
+
+    @app.exception_handler(StaleDataError)
+    async def stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        body = http_problem(409, "someone else changed this record at the same moment; reload it and try again")
+        body["instance"] = request.url.path
+        return _problem_response(body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        if pages.is_page(request):
+            return pages.error_page(request, exc.status_code, None if detail in ("Not Found", "Method Not Allowed") else detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no resource at {request.url.path}; the API is described at /docs"
+        body = http_problem(exc.status_code, detail)
+        body["instance"] = request.url.path
+        return _problem_response(body, dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        if pages.is_page(request):
+            return pages.error_page(request, 500)
+        return _problem_response(http_problem(500, "an internal error occurred; quote the request id when reporting it"))
+
+
+class RequestContextMiddleware:
+    """Per request: the actor context, an X-Request-ID, security headers, metrics and one log line.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
+    runs the app in a separate task with a memory stream, a cost every request pays.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        path: str = scope["path"]
+        client = scope.get("client")
+        ctx = context.ActorContext(
+            request_id=request_id,
+            ip=client[0] if client else None,
+            user_agent=headers.get("user-agent"),
+            via="api" if path.startswith("/api/") else "web",
+        )
+        token = context.set_context(ctx)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out["X-Request-ID"] = request_id
+                out.setdefault("X-Content-Type-Options", "nosniff")
+                out.setdefault("Referrer-Policy", "same-origin")
+                out.setdefault("Content-Security-Policy", DOCS_CSP if path in ("/docs", "/docs/oauth2-redirect") else CSP)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            route_path = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            REQUESTS.labels(method, route_path, str(status)).inc()
+            LATENCY.labels(method, route_path).observe(elapsed)
+            log.info("%s %s %s %.1fms", method, path, status, elapsed * 1000)
+            context.reset_context(token)
+
+
+def _ops_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            with runtime.db.unit_of_work(readonly=True) as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+            return _problem_response(http_problem(503, f"database unreachable: {type(exc).__name__}"))
+        return JSONResponse({"status": "ready", "database": runtime.db.engine.dialect.name})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Nagara API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    start_worker: bool | None = None,
+) -> FastAPI:
+    if runtime is None:
+        settings = settings or load_settings()
+        runtime = build_runtime(settings)
+    settings = runtime.settings
+    run_worker = settings.worker_embedded if start_worker is None else start_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        stop = threading.Event()
+        thread = None
+        if run_worker:
+            worker = Worker(runtime.db)
+            thread = threading.Thread(
+                target=worker.run_forever, args=(stop, settings.worker_poll_seconds), name="nagara-worker", daemon=True
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=10)
+
+    app = FastAPI(
+        title="Nagara",
+        version=__version__,
+        description="Citizen services of a state's local governments. Errors are RFC 9457 problem+json.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.public_api_routes = PUBLIC_API_ROUTES
+    _install_errors(app)
+    app.add_middleware(LocaleMiddleware)
+    app.add_middleware(pages.PageCompression)
+    app.add_middleware(RequestContextMiddleware)
+    _ops_routes(app)
+    for router in API_ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in VIEW_ROUTERS:
+        app.include_router(router)
+    app.include_router(ledger_router)  # /ledger: tlog-tiles and tlog-witness, public, outside /api/v1
+    app.include_router(certificates_public_router)  # DID, JWKS, status lists, /credentials/verify: public
+    return app
+
+
+# Each router carries the /api/v1 prefix itself, so a matched route knows its
+# full path (FastAPI reports the router's own path in metrics and logs).
+API_ROUTERS: tuple[APIRouter, ...] = (
+    identity_router,
+    tenancy_router,
+    audit_router,
+    catalog_router,
+    applications_router,
+    certificates_router,
+)
+
+
+# Pages (server-rendered HTML, outside /api/v1); see CONVENTIONS.md "Pages".
+VIEW_ROUTERS: tuple[APIRouter, ...] = (
+    web_views_router,
+    identity_views_router,
+    catalog_views_router,
+    applications_views_router,
+    certificates_views_router,
+)
+
+
+def api_route_table() -> set[tuple[str, str]]:
+    """Every (method, path) the API serves: what the access-control tests walk."""
+    return {
+        (method, route.path)
+        for router in API_ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+
+
+def main_app() -> FastAPI:
+    """Entry point for ``uvicorn --factory nagara.app:main_app``."""
+    settings = load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

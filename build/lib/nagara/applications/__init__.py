@@ -1,0 +1,1 @@
+"""Applications (cases): drafts, submission, documents, tracking, the officer inbox and search."""

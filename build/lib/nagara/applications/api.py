@@ -1,0 +1,207 @@
+"""Application routes: apply, track, documents, actions, the officer inbox and search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+
+from nagara.applications import service
+from nagara.applications.models import Application
+from nagara.applications.schemas import (
+    ActionIn,
+    ActionOut,
+    ApplicationCreate,
+    ApplicationOut,
+    ApplicationSummary,
+    BreachOut,
+    DocumentOut,
+    DraftUpdate,
+    HistoryOut,
+)
+from nagara.identity.access import Principal
+from nagara.identity.deps import CurrentPrincipal, DbSession
+from nagara.kit.api import API_PREFIX, json_response
+from nagara.kit.db import utcnow
+from nagara.kit.errors import Invalid
+from nagara.workflow import engine
+
+router = APIRouter(prefix=API_PREFIX, tags=["applications"])
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+def _language(request: Request) -> str:
+    header = request.headers.get("accept-language", "en")
+    for part in header.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in ("en", "ml", "kn", "hi"):
+            return code
+    return "en"
+
+
+def _summary(session: DbSession, app: Application) -> dict[str, object]:
+    svc = service.service_for(session, app)
+    now = utcnow()
+    return {
+        "number": app.number,
+        "service": app.service_code,
+        "local_body": app.local_body_code,
+        "state": app.state,
+        "state_name": svc.state(app.state).get("name", {"en": app.state}),
+        "is_open": app.is_open,
+        "outcome": app.outcome,
+        "version": app.version,
+        "submitted_at": app.submitted_at,
+        "state_due_at": app.state_due_at,
+        "service_due_at": app.service_due_at,
+        "overdue": bool(app.is_open and app.state_due_at and app.state_due_at < now),
+        "assigned_role": app.assigned_role,
+        "assigned_to": app.assigned_to_id,
+    }
+
+
+def _full(session: DbSession, app: Application, principal: Principal) -> ApplicationOut:
+    svc = service.service_for(session, app)
+    now = utcnow()
+    clock = engine.Clock.for_application(session, app)
+    return ApplicationOut.model_validate(
+        {
+            **_summary(session, app),
+            "data": service.unseal_data(app),
+            "fee_lines": app.fee_lines,
+            "fee_total": app.fee_total,
+            "fee_paid": app.fee_paid,
+            "appeal_level": app.appeal_level,
+            "history": [HistoryOut.model_validate(h) for h in service.history(session, app)],
+            "documents": [DocumentOut.model_validate(d) for d in service.documents(session, app)],
+            "breaches": [
+                BreachOut(
+                    kind=b.kind,
+                    state=b.state,
+                    due_at=b.due_at,
+                    detected_at=b.detected_at,
+                    escalated_to=b.escalated_to,
+                    compensation_owed=engine.compensation_owed(b, app, clock, now),
+                )
+                for b in service.breaches(session, app)
+            ],
+            "actions": [
+                ActionOut(code=a["code"], name=a["name"], comment_required=bool(a.get("comment_required")))
+                for a in (
+                    engine.allowed_actions(svc, app, principal, now)
+                    if app.submitted_at
+                    else [{"code": "submit", "name": {"en": "Submit"}}]
+                    if "applicant" in engine.roles_here(principal, app)
+                    else []
+                )
+            ],
+        }
+    )
+
+
+@router.post("/tenants/{tenant}/applications", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut)
+def create(tenant: str, body: ApplicationCreate, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Apply (or save a draft) at a local body; an operator applies for a citizen with the citizen's consent code."""
+    on_behalf = service.OnBehalf(**body.on_behalf_of.model_dump()) if body.on_behalf_of else None
+    app = service.create(
+        session,
+        principal,
+        tenant=tenant,
+        service_code=body.service,
+        data=body.data,
+        submit=body.submit,
+        language=_language(request),
+        on_behalf=on_behalf,
+        ward=body.ward,
+    )
+    headers = {"Location": f"{API_PREFIX}/applications/{app.number}", "ETag": f'"{app.version}"'}
+    return json_response(_full(session, app, principal), status.HTTP_201_CREATED, headers)
+
+
+@router.get("/applications", response_model=list[ApplicationSummary])
+def search(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    number: Annotated[str | None, Query(description="an application number or its beginning")] = None,
+    service_code: Annotated[str | None, Query(alias="service")] = None,
+    state: str | None = None,
+    local_body: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """A citizen's own applications; for officers, those within their jurisdiction. Newest first."""
+    f = service.InboxFilter(service=service_code, state=state, local_body=local_body)
+    apps = service.search(session, principal, f, number=number, limit=limit, offset=offset)
+    return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in apps])
+
+
+@router.get("/applications/{number}", response_model=ApplicationOut)
+def get(number: str, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Track an application: where it is, who holds it, its due times and its whole history."""
+    app = service.get(session, principal, number)
+    return json_response(_full(session, app, principal), headers={"ETag": f'"{app.version}"'})
+
+
+@router.patch("/applications/{number}", response_model=ApplicationOut)
+def update_draft(number: str, body: DraftUpdate, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    app = service.update_draft(session, principal, number, body.data, body.version, _language(request))
+    return json_response(_full(session, app, principal))
+
+
+@router.post("/applications/{number}/actions", response_model=ApplicationOut)
+def act(number: str, body: ActionIn, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Take a workflow action. A stale version gets 412; an action the state or your role does not allow, 409 or 403."""
+    app = service.act(session, principal, number, action=body.action, comment=body.comment, version=body.version)
+    return json_response(_full(session, app, principal))
+
+
+@router.post("/applications/{number}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
+def upload(
+    number: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    doc_type: Annotated[str, Form(alias="type", description="the service's document code")],
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Attach a document; its type is checked by content and its size against the service's limit."""
+    content = file.file.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise Invalid("file too large", [{"loc": ["body", "file"], "msg": f"at most {MAX_UPLOAD:,} bytes", "type": "too_large"}])
+    doc = service.upload(
+        session,
+        principal,
+        number,
+        doc_type=doc_type,
+        filename=file.filename or "upload",
+        declared=file.content_type,
+        content=content,
+    )
+    return json_response(DocumentOut.model_validate(doc), status.HTTP_201_CREATED)
+
+
+@router.get("/applications/{number}/documents/{doc_id}")
+def download(number: str, doc_id: str, session: DbSession, principal: CurrentPrincipal) -> Response:
+    doc, content = service.document_content(session, principal, number, doc_id)
+    return Response(
+        content,
+        media_type=doc.media_type,
+        headers={"Content-Disposition": f'inline; filename="{doc.id}"', "Cache-Control": "private, no-store"},
+    )
+
+
+@router.get("/inbox", response_model=list[ApplicationSummary])
+def inbox(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    service_code: Annotated[str | None, Query(alias="service")] = None,
+    state: str | None = None,
+    due_before: datetime | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """The caller's open work and their roles' pools, ordered by due time (overdue first)."""
+    f = service.InboxFilter(service=service_code, state=state, due_before=due_before, overdue=overdue)
+    work = service.inbox(session, principal, f, limit=limit, offset=offset)
+    return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in work])

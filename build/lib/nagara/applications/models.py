@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nagara.kit.db import Base, IdMixin, TimestampMixin, utcnow
+
+
+class Application(IdMixin, TimestampMixin, Base):
+    """One case. The form data is sealed (personal data); everything the inbox sorts on is plain."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        Index("ix_applications_inbox", "local_body_code", "assigned_role", "is_open", "state_due_at"),
+        Index("ix_applications_applicant", "applicant_id", "created_at"),
+        Index("ix_applications_workload", "assigned_to_id", "is_open"),
+    )
+
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    state_code: Mapped[str] = mapped_column(ForeignKey("states.code"))
+    local_body_code: Mapped[str] = mapped_column(ForeignKey("local_bodies.code"))
+    ward_code: Mapped[str | None] = mapped_column(String(96))
+    service_code: Mapped[str] = mapped_column(String(64), index=True)
+    service_version_id: Mapped[int] = mapped_column(ForeignKey("service_versions.id"))
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    filed_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    consent_at: Mapped[datetime | None] = mapped_column()
+    data_sealed: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(64))
+    is_open: Mapped[bool] = mapped_column(default=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    assigned_role: Mapped[str | None] = mapped_column(String(64))
+    assigned_to_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    state_entered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state_due_at: Mapped[datetime | None] = mapped_column()
+    state_escalated: Mapped[bool] = mapped_column(default=False)
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    service_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    service_breached: Mapped[bool] = mapped_column(default=False)
+    paused_at: Mapped[datetime | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column()
+    appeal_level: Mapped[int] = mapped_column(Integer, default=0)
+    fee_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    fee_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee_paid: Mapped[bool] = mapped_column(default=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative form
+
+    @property
+    def audit_tenant(self) -> str:
+        return self.local_body_code
+
+
+class Document(IdMixin, Base):
+    __tablename__ = "application_documents"
+
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uploaded_by_id: Mapped[str] = mapped_column(String(36))
+    verified_at: Mapped[datetime | None] = mapped_column()
+    verified_by_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class NumberCounter(Base):
+    """The last number given per prefix (state, local body, service, year)."""
+
+    __tablename__ = "number_counters"
+    __audited__ = False
+
+    prefix: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OnBehalfOf(Strict):
+    mobile: str = Field(description="the citizen's mobile number")
+    challenge_id: str = Field(description="from POST /api/v1/auth/otp for the citizen's number")
+    code: str = Field(description="the code the citizen received: their consent")
+
+
+class ApplicationCreate(Strict):
+    service: str = Field(description="service code, such as birth-registration")
+    data: dict[str, Any] = Field(description="the form, as the service's JSON Schema describes it")
+    submit: bool = Field(default=True, description="false keeps a draft")
+    ward: int | None = Field(default=None, description="ward number within the local body")
+    on_behalf_of: OnBehalfOf | None = None
+
+
+class DraftUpdate(Strict):
+    data: dict[str, Any]
+    version: int
+
+
+class ActionIn(Strict):
+    action: str = Field(description="an action the application's current state allows, or 'submit' for a draft")
+    version: int = Field(description="the version you read; a stale one is refused with 412")
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class HistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: datetime
+    action: str
+    from_state: str | None
+    to_state: str
+    actor_role: str
+    comment: str | None
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    doc_type: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+    verified_at: datetime | None
+
+
+class BreachOut(BaseModel):
+    kind: str
+    state: str
+    due_at: datetime
+    detected_at: datetime
+    escalated_to: str | None
+    compensation_owed: int = Field(description="paise owed to the applicant so far")
+
+
+class ActionOut(BaseModel):
+    code: str
+    name: dict[str, str]
+    comment_required: bool = False
+
+
+class ApplicationSummary(BaseModel):
+    number: str
+    service: str
+    local_body: str
+    state: str
+    state_name: dict[str, str]
+    is_open: bool
+    outcome: str | None
+    version: int
+    submitted_at: datetime | None
+    state_due_at: datetime | None
+    service_due_at: datetime | None
+    overdue: bool
+    assigned_role: str | None
+    assigned_to: str | None
+
+
+class ApplicationOut(ApplicationSummary):
+    data: dict[str, Any]
+    fee_lines: list[dict[str, Any]]
+    fee_total: int
+    fee_paid: bool
+    appeal_level: int
+    history: list[HistoryOut]
+    documents: list[DocumentOut]
+    breaches: list[BreachOut]
+    actions: list[ActionOut] = Field(description="what the caller may do now")

@@ -1,0 +1,1 @@
+"""Certificates and licences: issue, render (PDF with QR), verifiable credentials, verify, revoke."""

@@ -1,0 +1,368 @@
+"""The ``nagara`` command: run, migrate, validate packs, manage users."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import pyotp
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Column, Table
+
+from nagara.certificates.cli import certificates_app
+from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
+from nagara.ledger.cli import ledger_app
+
+if TYPE_CHECKING:
+    from nagara.runtime import Runtime
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Nagara: citizen services of local governments.")
+db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
+pack_app = typer.Typer(no_args_is_help=True, help="State configuration packs.")
+users_app = typer.Typer(no_args_is_help=True, help="Users, roles and tokens.")
+app.add_typer(db_app, name="db")
+app.add_typer(pack_app, name="pack")
+app.add_typer(users_app, name="users")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(certificates_app, name="certificates")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except (InsecureProductionSettings, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _runtime(settings: Settings | None = None) -> Runtime:
+    from nagara.domains import load_all
+    from nagara.runtime import build_runtime
+
+    load_all()
+    from nagara.kit import context
+
+    context.set_context(context.ActorContext(actor_kind="system", via="cli", request_id=f"cli-{os.getpid()}"))
+    runtime = build_runtime(settings or _settings())
+    _OPENED.append(runtime)
+    return runtime
+
+
+_OPENED: list[Runtime] = []
+
+
+@app.callback()
+def _each_command(ctx: typer.Context) -> None:
+    """Close the database connections a command opened when it ends."""
+
+    def close() -> None:
+        while _OPENED:
+            _OPENED.pop().db.dispose()
+
+    ctx.call_on_close(close)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    from nagara.kit.errors import Problem
+
+    if isinstance(exc, Problem):
+        errors = exc.extra.get("errors")
+        err.print(f"[red]error:[/red] {exc.detail}")
+        for e in errors or []:
+            err.print(f"  {'.'.join(map(str, e['loc'][1:]))}: {e['msg']}")
+        return typer.Exit(1)
+    raise exc
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (SQLite under ./var by default, or NAGARA_DATABASE_URL)."""
+    from nagara.kit.migrate import upgrade
+
+    rt = _runtime()
+    upgrade(rt.db.engine)
+    out.print(f"database at head ({rt.db.engine.dialect.name})")
+
+
+def _validate(directory: Path) -> bool:
+    from nagara.tenancy.packs import InvalidPack, read_pack
+
+    try:
+        pack = read_pack(directory)
+    except InvalidPack as exc:
+        err.print(f"[red]{directory}: {len(exc.errors)} error(s)[/red]")
+        for e in exc.errors:
+            err.print(f"  {e.file}: {e.path or '(top)'}: {e.message}", highlight=False, markup=False, soft_wrap=True)
+        return False
+    out.print(
+        f"[green]{directory}: valid[/green] ({pack.code}: {len(pack.districts)} districts, "
+        f"{len(pack.local_bodies)} local bodies, {sum(len(w) for w in pack.wards.values())} wards, "
+        f"{len(pack.roles)} roles, {len(pack.services)} services)"
+    )
+    return True
+
+
+@pack_app.command("validate")
+def pack_validate(directories: Annotated[list[Path], typer.Argument(help="Pack folders, such as packs/kl")]) -> None:
+    """Check packs against the shipped JSON Schemas and cross-references; report every error."""
+    results = [_validate(d) for d in directories]  # validate every pack, not only up to the first bad one
+    ok = all(results)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _load_packs(rt: Runtime, directories: list[Path]) -> None:
+    from nagara.tenancy.packs import InvalidPack, read_pack
+    from nagara.tenancy.service import load_pack
+
+    packs = []
+    for d in directories:
+        try:
+            packs.append(read_pack(d))
+        except InvalidPack as exc:
+            _validate(d)
+            raise typer.Exit(1) from exc
+    with Progress(console=out, transient=True) as progress:
+        task = progress.add_task("loading packs", total=len(packs))
+        with rt.db.unit_of_work() as session:  # all packs or none
+            for pack in packs:
+                counts = load_pack(session, pack)
+                progress.advance(task)
+                out.print(f"loaded {pack.code}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@pack_app.command("load")
+def pack_load(
+    directories: Annotated[
+        list[Path] | None, typer.Argument(help="Pack folders; default: every pack under NAGARA_PACKS_DIR")
+    ] = None,
+) -> None:
+    """Validate and load packs into the database, all or nothing."""
+    from nagara.tenancy.packs import discover
+
+    rt = _runtime()
+    _load_packs(rt, directories or discover(rt.settings.packs_dir))
+
+
+@users_app.command("token")
+def users_token(
+    user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")],
+    label: str = "cli",
+    hours: Annotated[int, typer.Option(help="Lifetime in hours")] = 24,
+) -> None:
+    """Print a bearer token for an existing user (for operators and scripts)."""
+    from datetime import timedelta
+
+    from nagara.identity import service
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            found = service.find_user(session, user)
+            token = service.issue_token(session, found, "bearer", label=label, ttl=timedelta(hours=hours))
+    except Exception as exc:
+        raise _fail(exc) from exc
+    print(token)
+
+
+@users_app.command("totp")
+def users_totp(user: str) -> None:
+    """Print the current authenticator code of an officer (development and demo only)."""
+    from nagara.identity import service
+
+    settings = _settings()
+    if settings.env == "production":
+        err.print("[red]error:[/red] refusing to reveal authenticator codes in production")
+        raise typer.Exit(2)
+    rt = _runtime(settings)
+    try:
+        with rt.db.unit_of_work(readonly=True) as session:
+            found = service.find_user(session, user)
+            if not found.totp_sealed:
+                err.print("this user has no authenticator enrolled")
+                raise typer.Exit(1)
+            secret = rt.cipher.decrypt(found.totp_sealed, context="totp")
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from exc
+    print(pyotp.TOTP(secret).now())
+
+
+@users_app.command("create-officer")
+def users_create_officer(
+    username: str,
+    name: Annotated[str, typer.Option(help="Full name")],
+    role: Annotated[str, typer.Option(help="Role code from the state's pack, such as secretary")],
+    state: Annotated[str, typer.Option(help="State code, such as kl")],
+    local_body: Annotated[str | None, typer.Option(help="Local body code, such as kl.tvm-corp")] = None,
+    ward: str | None = None,
+    section: str | None = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create an officer with a role; prints the authenticator secret to enrol."""
+    from nagara.identity import service
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            created = service.create_officer(
+                session,
+                None,
+                state_code=state,
+                username=username,
+                name=name,
+                password=password,
+                role=role,
+                place=service.Place(state, local_body, ward, section),
+            )
+    except Exception as exc:
+        raise _fail(exc) from exc
+    out.print(f"created {created.user.username}; authenticator secret: {created.totp_secret}")
+    out.print(pyotp.TOTP(created.totp_secret).provisioning_uri(name=username, issuer_name="Nagara"))
+
+
+@users_app.command("grant")
+def users_grant(
+    user: str,
+    role: str,
+    state: Annotated[str, typer.Option()],
+    local_body: Annotated[str | None, typer.Option()] = None,
+    ward: str | None = None,
+    section: str | None = None,
+) -> None:
+    """Give a user a role in a state, local body, ward or section."""
+    from nagara.identity import service
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            found = service.find_user(session, user)
+            service.grant_role(session, None, found, role, service.Place(state, local_body, ward, section))
+    except Exception as exc:
+        raise _fail(exc) from exc
+    out.print(f"granted {role} to {user}")
+
+
+@users_app.command("create-partner")
+def users_create_partner(
+    username: str,
+    name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option()],
+    state: Annotated[str, typer.Option()],
+    local_body: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Register a partner system and print its API key (shown once)."""
+    from nagara.identity import service
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            _user, key = service.create_partner(
+                session, state_code=state, username=username, name=name, role=role, place=service.Place(state, local_body)
+            )
+    except Exception as exc:
+        raise _fail(exc) from exc
+    print(key)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Officers and partner systems with their roles."""
+    from nagara.demo import demo_accounts_table
+
+    rt = _runtime()
+    table = Table(Column("username", no_wrap=True), Column("role", no_wrap=True), "where")
+    with rt.db.unit_of_work(readonly=True) as session:
+        for row in demo_accounts_table(session):
+            table.add_row(*row)
+    out.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default NAGARA_HOST (127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Default NAGARA_PORT (8000)")] = None,
+    workers: Annotated[
+        int, typer.Option(help="Processes (each with its own embedded worker unless NAGARA_WORKER_EMBEDDED=false)")
+    ] = 1,
+) -> None:
+    """Serve the platform over HTTP."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "nagara.app:main_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run background and scheduled jobs until interrupted (any number may run at once)."""
+    from nagara.kit.logging import configure_logging
+    from nagara.worker.runner import Worker
+
+    settings = _settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    rt = _runtime(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    Worker(rt.db).run_forever(stop, settings.worker_poll_seconds)
+
+
+@app.command()
+def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")] = True) -> None:
+    """Migrate, load the packs and demonstration accounts, then serve."""
+    from nagara.demo import DEMO_CITIZEN_MOBILE, DEMO_PASSWORD, demo_accounts_table, load_demo_users
+    from nagara.kit.migrate import upgrade
+    from nagara.tenancy.packs import discover
+
+    settings = _settings()
+    if settings.env == "production":
+        err.print("[red]error:[/red] the demonstration data is not for production")
+        raise typer.Exit(2)
+    rt = _runtime(settings)
+    upgrade(rt.db.engine)
+    _load_packs(rt, discover(settings.packs_dir))
+    with rt.db.unit_of_work() as session:
+        load_demo_users(session)
+    with rt.db.unit_of_work(readonly=True) as session:
+        rows = demo_accounts_table(session)
+    table = Table(Column("username", no_wrap=True), Column("role", no_wrap=True), "where", title="Demo officer accounts")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+    out.print(
+        f"Officers: password [bold]{DEMO_PASSWORD}[/bold];\n"
+        "  authenticator code: [bold].venv/bin/nagara users totp USERNAME[/bold]\n"
+        f"Citizens: sign in with any mobile number (for example {DEMO_CITIZEN_MOBILE}); "
+        "the one-time code is printed in this terminal.\n"
+        "Token for scripts: [bold].venv/bin/nagara users token USERNAME[/bold]\n"
+        f"Open [bold]{settings.base_url}/[/bold] (API docs at {settings.base_url}/docs)"
+    )
+    sys.stdout.flush()
+    if serve_after:
+        serve(host=None, port=None, workers=1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

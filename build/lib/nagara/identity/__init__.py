@@ -1,0 +1,1 @@
+"""Citizens, officers and partner systems: sign-in, sessions, tokens, roles and permissions."""

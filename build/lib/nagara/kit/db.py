@@ -1,0 +1,211 @@
+"""Database engine, declarative base and the unit of work.
+
+The rule: one boundary (a request's unit of work, or a job's) owns commit and
+rollback. Services receive a ``Session`` and only ``flush()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from nagara.kit.errors import Problem
+from nagara.kit.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both engines (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use nagara.kit.db.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+def new_id() -> str:
+    """Primary keys are random UUIDs as text: safe to expose, mergeable across shards."""
+    return str(uuid.uuid4())
+
+
+class IdMixin:
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A writing transaction takes the write lock at BEGIN so concurrent writers
+    # queue on busy_timeout instead of failing when a read lock is upgraded.
+    # Read-only units of work use a plain (deferred) BEGIN and never block.
+    if conn.get_execution_options().get("nagara_readonly"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def engine_from_settings(settings: Settings) -> Engine:
+    if settings.is_sqlite:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.database_url, echo=settings.database_echo, pool_size=settings.database_pool_size)
+
+
+class Database:
+    """Owns the engine and hands out units of work.
+
+    ``bind`` defaults to the engine; tests pass one connection inside an outer
+    transaction (with ``join_transaction_mode="create_savepoint"``) so every
+    commit a test makes is rolled back at its end.
+    """
+
+    def __init__(self, engine: Engine, *, bind: Engine | Connection | None = None, **session_kw: Any) -> None:
+        self.engine = engine
+        # Copied into every session's ``info``: how services reach the runtime.
+        self.info: dict[str, Any] = {}
+        target = bind if bind is not None else engine
+        self.sessionmaker: Callable[[], Session] = sessionmaker(
+            bind=target, expire_on_commit=False, autoflush=True, info=self.info, **session_kw
+        )
+        readonly_target = engine.execution_options(nagara_readonly=True) if bind is None else target
+        self.readonly_sessionmaker: Callable[[], Session] = sessionmaker(
+            bind=readonly_target, expire_on_commit=False, info=self.info, **session_kw
+        )
+
+    @contextmanager
+    def unit_of_work(self, *, readonly: bool = False) -> Iterator[Session]:
+        """Commit when the block ends normally, roll back on any exception.
+
+        Callbacks registered with :func:`after_commit` run after a successful
+        commit and are dropped on rollback.
+        """
+        session = (self.readonly_sessionmaker if readonly else self.sessionmaker)()
+        try:
+            yield session
+            session.commit()
+        except Problem as problem:
+            if problem.keep_changes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            callbacks = session.info.pop("after_commit", [])
+            committed = session.info.pop("committed", False)
+            session.close()
+            if committed:
+                for callback in callbacks:
+                    callback()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the unit of work owning ``session`` has committed."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _mark_committed(session: Session) -> None:
+    session.info["committed"] = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_callbacks(session: Session) -> None:
+    session.info.pop("after_commit", None)
+    session.info.pop("committed", None)
+
+
+def insert_ignoring_conflict(session: Session | Connection, table: Any, values: dict[str, Any]) -> None:
+    """INSERT that does nothing when a unique key already holds the row (both engines)."""
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+
+
+def try_single_runner(session: Session, name: str) -> bool:
+    """Take the single-runner lock ``name`` for the rest of this transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock, released by commit or
+    rollback, so a crashed holder never blocks the next. SQLite: every writing
+    transaction already holds the database's one write lock (BEGIN IMMEDIATE),
+    so the holder is necessarily alone.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    from sqlalchemy import func, select
+
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    return bool(session.execute(select(func.pg_try_advisory_xact_lock(key))).scalar())

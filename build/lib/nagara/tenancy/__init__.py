@@ -1,0 +1,1 @@
+"""States, districts, local bodies and wards, and the packs that define them."""

@@ -1,0 +1,337 @@
+"""Reading, validating and loading a state's pack (``packs/<state>/``).
+
+Validation collects every error (file, path inside it, what was expected)
+before anything is written; loading happens in the caller's unit of work, so
+a pack that fails half-way leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+
+from nagara.identity.permissions import PERMISSIONS
+
+SCHEMA_FILES = ("common", "pack", "calendar", "districts", "local_bodies", "wards", "roles", "service")
+REQUIRED_FILES = ("pack.yaml", "calendar.yaml", "districts.yaml", "local_bodies.yaml", "roles.yaml")
+REQUIRED_ROLES = (
+    "citizen",
+    "operator",
+    "counter_clerk",
+    "section_clerk",
+    "officer",
+    "secretary",
+    "appellate_authority",
+    "state_admin",
+    "auditor",
+)
+
+
+@dataclass(frozen=True)
+class PackError:
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path or '(top)'}: {self.message}"
+
+
+class InvalidPack(Exception):
+    def __init__(self, directory: Path, errors: list[PackError]) -> None:
+        self.directory = directory
+        self.errors = errors
+        super().__init__(f"pack {directory} has {len(errors)} error(s):\n" + "\n".join(f"  {e}" for e in errors))
+
+
+@dataclass
+class Pack:
+    directory: Path
+    meta: dict[str, Any]
+    calendar: dict[str, Any]
+    districts: list[dict[str, Any]]
+    local_bodies: list[dict[str, Any]]
+    wards: dict[str, list[dict[str, Any]]]
+    roles: list[dict[str, Any]]
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    digest: str = ""
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return str(self.meta["code"])
+
+
+def _load_schemas() -> dict[str, Draft202012Validator]:
+    base = resources.files("nagara.tenancy") / "schemas"
+    raw = {name: json.loads((base / f"{name}.schema.json").read_text(encoding="utf-8")) for name in SCHEMA_FILES}
+    registry: Registry[Any] = Registry().with_resources(
+        (raw[name]["$id"], Resource.from_contents(raw[name])) for name in SCHEMA_FILES
+    )
+    registry = registry.with_resources((f"{name}.schema.json", Resource.from_contents(raw[name])) for name in SCHEMA_FILES)
+    return {
+        name: Draft202012Validator(raw[name], registry=registry, format_checker=FormatChecker())
+        for name in SCHEMA_FILES
+        if name != "common"
+    }
+
+
+_VALIDATORS: dict[str, Draft202012Validator] | None = None
+
+
+def validators() -> dict[str, Draft202012Validator]:
+    global _VALIDATORS  # noqa: PLW0603 - compiled once per process, read-only afterwards
+    if _VALIDATORS is None:
+        _VALIDATORS = _load_schemas()
+    return _VALIDATORS
+
+
+def _json_path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _expected(error: Any) -> str:
+    """Say what was expected in words a pack author understands."""
+    validator = error.validator
+    if validator == "required":
+        return str(error.message).replace("is a required property", "is required")
+    if validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{error.message}; allowed keys: {', '.join(allowed)}"
+    if validator == "enum":
+        return f"{error.instance!r} is not allowed; expected one of: {', '.join(map(str, error.validator_value))}"
+    if validator == "pattern":
+        return f"{error.instance!r} does not match the expected pattern {error.validator_value}"
+    if validator == "anyOf":
+        return f"{error.instance!r} is not valid here: {'; or '.join(_expected(e) for e in error.context)}"
+    if validator == "type":
+        return f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    return str(error.message)
+
+
+class _Collector:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.errors: list[PackError] = []
+
+    def add(self, file: str, path: str, message: str) -> None:
+        self.errors.append(PackError(file, path, message))
+
+    def read_yaml(self, rel: str) -> Any:
+        path = self.directory / rel
+        try:
+            with path.open(encoding="utf-8") as fh:
+                return yaml.safe_load(fh)
+        except FileNotFoundError:
+            self.add(rel, "", "file is missing")
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            self.add(rel, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")
+        return None
+
+    def check_schema(self, rel: str, schema: str, data: Any) -> bool:
+        errors = sorted(validators()[schema].iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        for err in errors:
+            self.add(rel, _json_path(err.absolute_path), _expected(err))
+        return not errors
+
+
+def _check_names(col: _Collector, rel: str, path: str, names: Any, languages: list[str]) -> None:
+    if not isinstance(names, dict):
+        return
+    missing = [lang for lang in languages if not names.get(lang)]
+    if missing:
+        col.add(rel, path, f"name lacks the pack language(s) {', '.join(missing)}; every name needs {', '.join(languages)}")
+
+
+def _items(doc: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+    """The mapping entries of ``doc[key]`` with their positions, skipping malformed ones."""
+    values = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(values, list):
+        return []
+    return [(i, v) for i, v in enumerate(values) if isinstance(v, dict)]
+
+
+def _duplicates(values: Iterable[Any]) -> list[Any]:
+    return [v for v, n in Counter(values).items() if n > 1 and v is not None]
+
+
+def read_pack(directory: Path) -> Pack:
+    """Read and validate a pack; raise :class:`InvalidPack` listing every error."""
+    directory = Path(directory)
+    col = _Collector(directory)
+    if not directory.is_dir():
+        raise InvalidPack(directory, [PackError(str(directory), "", "is not a directory")])
+
+    # Schema errors do not stop the cross-file checks: every error is reported in one run.
+    docs: dict[str, Any] = {}
+    for rel, schema in (
+        ("pack.yaml", "pack"),
+        ("calendar.yaml", "calendar"),
+        ("districts.yaml", "districts"),
+        ("local_bodies.yaml", "local_bodies"),
+        ("roles.yaml", "roles"),
+    ):
+        before = len(col.errors)
+        data = col.read_yaml(rel)
+        if len(col.errors) == before:  # missing or unparsable files are reported once, by read_yaml
+            col.check_schema(rel, schema, data)
+        docs[rel] = data if isinstance(data, dict) else {}
+    ward_docs: dict[str, Any] = {}
+    wards_dir = directory / "wards"
+    if wards_dir.is_dir():
+        for path in sorted(wards_dir.glob("*.yaml")):
+            rel = f"wards/{path.name}"
+            before = len(col.errors)
+            data = col.read_yaml(rel)
+            if len(col.errors) == before:
+                col.check_schema(rel, "wards", data)
+            ward_docs[rel] = data if isinstance(data, dict) else {}
+
+    meta = docs["pack.yaml"]
+    languages = [x for x in meta.get("languages") or [] if isinstance(x, str)] or ["en"]
+    _check_names(col, "pack.yaml", "name", meta.get("name"), languages)
+
+    calendar = docs["calendar.yaml"]
+    for i, hol in _items(calendar, "holidays"):
+        _check_names(col, "calendar.yaml", f"holidays[{i}].name", hol.get("name"), languages)
+
+    districts = [d for _, d in _items(docs["districts.yaml"], "districts")]
+    for i, d in _items(docs["districts.yaml"], "districts"):
+        _check_names(col, "districts.yaml", f"districts[{i}].name", d.get("name"), languages)
+    for dup in _duplicates(d.get("code") for d in districts):
+        col.add("districts.yaml", "districts", f"district code {dup!r} is used more than once; codes must be unique")
+    for dup in _duplicates(d.get("lgd_code") for d in districts):
+        col.add("districts.yaml", "districts", f"LGD code {dup} is used by more than one district")
+    district_codes = {d.get("code") for d in districts}
+
+    bodies = [b for _, b in _items(docs["local_bodies.yaml"], "local_bodies")]
+    body_codes = {b.get("code") for b in bodies}
+    for dup in _duplicates(b.get("code") for b in bodies):
+        col.add("local_bodies.yaml", "local_bodies", f"local body code {dup!r} is used more than once; codes must be unique")
+    for dup in _duplicates(b.get("lgd_code") for b in bodies if b.get("lgd_code") is not None):
+        col.add("local_bodies.yaml", "local_bodies", f"LGD code {dup} is used by more than one local body")
+    for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
+        where = f"local_bodies[{i}]"
+        _check_names(col, "local_bodies.yaml", f"{where}.name", b.get("name"), languages)
+        if districts and "district" in b and b["district"] not in district_codes:
+            col.add(
+                "local_bodies.yaml",
+                f"{where}.district",
+                f"district {b['district']!r} is not in districts.yaml; "
+                f"expected one of: {', '.join(sorted(map(str, district_codes)))}",
+            )
+        if "parent" in b and b["parent"] not in body_codes:
+            col.add("local_bodies.yaml", f"{where}.parent", f"parent {b['parent']!r} is not a local body of this pack")
+        overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}
+        for j, hol in _items(overrides.get("calendar"), "holidays"):
+            _check_names(col, "local_bodies.yaml", f"{where}.overrides.calendar.holidays[{j}].name", hol.get("name"), languages)
+
+    wards: dict[str, list[dict[str, Any]]] = {}
+    for rel, doc in ward_docs.items():
+        lb = doc.get("local_body")
+        if lb is not None and Path(rel).stem != lb:
+            col.add(rel, "local_body", f"file is named for {Path(rel).stem!r} but says local_body {lb!r}; they must match")
+        if bodies and lb is not None and lb not in body_codes:
+            col.add(rel, "local_body", f"local body {lb!r} is not in local_bodies.yaml")
+        ward_items = [w for _, w in _items(doc, "wards")]
+        for dup in _duplicates(w.get("number") for w in ward_items):
+            col.add(rel, "wards", f"ward number {dup} appears more than once")
+        for i, w in _items(doc, "wards"):
+            _check_names(col, rel, f"wards[{i}].name", w.get("name"), languages)
+        if isinstance(lb, str):
+            wards[lb] = ward_items
+
+    roles = [r for _, r in _items(docs["roles.yaml"], "roles")]
+    role_codes = [r.get("code") for r in roles]
+    for dup in _duplicates(role_codes):
+        col.add("roles.yaml", "roles", f"role {dup!r} is defined more than once")
+    if roles:
+        for missing in [r for r in REQUIRED_ROLES if r not in role_codes]:
+            col.add("roles.yaml", "roles", f"role {missing!r} is required; every pack defines {', '.join(REQUIRED_ROLES)}")
+    for i, r in _items(docs["roles.yaml"], "roles"):
+        _check_names(col, "roles.yaml", f"roles[{i}].name", r.get("name"), languages)
+        perms: list[Any] = r["permissions"] if isinstance(r.get("permissions"), list) else []
+        for j, perm in enumerate(perms):
+            if isinstance(perm, str) and perm not in PERMISSIONS:
+                col.add(
+                    "roles.yaml",
+                    f"roles[{i}].permissions[{j}]",
+                    f"unknown permission {perm!r}; known permissions: {', '.join(sorted(PERMISSIONS))}",
+                )
+
+    services = _read_services(col, directory, {str(c) for c in role_codes}, languages)
+    from nagara.certificates.templates import pack_problems  # certificate templates, packs/<state>/certificates/
+
+    for file, where, message in pack_problems(directory, languages, services):
+        col.add(file, where, message)
+    for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
+        body_overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}
+        service_overrides = body_overrides.get("services")
+        for code in service_overrides if isinstance(service_overrides, dict) else {}:
+            if code not in services:
+                col.add("local_bodies.yaml", f"local_bodies[{i}].overrides.services.{code}", f"no service {code!r} in services/")
+
+    if col.errors:
+        raise InvalidPack(directory, col.errors)
+
+    files = sorted(p for p in directory.rglob("*.yaml"))
+    digest = hashlib.sha256()
+    for p in files:
+        digest.update(p.relative_to(directory).as_posix().encode() + b"\0" + p.read_bytes())
+    return Pack(
+        directory=directory,
+        meta=meta,
+        calendar=calendar,
+        districts=districts,
+        local_bodies=bodies,
+        wards=wards,
+        roles=roles,
+        services=services,
+        digest=digest.hexdigest(),
+        files=[p.relative_to(directory).as_posix() for p in files],
+    )
+
+
+def _read_services(col: _Collector, directory: Path, roles: set[str], languages: list[str]) -> dict[str, dict[str, Any]]:
+    from nagara.catalog.definitions import check_service
+
+    services: dict[str, dict[str, Any]] = {}
+    shorts: dict[str, str] = {}
+    for path in sorted((directory / "services").glob("*.yaml")):
+        rel = f"services/{path.name}"
+        before = len(col.errors)
+        data = col.read_yaml(rel)
+        if len(col.errors) > before or not col.check_schema(rel, "service", data):
+            continue
+        if data["code"] != path.stem:
+            col.add(rel, "code", f"the file is named {path.stem!r} but the code is {data['code']!r}; they must match")
+        if data["short"] in shorts:
+            col.add(rel, "short", f"short code {data['short']!r} is already used by {shorts[data['short']]!r}")
+        shorts[data["short"]] = data["code"]
+        for where, message in check_service(data, roles=roles, languages=languages):
+            col.add(rel, where, message)
+        services[data["code"]] = data
+    for code, data in services.items():
+        renewal = data["output"].get("renewal")
+        if renewal and renewal["service"] not in services:
+            col.add(f"services/{code}.yaml", "output.renewal.service", f"no service {renewal['service']!r} in services/")
+    return services
+
+
+def discover(packs_dir: Path) -> list[Path]:
+    return sorted(p.parent for p in Path(packs_dir).glob("*/pack.yaml"))

@@ -1,0 +1,1 @@
+"""The workflow engine: actions, history, assignment, statutory time limits, escalation and appeals."""

@@ -84,3 +84,18 @@ def fetch(client: TestClient, people: People, who: str, number: str) -> dict[str
     response = client.get(f"/api/v1/applications/{number}", headers=people.headers(who))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def pay_at_counter(client: TestClient, people: People, clerk: str, number: str) -> dict[str, Any]:
+    """The counter clerk takes an application's fee in cash against its demand; the receipt marks the fee paid."""
+    headers = people.headers(clerk)
+    (demand,) = client.get("/api/v1/demands", params={"application": number}, headers=headers).json()
+    paid = client.post(
+        f"/api/v1/demands/{demand['number']}/counter-payments",
+        json={"method": "cash", "amount": demand["amount_due_today"]},
+        headers=headers,
+    )
+    assert paid.status_code == 201, paid.text
+    after = fetch(client, people, clerk, number)
+    assert after["fee_paid"] is True
+    return after

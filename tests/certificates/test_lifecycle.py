@@ -157,7 +157,7 @@ OFFICERS = {
 
 def _to_approval(client: TestClient, people: People, service: str, form: dict) -> dict:
     """Apply at body A as citizen 1 with every document, and let the officers carry it to approval."""
-    from tests.applications.helpers import act, apply, fetch, upload
+    from tests.applications.helpers import act, apply, fetch, pay_at_counter, upload
 
     svc = client.get(f"/api/v1/tenants/{people.body_a}/services/{service}").json()
     app = apply(client, people, "citizen1", people.body_a, service, form, submit=False)
@@ -171,7 +171,7 @@ def _to_approval(client: TestClient, people: People, service: str, form: dict) -
         view = fetch(client, people, who, app["number"])
         codes = [a["code"] for a in view["actions"]]
         if not view["fee_paid"] and "collect_fee" in codes:
-            app = act(client, people, who, view, "collect_fee", "paid at the counter")
+            app = pay_at_counter(client, people, "a_counter_clerk", app["number"])
             continue
         app = act(client, people, who, view, next(c for c in ("approve", "forward", "report") if c in codes), "checked on site")
     assert app["state"] == "approved", app

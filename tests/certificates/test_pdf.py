@@ -15,7 +15,7 @@ from PIL import Image, ImageFilter
 from pypdf import PdfReader
 
 from nagara.certificates import verify
-from tests.applications.helpers import act, apply, fetch
+from tests.applications.helpers import act, apply, fetch, pay_at_counter
 from tests.certificates.helpers import approved_birth, credential
 from tests.conftest import People
 
@@ -110,6 +110,7 @@ def test_kannada_certificate_text(client: TestClient, people: People, tmp_path: 
         people.users["ka_citizen"] = make_citizen(s, people.runtime, "ka", "9900000001")
         people.users["ka_section_clerk"] = make_officer(s, "ka.clerk", "section_clerk", "ka", ka)
         people.users["ka_officer"] = make_officer(s, "ka.officer", "officer", "ka", ka)
+        people.users["ka_counter_clerk"] = make_officer(s, "ka.counter", "counter_clerk", "ka", ka)
     svc = client.get(f"/api/v1/tenants/{ka}/services/birth-certificate").json()
     app = apply(client, people, "ka_citizen", ka, "birth-certificate", form, submit=False)
     for doc in svc["documents"]:
@@ -117,7 +118,7 @@ def test_kannada_certificate_text(client: TestClient, people: People, tmp_path: 
             upload(client, people, "ka_citizen", app["number"], doc["code"])
     app = act(client, people, "ka_citizen", fetch(client, people, "ka_citizen", app["number"]), "submit")
     if app["fee_total"] and not app["fee_paid"]:
-        app = act(client, people, "ka_section_clerk", app, "collect_fee", "paid at the counter")
+        app = pay_at_counter(client, people, "ka_counter_clerk", app["number"])
     app = act(client, people, "ka_section_clerk", app, "forward")
     app = act(client, people, "ka_officer", app, "approve")
     assert app["state"] == "approved"

@@ -135,6 +135,8 @@ def _inbox(
         for action in engine.allowed_actions(services[app.id], app, principal, now):
             if action["code"] in ("submit", "appeal"):
                 continue
+            if "record_fee_payment" in action.get("effects", []) and not app.fee_paid:
+                continue  # money is taken at the counter, whose receipt marks the fee paid: the page links there
             entry = actions.setdefault(action["code"], {"code": action["code"], "name": action["name"], "count": 0})
             entry["comment_required"] = entry.get("comment_required", False) or bool(action.get("comment_required"))
             entry["count"] += 1
@@ -244,6 +246,8 @@ def _application(
         for action in engine.allowed_actions(svc, app, principal, now):
             if action["code"] in ("submit", "appeal"):
                 continue
+            if "record_fee_payment" in action.get("effects", []) and not app.fee_paid:
+                continue  # money is taken at the counter, whose receipt marks the fee paid: the page links there
             actions.append(
                 {
                     "code": action["code"],
@@ -290,6 +294,10 @@ def _application(
         "fields": form_rows(svc, service.unseal_data(app)),
         "documents": documents,
         "fee_lines": app.fee_lines,
+        "counter_url": f"{WORKBENCH}/counter?body={app.local_body_code}&q={app.number}",
+        "may_collect": principal.may(
+            "payments:payment:collect", state_code=app.state_code, local_body_code=app.local_body_code, ward_code=app.ward_code
+        ),
         "history": history,
         "actions": actions,
         "errors": errors or {},

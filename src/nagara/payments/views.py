@@ -49,7 +49,7 @@ METHODS = {
     "upi": N_("UPI"),
 }
 STATUSES = {
-    "due": N_("Due"),
+    "due": N_("Payable"),
     "paid": N_("Paid"),
     "refunded": N_("Refunded"),
     "created": N_("Waiting for the payment"),
@@ -243,7 +243,7 @@ def _counter_context(
     }
 
 
-@router.get("/office/counter")
+@router.get("/officer/counter")
 def counter_page(request: Request, session: DbSession, principal: PagePrincipal, q: str = "", body: str = "") -> Response:
     clerk = _clerk(request, principal)
     if isinstance(clerk, RedirectResponse):
@@ -257,7 +257,7 @@ def counter_page(request: Request, session: DbSession, principal: PagePrincipal,
     return render(request, "payments/counter.html", _counter_context(session, clerk, body_code, q, {}, {}))
 
 
-@router.post("/office/counter/collect")
+@router.post("/officer/counter/collect")
 async def counter_collect(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
     clerk = _clerk(request, principal)
     if isinstance(clerk, RedirectResponse):
@@ -299,7 +299,7 @@ async def counter_collect(request: Request, session: DbSession, principal: PageP
     return render(request, "payments/counter.html", context, status_code=422)
 
 
-@router.post("/office/counter/close")
+@router.post("/officer/counter/close")
 async def counter_close(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
     clerk = _clerk(request, principal)
     if isinstance(clerk, RedirectResponse):
@@ -314,4 +314,4 @@ async def counter_close(request: Request, session: DbSession, principal: PagePri
     except Problem as exc:
         context = _counter_context(session, clerk, body_code, "", {"_": exc.detail}, {})
         return render(request, "payments/counter.html", context, status_code=exc.status)
-    return see_other(f"/office/counter?body={body_code}&closed={date.isoformat(day)}")
+    return see_other(f"/officer/counter?body={body_code}&closed={date.isoformat(day)}")

@@ -124,11 +124,6 @@ async def check_code(request: Request, session: DbSession) -> Response:
 OFFICER_HOME = "/officer"  # the officer workbench (officer area); "/" until that page exists
 
 
-def _officer_home(request: Request) -> str:
-    paths = {getattr(route, "path", None) for route in request.app.routes}
-    return OFFICER_HOME if OFFICER_HOME in paths else "/"
-
-
 def _officer_page(request: Request, *, next_: str, username: str, errors: dict[str, str]) -> Response:
     context = {"page_title": _("Officer sign-in"), "next": next_, "values": {"username": username}, "errors": errors}
     return render(request, "identity/officer_sign_in.html", context, status_code=422 if errors else 200)
@@ -137,7 +132,7 @@ def _officer_page(request: Request, *, next_: str, username: str, errors: dict[s
 @router.get("/officer/sign-in")
 def officer_sign_in(request: Request, principal: PagePrincipal, next: str = "") -> Response:  # noqa: A002
     if principal is not None and principal.kind == "officer":
-        return see_other(safe_next(next, _officer_home(request)))
+        return see_other(safe_next(next, OFFICER_HOME))
     return _officer_page(request, next_=safe_next(next, ""), username="", errors={})
 
 
@@ -159,7 +154,7 @@ async def officer_check(request: Request, session: DbSession) -> Response:
         errors = {"_": _("Too many failed sign-ins. This account is locked for a few minutes.")}
         return _officer_page(request, next_=next_, username=username, errors=errors)
     raw = service.issue_token(session, user, "session")
-    response = see_other(next_ or _officer_home(request))
+    response = see_other(next_ or OFFICER_HOME)
     set_session_cookie(get_runtime(request), response, raw)
     return response
 

@@ -103,8 +103,13 @@ def submitted(
     service: str,
     data: dict[str, Any],
     documents: dict[str, tuple[str, bytes]],
+    assigned_to: str | None = None,
 ) -> str:
-    """A citizen's application, with its documents, submitted; returns its number."""
+    """A citizen's application, with its documents, submitted; returns its number.
+
+    ``assigned_to`` names the officer who holds it: work goes to the least-loaded officer of
+    the role, and other tests on the same server may have added officers to the same body.
+    """
     user = citizen(runtime, state, mobile)
     with runtime.db.unit_of_work() as s:
         principal = identity.load_principal(s, s.get(User, user.id), "bearer")  # type: ignore[arg-type]
@@ -112,6 +117,10 @@ def submitted(
         for doc_type, (filename, content) in documents.items():
             applications.upload(s, principal, app.number, doc_type=doc_type, filename=filename, declared=None, content=content)
         applications.act(s, principal, app.number, action="submit", comment=None, version=app.version)
+        if assigned_to is not None:
+            from sqlalchemy import select
+
+            app.assigned_to_id = s.scalar(select(User.id).where(User.username == assigned_to))
         return app.number
 
 

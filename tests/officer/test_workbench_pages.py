@@ -40,6 +40,7 @@ def test_an_officer_takes_an_application_to_approval_in_english(new_page: Any, l
         service="birth-registration",
         data=setup.kerala_birth(),
         documents={"birth-report": ("report.png", setup.png()), "parent-id": ("id.pdf", setup.PDF)},
+        assigned_to="wb.tcr.registrar",
     )
     page = new_page("en")
     sign_in(
@@ -102,6 +103,7 @@ def test_an_officer_takes_an_application_to_approval_in_kannada(new_page: Any, l
         service="birth-certificate",
         data=setup.karnataka_birth(),
         documents={"applicant-id": ("id.png", setup.png())},
+        assigned_to="wb.blr.officer",
     )
     page = new_page("kn")
     sign_in(page, "wb.blr.officer", KANNADA)
@@ -170,6 +172,7 @@ def test_a_bulk_action_and_what_falls_due_in_malayalam(new_page: Any, live_serve
             service="birth-registration",
             data=setup.kerala_birth(),
             documents={"birth-report": ("r.png", setup.png()), "parent-id": ("id.png", setup.png())},
+            assigned_to="wb.kochi.clerk",
         )
         for i in range(3)
     ]
@@ -211,6 +214,7 @@ def test_the_workbench_works_without_javascript(new_page: Any, live_server: Any)
         service="birth-registration",
         data=setup.kerala_birth(),
         documents={"birth-report": ("r.png", setup.png()), "parent-id": ("id.pdf", setup.PDF)},
+        assigned_to="wb.kollam.clerk",
     )
     page = new_page("en", java_script_enabled=False)
     sign_in(page, "wb.kollam.clerk", ENGLISH_LABELS, check=False)

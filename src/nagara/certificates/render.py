@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import segno
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from nagara.certificates import pdftext
 from nagara.web.i18n import N_, translations
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -103,6 +104,7 @@ def render_pdf(document: dict[str, Any], credential: dict[str, Any], qr: str, *,
     """The certificate as a PDF. ``document`` is the snapshot made at issue (see service.document_for)."""
     from weasyprint import HTML, Attachment
 
+    pdftext.install()  # exact Malayalam/Kannada text for extraction and screen readers
     lang = document["lang"]
     html = _environment(layout).render(
         **document,

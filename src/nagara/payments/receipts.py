@@ -97,5 +97,8 @@ def render_html(session: Session, receipt: Receipt) -> str:
 def render_pdf(session: Session, receipt: Receipt) -> bytes:
     from weasyprint import HTML
 
+    from nagara.certificates import pdftext
+
+    pdftext.install()  # exact Malayalam/Kannada text for extraction, as on certificates
     pdf: bytes = HTML(string=render_html(session, receipt)).write_pdf()
     return pdf

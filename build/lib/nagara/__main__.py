@@ -1,3 +1,0 @@
-from nagara.cli import main
-
-main()

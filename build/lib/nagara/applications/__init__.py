@@ -1,1 +1,0 @@
-"""Applications (cases): drafts, submission, documents, tracking, the officer inbox and search."""

@@ -1,1 +1,0 @@
-"""Certificates and licences: issue, render (PDF with QR), verifiable credentials, verify, revoke."""

@@ -1,1 +1,0 @@
-"""Citizens, officers and partner systems: sign-in, sessions, tokens, roles and permissions."""

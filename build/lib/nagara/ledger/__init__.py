@@ -1,1 +1,0 @@
-"""Database-free core of the public transparency log (Merkle tree, notes, checkpoints, tiles, proofs)."""

@@ -1,1 +1,0 @@
-"""States, districts, local bodies and wards, and the packs that define them."""

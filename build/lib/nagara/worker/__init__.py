@@ -1,1 +1,0 @@
-"""The background runner: an outbox of jobs written in the change's own transaction."""

@@ -1,1 +1,0 @@
-"""The workflow engine: actions, history, assignment, statutory time limits, escalation and appeals."""

@@ -146,8 +146,9 @@ def rows_per_submission(url: str, base: str, token: str) -> int:
     return after - before
 
 
-def pgbench(rows: int, seconds: int, connections: int) -> float:
-    admin = create_engine(PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{DB}")
+def pgbench(rows: int, seconds: int, connections: int, db: str = DB) -> float:
+    """pgbench transactions per second, each inserting ``rows`` rows into a table of database ``db``."""
+    admin = create_engine(PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{db}")
     with admin.begin() as c:
         c.execute(text("DROP TABLE IF EXISTS bench_rows"))
         c.execute(text("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, k text, owner text, body jsonb, at timestamptz)"))
@@ -156,7 +157,7 @@ def pgbench(rows: int, seconds: int, connections: int) -> float:
     script = Path(tempfile.mkdtemp()) / "rows.sql"
     insert = 'INSERT INTO bench_rows (k, owner, body, at) VALUES (md5(random()::text), \'clerk\', \'{"a": 1, "b": "some text"}\', now());'
     script.write_text("BEGIN;\n" + "\n".join([insert] * rows) + "\nEND;\n", encoding="utf-8")
-    return pgbench_tps(script, DB, seconds, connections)
+    return pgbench_tps(script, db, seconds, connections)
 
 
 def main() -> None:

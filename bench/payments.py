@@ -33,7 +33,8 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from applications import _row_counts, serve, wrk
-from read_endpoint import PG_ADMIN, ROOT, free_port, pgbench_tps
+from applications import pgbench as applications_pgbench
+from read_endpoint import PG_ADMIN, ROOT, free_port
 
 DB = "nagara_bench_payments"
 TENANT = "kl.tvm-corp"
@@ -146,16 +147,7 @@ def rows_per_payment(url: str, base: str, token: str, rt: Any) -> int:
 
 
 def pgbench(rows: int, seconds: int, connections: int) -> float:
-    admin = create_engine(PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{DB}")
-    with admin.begin() as c:
-        c.execute(text("DROP TABLE IF EXISTS bench_rows"))
-        c.execute(text("CREATE TABLE bench_rows (id bigserial PRIMARY KEY, k text, owner text, body jsonb, at timestamptz)"))
-        c.execute(text("CREATE INDEX ON bench_rows (k)"))
-    admin.dispose()
-    script = Path(tempfile.mkdtemp()) / "rows.sql"
-    insert = 'INSERT INTO bench_rows (k, owner, body, at) VALUES (md5(random()::text), \'clerk\', \'{"a": 1, "b": "some text"}\', now());'
-    script.write_text("BEGIN;\n" + "\n".join([insert] * rows) + "\nEND;\n", encoding="utf-8")
-    return pgbench_tps(script, DB, seconds, connections)
+    return applications_pgbench(rows, seconds, connections, db=DB)
 
 
 ROTATE = """

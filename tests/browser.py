@@ -29,8 +29,8 @@ import uvicorn
 
 from nagara.app import create_app
 from nagara.identity.models import User
-from nagara.identity.sms import ConsoleSms
 from nagara.kit.settings import Settings
+from nagara.kit.sms import ConsoleSms
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.packs import discover, read_pack
 from nagara.tenancy.service import load_pack

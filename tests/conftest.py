@@ -25,10 +25,10 @@ from nagara.app import create_app
 from nagara.domains import load_all
 from nagara.identity import service as identity
 from nagara.identity.models import User
-from nagara.identity.sms import ConsoleSms
 from nagara.kit import migrate
 from nagara.kit.db import Database, make_engine
 from nagara.kit.settings import Settings
+from nagara.kit.sms import ConsoleSms
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.packs import discover, read_pack
 from nagara.tenancy.service import load_pack

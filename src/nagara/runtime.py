@@ -14,11 +14,11 @@ import anyio
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
-from nagara.identity.sms import ConsoleSms, HttpSms, SmsSender
 from nagara.kit.crypto import PiiCipher, derive_key
 from nagara.kit.db import Database, engine_from_settings
 from nagara.kit.files import FileStore, LocalFileStore, S3FileStore
 from nagara.kit.settings import Settings
+from nagara.kit.sms import ConsoleSms, HttpSms, SmsSender
 
 
 @dataclass

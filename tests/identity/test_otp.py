@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nagara.identity.models import OtpChallenge
-from nagara.identity.sms import ConsoleSms
 from nagara.kit.db import utcnow
+from nagara.kit.sms import ConsoleSms
 from nagara.runtime import Runtime
 from nagara.worker.runner import Worker
 

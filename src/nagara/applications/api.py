@@ -26,8 +26,8 @@ from nagara.applications.schemas import (
     DueViewOut,
     HistoryOut,
 )
-from nagara.identity.access import Principal
 from nagara.identity.deps import CurrentPrincipal, DbSession
+from nagara.kit.access import Principal
 from nagara.kit.api import API_PREFIX, json_response
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Invalid

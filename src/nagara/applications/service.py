@@ -18,7 +18,7 @@ from nagara.catalog import service as catalog
 from nagara.catalog.definitions import APPLICANT, DRAFT, SUBMIT, Service
 from nagara.catalog.forms import form_errors
 from nagara.identity import service as identity
-from nagara.identity.access import Principal, require, require_any
+from nagara.kit.access import Principal, require, require_any
 from nagara.kit.db import insert_ignoring_conflict, new_id, utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
 from nagara.runtime import runtime_of

@@ -28,8 +28,8 @@ from nagara.catalog.definitions import APPLICANT, DRAFT, Service
 from nagara.catalog.forms import form_errors
 from nagara.catalog.rules import all_hold, assess_fees, total
 from nagara.catalog.views import role_names
-from nagara.identity.access import Principal
 from nagara.identity.deps import DbSession, PagePrincipal
+from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotAuthenticated, Problem
 from nagara.tenancy.models import LocalBody, State

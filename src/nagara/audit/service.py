@@ -15,8 +15,8 @@ from sqlalchemy import ColumnElement, event, false, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from nagara.audit.models import AuditEvent
-from nagara.identity.access import Principal, require_any
 from nagara.kit import context
+from nagara.kit.access import Principal, require_any
 from nagara.kit.db import IdMixin, new_id
 from nagara.kit.errors import NotFound
 

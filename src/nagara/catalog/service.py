@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from nagara.catalog.definitions import Service, with_overrides
 from nagara.catalog.models import ServiceVersion
-from nagara.identity.access import Principal, require
+from nagara.kit.access import Principal, require
 from nagara.kit.errors import Invalid, NotFound
 from nagara.tenancy.models import LocalBody, State
 

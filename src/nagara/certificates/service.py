@@ -26,7 +26,7 @@ from nagara.catalog.definitions import Service
 from nagara.certificates import compact, dataintegrity, ld, statuslist, templates
 from nagara.certificates.issuer import Issuer, issuer_for
 from nagara.certificates.models import ACTIVE, REVOKED, SUPERSEDED, SUSPENDED, Certificate, StatusList
-from nagara.identity.access import Principal, require
+from nagara.kit.access import Principal, require
 from nagara.kit.db import insert_ignoring_conflict, new_id, utcnow
 from nagara.kit.errors import Conflict, Invalid, NotFound
 from nagara.ledger import service as ledger

@@ -11,8 +11,8 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from nagara.identity import service
-from nagara.identity.access import Principal
 from nagara.kit import context
+from nagara.kit.access import Principal
 from nagara.kit.errors import Forbidden, NotAuthenticated
 from nagara.runtime import Runtime
 

@@ -19,8 +19,8 @@ from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from nagara.audit import service as audit
-from nagara.identity.access import Grant, Principal, require, require_any, scope
 from nagara.identity.models import AuthToken, OtpChallenge, RoleAssignment, User
+from nagara.kit.access import Grant, Principal, require, require_any, scope
 from nagara.kit.crypto import random_token, sha256_hex
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests

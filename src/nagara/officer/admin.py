@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from nagara.catalog import service as catalog
 from nagara.identity import service as identity
-from nagara.identity.access import Principal
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.identity.models import RoleAssignment
+from nagara.kit.access import Principal
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from nagara.officer.common import WORKBENCH, officer_or_redirect, page, role_names
 from nagara.tenancy import service as tenancy

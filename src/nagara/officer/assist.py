@@ -16,8 +16,8 @@ from fastapi.responses import Response
 
 from nagara.applications import service
 from nagara.catalog import service as catalog
-from nagara.identity.access import Principal
 from nagara.identity.deps import DbSession, PagePrincipal, get_runtime
+from nagara.kit.access import Principal
 from nagara.kit.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from nagara.officer.common import WORKBENCH, officer_or_redirect, page
 from nagara.tenancy.models import LocalBody

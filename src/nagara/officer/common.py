@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nagara.catalog.definitions import Service
-from nagara.identity.access import Principal
+from nagara.kit.access import Principal
 from nagara.tenancy.models import Role, State
 from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _

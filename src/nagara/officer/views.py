@@ -14,8 +14,8 @@ from nagara.applications import service
 from nagara.applications.models import Application
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
-from nagara.identity.access import Principal
 from nagara.identity.deps import DbSession, PagePrincipal
+from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Invalid, Problem
 from nagara.officer.common import (

@@ -275,7 +275,7 @@ def receipt_pdf(number: str, session: DbSession, principal: CurrentPrincipal) ->
 @router.post("/local-bodies/{code}/property-tax/demands", response_model=PropertyDemandsOut)
 def raise_property_demands(code: str, body: PropertyDemandsIn, session: DbSession, principal: CurrentPrincipal) -> Response:
     """Raise the half-year's property tax demands for every property in the register that has none yet."""
-    from nagara.identity.access import require
+    from nagara.kit.access import require
 
     require(principal, "payments:demand:raise", state_code=code.split(".", maxsplit=1)[0], local_body_code=code)
     return json_response(PropertyDemandsOut(raised=service.raise_property_demands(session, code, body.period)))

@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nagara.applications.models import Application
-from nagara.identity.access import Principal, require
 from nagara.identity.models import User
+from nagara.kit.access import Principal, require
 from nagara.kit.api import API_PREFIX
 from nagara.kit.db import new_id, utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound, Problem

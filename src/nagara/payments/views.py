@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nagara.applications.models import Application
-from nagara.identity.access import Principal
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.identity.models import User
+from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Invalid, NotAuthenticated, NotFound, Problem
 from nagara.payments import service

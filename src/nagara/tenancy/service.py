@@ -18,7 +18,7 @@ from nagara.tenancy.models import District, LocalBody, Role, State, Ward
 from nagara.tenancy.packs import InvalidPack, Pack, PackError, discover, read_pack
 
 if TYPE_CHECKING:
-    from nagara.identity.access import Principal
+    from nagara.kit.access import Principal
 from nagara.tenancy.packs_merge import deep_merge
 
 
@@ -224,7 +224,7 @@ def _pack_directory(packs_dir: Path, state_code: str) -> Path | None:
 
 def pack_status(session: Session, principal: Principal, state_code: str) -> PackStatus:
     """Validate the state's pack folder with the same checks as ``nagara pack validate``."""
-    from nagara.identity.access import require
+    from nagara.kit.access import require
     from nagara.runtime import runtime_of
 
     state = get_state(session, state_code)

@@ -24,7 +24,7 @@ from jinja2 import ChainableUndefined, Environment, FileSystemLoader, pass_conte
 from jinja2.runtime import Context
 
 from nagara import __version__
-from nagara.identity.access import Principal
+from nagara.kit.access import Principal
 from nagara.web import csrf
 from nagara.web.i18n import (
     LANGUAGE_NAMES,

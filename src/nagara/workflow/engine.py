@@ -30,8 +30,8 @@ from nagara.catalog.definitions import (
     Service,
 )
 from nagara.catalog.rules import all_hold
-from nagara.identity.access import Principal
 from nagara.identity.models import RoleAssignment, User
+from nagara.kit.access import Principal
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.errors import Conflict, Forbidden, Invalid, Problem
 from nagara.ledger import service as ledger

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from nagara.identity.sms import HttpSms
+from nagara.kit.sms import HttpSms
 
 
 def test_http_provider_posts_json_with_bearer_and_idempotency_key() -> None:

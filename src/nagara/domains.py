@@ -1,8 +1,21 @@
-"""Import every domain's tables and job handlers, so metadata and the job registry are complete."""
+"""Every domain in one place: its tables and job handlers imported, its event handlers,
+workflow guards and effects registered. The app, the worker, the CLI, migrations and
+tests call :func:`load_all` before they start.
+
+This is the only module that knows which domain reacts to which: the workflow engine
+emits events and names guards without importing the domains above it.
+"""
 
 from __future__ import annotations
 
 import importlib
+
+from nagara.applications import documents
+from nagara.certificates import handlers as certificates
+from nagara.ledger import handlers as ledger
+from nagara.payments import handlers as payments
+from nagara.worker.events import subscribe
+from nagara.workflow import engine, events
 
 DOMAIN_MODULES = (
     "nagara.tenancy.models",
@@ -13,8 +26,8 @@ DOMAIN_MODULES = (
     "nagara.worker.tasks",  # prunes finished jobs hourly
     "nagara.catalog.models",
     "nagara.applications.models",
+    "nagara.applications.tasks",  # registers and schedules workflow.sweep
     "nagara.workflow.models",
-    "nagara.workflow.tasks",  # registers and schedules workflow.sweep
     "nagara.ledger.models",
     "nagara.ledger.tasks",  # registers and schedules ledger.integrate and ledger.witness
     "nagara.payments.models",
@@ -23,6 +36,24 @@ DOMAIN_MODULES = (
 )
 
 
+def wire() -> None:
+    """Register who reacts to what. Idempotent: registering twice changes nothing."""
+    # Every step of a case goes to the public ledger, in the step's transaction.
+    subscribe(events.StepRecorded, ledger.on_step_recorded)
+    # A fee is a demand from submission; cancelled when refused or withdrawn unpaid; owed again on appeal.
+    subscribe(events.Submitted, payments.on_submitted)
+    subscribe(events.Decided, payments.on_decided)
+    subscribe(events.StateEntered, payments.on_state_entered)
+    # An approval with an output issues its certificate in the same transaction.
+    subscribe(events.Decided, certificates.on_decided)
+
+    engine.register_guard("documents_complete", documents.guard_documents_complete)
+    engine.register_guard("documents_verified", documents.guard_documents_verified)
+    engine.register_effect("verify_documents", documents.effect_verify_documents)
+    engine.register_effect("record_fee_payment", payments.effect_record_fee_payment)
+
+
 def load_all() -> None:
     for name in DOMAIN_MODULES:
         importlib.import_module(name)
+    wire()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 
 from nagara.applications import service
+from nagara.applications.data import unseal_data
 from nagara.applications.models import Application
 from nagara.applications.schemas import (
     ActionIn,
@@ -74,7 +75,7 @@ def _full(session: DbSession, app: Application, principal: Principal) -> Applica
     return ApplicationOut.model_validate(
         {
             **_summary(session, app),
-            "data": service.unseal_data(app),
+            "data": unseal_data(app),
             "fee_lines": app.fee_lines,
             "fee_total": app.fee_total,
             "fee_paid": app.fee_paid,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from nagara.applications.models import Application, Document
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nagara.applications.data import unseal_data
+from nagara.applications.models import Application, Document, as_application
 from nagara.catalog.definitions import Service
 from nagara.catalog.rules import all_hold
+from nagara.kit.access import Principal
 from nagara.kit.errors import Invalid
+from nagara.kit.files import sniff_media_type
+from nagara.workflow.models import Case
 
 
 def document_rules(service: Service) -> dict[str, dict[str, Any]]:
@@ -26,8 +33,6 @@ def required_codes(service: Service, data: dict[str, Any], today: date) -> list[
 
 def missing_documents(service: Service, app: Application, docs: list[Document], data: dict[str, Any] | None = None) -> list[str]:
     if data is None:
-        from nagara.applications.service import unseal_data
-
         data = unseal_data(app)
     have = {d.doc_type for d in docs}
     return [code for code in required_codes(service, data, (app.submitted_at or app.created_at).date()) if code not in have]
@@ -35,8 +40,6 @@ def missing_documents(service: Service, app: Application, docs: list[Document], 
 
 def check_upload(service: Service, doc_type: str, filename: str, declared: str | None, content: bytes) -> tuple[str, str]:
     """Return (media type by content, sha256) or raise a 422 that says what is allowed."""
-    from nagara.kit.files import sniff_media_type
-
     rules = document_rules(service)
     if doc_type not in rules:
         raise Invalid(
@@ -72,3 +75,33 @@ def check_upload(service: Service, doc_type: str, filename: str, declared: str |
             [{"loc": ["body", "file"], "msg": f"{what}{named}; allowed: {', '.join(rule['media_types'])}", "type": "media_type"}],
         )
     return actual, hashlib.sha256(content).hexdigest()
+
+
+# --- the workflow's guards and effects about documents (registered in nagara/domains.py) -------
+
+
+def _documents(session: Session, app: Application) -> list[Document]:
+    return list(session.scalars(select(Document).where(Document.application_id == app.id)))
+
+
+def guard_documents_complete(session: Session, service: Service, case: Case) -> list[str]:
+    app = as_application(case)
+    missing = missing_documents(service, app, _documents(session, app))
+    return [f"required documents missing: {', '.join(missing)}"] if missing else []
+
+
+def guard_documents_verified(session: Session, service: Service, case: Case) -> list[str]:
+    app = as_application(case)
+    docs = _documents(session, app)
+    missing = missing_documents(service, app, docs)
+    reasons = [f"required documents missing: {', '.join(missing)}"] if missing else []
+    if any(d.verified_at is None for d in docs):
+        reasons.append("documents are not yet verified")
+    return reasons
+
+
+def effect_verify_documents(session: Session, service: Service, case: Case, principal: Principal, now: datetime) -> None:
+    """The officer's action vouches for every document not yet verified (each change audited)."""
+    for doc in session.scalars(select(Document).where(Document.application_id == case.id, Document.verified_at.is_(None))):
+        doc.verified_at = now
+        doc.verified_by_id = principal.user_id

@@ -79,3 +79,10 @@ class NumberCounter(Base):
 
     prefix: Mapped[str] = mapped_column(String(64), primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def as_application(case: object) -> Application:
+    """The workflow hands handlers its case; the handlers of applications' concerns need an application."""
+    if not isinstance(case, Application):
+        raise TypeError(f"expected an application, got {type(case).__name__}")
+    return case

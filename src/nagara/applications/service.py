@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -10,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
+from nagara.applications.data import seal_data, unseal_data
 from nagara.applications.documents import check_upload, missing_documents
 from nagara.applications.models import Application, Document, NumberCounter
 from nagara.catalog import service as catalog
@@ -25,22 +25,6 @@ from nagara.runtime import runtime_of
 from nagara.tenancy.models import State
 from nagara.workflow import engine
 from nagara.workflow.models import Breach, HistoryEntry
-
-
-def _runtime_of_app(app: Application) -> Any:
-    session = object_session(app)
-    if session is None:
-        raise RuntimeError("application is detached")
-    return runtime_of(session)
-
-
-def unseal_data(app: Application) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(_runtime_of_app(app).cipher.decrypt(app.data_sealed, context=f"application:{app.id}"))
-    return data
-
-
-def _seal(session: Session, app: Application, data: dict[str, Any]) -> None:
-    app.data_sealed = runtime_of(session).cipher.encrypt(json.dumps(data, ensure_ascii=False), context=f"application:{app.id}")
 
 
 def next_number(session: Session, prefix: str) -> int:
@@ -186,7 +170,7 @@ def create(
         assigned_role=APPLICANT,
         state_entered_at=now,
     )
-    _seal(session, app, data)
+    seal_data(session, app, data)
     session.add(app)
     session.flush()
     if submit:
@@ -256,7 +240,7 @@ def update_draft(
     engine.require_version_match(app, version)
     engine.conflict_if_not_draft(app)
     _validate_form(service_for(session, app), data, language, complete=False)
-    _seal(session, app, data)
+    seal_data(session, app, data)
     session.flush()
     return app
 
@@ -555,4 +539,4 @@ def bulk_act(
 
 
 def sweep_due(session: Session, now: datetime | None = None) -> dict[str, int]:
-    return engine.sweep(session, now or utcnow(), service_for)
+    return engine.sweep(session, now or utcnow(), Application, service_for)

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from nagara.applications import service
 from nagara.applications.api import MAX_UPLOAD
+from nagara.applications.data import unseal_data
 from nagara.applications.documents import required_codes
 from nagara.applications.models import Application, Document
 from nagara.catalog import service as catalog
@@ -288,7 +289,7 @@ def edit_draft(request: Request, number: str, session: DbSession, principal: Pag
     if app.state != DRAFT:
         return see_other(f"/applications/{number}")
     notice = _("Your draft is saved. You can come back to it from My applications.") if saved else ""
-    data = service.unseal_data(app)
+    data = unseal_data(app)
     return _form_page(request, svc, _body(session, app.local_body_code), data=data, errors={}, app=app, notice=notice)
 
 
@@ -311,7 +312,7 @@ async def save_draft(request: Request, number: str, session: DbSession, principa
 
 
 def _documents_context(session: DbSession, app: Application, svc: Service) -> dict[str, Any]:
-    data = service.unseal_data(app)
+    data = unseal_data(app)
     needed = set(required_codes(svc, data, utcnow().date()))
     uploaded = service.documents(session, app)
     by_type: dict[str, list[Document]] = {}
@@ -400,7 +401,7 @@ def _upload_message(exc: Invalid, svc: Service, doc_type: str) -> str:
 
 
 def _review_context(session: DbSession, app: Application, svc: Service) -> dict[str, Any]:
-    data = service.unseal_data(app)
+    data = unseal_data(app)
     lines = assess_fees(svc.definition.get("fees"), data, utcnow().date())
     fields = [f for f in form_fields(svc, data) if f.name in data]
     for f in fields:
@@ -429,7 +430,7 @@ def review(request: Request, number: str, session: DbSession, principal: PagePri
     if app.state != DRAFT:
         return see_other(f"/applications/{number}")
     context = _review_context(session, app, svc)
-    context.update(errors=_complete_errors(svc, service.unseal_data(app)))
+    context.update(errors=_complete_errors(svc, unseal_data(app)))
     return render(request, "applications/review.html", context)
 
 
@@ -614,7 +615,7 @@ def applicant_data(session: DbSession, principal: Principal) -> list[dict[str, A
                 "outcome": app.outcome,
                 "created_at": app.created_at.isoformat(),
                 "submitted_at": app.submitted_at.isoformat() if app.submitted_at else None,
-                "data": service.unseal_data(app),
+                "data": unseal_data(app),
                 "documents": [
                     {"type": d.doc_type, "filename": d.filename, "size": d.size, "sha256": d.sha256}
                     for d in service.documents(session, app)

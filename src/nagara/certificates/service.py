@@ -21,6 +21,7 @@ import rfc8785
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from nagara.applications.data import seal_data, unseal_data
 from nagara.applications.models import Application
 from nagara.catalog.definitions import Service
 from nagara.certificates import compact, dataintegrity, ld, statuslist, templates
@@ -335,7 +336,6 @@ def _current_for(session: Session, application_id: str) -> Certificate | None:
 
 def issue_on_approval(session: Session, service: Service, app: Application, now: datetime) -> Certificate | None:
     """Issue the service's output for an application that has just been approved (called by the workflow engine)."""
-    from nagara.applications.service import unseal_data
 
     output = service.definition.get("output")
     if not output or app.outcome != "approved":
@@ -594,7 +594,7 @@ def reinstate(session: Session, principal: Principal, number: str, reason: str |
 
 def reissue(session: Session, principal: Principal, number: str, reason: str | None, corrections: dict[str, Any]) -> Certificate:
     """A corrected certificate: the same number, a new edition and credential; the old one is superseded and revoked."""
-    from nagara.applications.service import service_for, unseal_data
+    from nagara.applications.service import service_for
     from nagara.catalog.forms import form_errors
 
     app, old = _managed(session, principal, number)
@@ -628,9 +628,7 @@ def reissue(session: Session, principal: Principal, number: str, reason: str | N
         _set_status(session, old, "suspension", False, now)
     old.status, old.status_reason, old.status_changed_at, old.superseded_by_id = SUPERSEDED, text, now, new.id
     if corrections:
-        from nagara.applications.service import _seal as seal_application
-
-        seal_application(session, app, data)
+        seal_data(session, app, data)
     _ledger(session, new, "reissued", _acting_role(principal, new), supersedes=old.credential_id)
     session.flush()
     return new

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from nagara.applications import service
+from nagara.applications.data import unseal_data
 from nagara.applications.models import Application
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
@@ -291,7 +292,7 @@ def _application(
         "body_name": body.name if body else app.local_body_code,
         "row": _row(session, app, roles),
         "service_due": as_aware(app.service_due_at),
-        "fields": form_rows(svc, service.unseal_data(app)),
+        "fields": form_rows(svc, unseal_data(app)),
         "documents": documents,
         "fee_lines": app.fee_lines,
         "counter_url": f"{WORKBENCH}/counter?body={app.local_body_code}&q={app.number}",

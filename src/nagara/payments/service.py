@@ -661,8 +661,10 @@ def _mark_fee_paid(session: Session, demand: Demand, receipt: Receipt, actor_rol
     if app is None or app.fee_paid:
         return
     app.fee_paid = True
+    service = service_for(session, app)
     engine.record_step(
         session,
+        service,
         app,
         action="fee_paid",
         to_state=app.state,
@@ -672,7 +674,6 @@ def _mark_fee_paid(session: Session, demand: Demand, receipt: Receipt, actor_rol
         now=now,
         data={"receipt": receipt.number, "amount": receipt.amount},
     )
-    service = service_for(session, app)
     if demand.then_state and app.is_open and app.state == service.workflow["start"]:
         engine.self_certify(session, service, app, demand.then_state, now)
 

@@ -1,12 +1,19 @@
 """Applying workflow actions: who may, from which state, with which guards and effects.
 
-Every action is applied inside the caller's unit of work: the application row
-(with its version checked), one history entry and the audit event commit or
-roll back together. Due times count working days on the local body's calendar.
+Every action is applied inside the caller's unit of work: the case row (with its
+version checked), one history entry and the audit event commit or roll back
+together. Due times count working days on the local body's calendar.
+
+The engine imports no domain above it. It announces each step as an event
+(``workflow/events.py``: submitted, state entered, decided, returned...) that
+payments, certificates and the ledger handle in the same transaction; guards
+(``documents_verified``) and effects (``verify_documents``) named in a pack are
+registered by the domain that knows them (see ``nagara/domains.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -15,13 +22,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from nagara.applications.models import Application, Document
 from nagara.catalog.definitions import (
     ALLOW_APPEAL,
     APPEAL,
     APPEAL_DISMISSED,
     APPLICANT,
     DISMISS_APPEAL,
+    DRAFT,
     ESCALATE,
     FIRST_APPEAL,
     SECOND_APPEAL,
@@ -29,15 +36,16 @@ from nagara.catalog.definitions import (
     SUBMIT,
     Service,
 )
-from nagara.catalog.rules import all_hold
+from nagara.catalog.rules import all_hold, assess_fees, total
 from nagara.identity.models import RoleAssignment, User
 from nagara.kit.access import Principal
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.errors import Conflict, Forbidden, Invalid, Problem
-from nagara.ledger import service as ledger
 from nagara.tenancy.models import State
 from nagara.tenancy.service import working_calendar
-from nagara.workflow.models import Breach, HistoryEntry
+from nagara.worker.events import emit
+from nagara.workflow import events
+from nagara.workflow.models import Breach, Case, HistoryEntry
 
 SYSTEM = "system"
 
@@ -62,7 +70,7 @@ class Clock:
     zone: ZoneInfo
 
     @classmethod
-    def for_application(cls, session: Session, app: Application) -> Clock:
+    def for_application(cls, session: Session, app: Case) -> Clock:
         state = session.get(State, app.state_code)
         return cls(working_calendar(session, app.local_body_code), ZoneInfo(state.timezone if state else "Asia/Kolkata"))
 
@@ -76,8 +84,8 @@ class Clock:
         return self.calendar.working_days_between(start.astimezone(self.zone).date(), end.astimezone(self.zone).date())
 
 
-def roles_here(principal: Principal, app: Application) -> set[str]:
-    """The roles the principal holds over this application, and ``applicant`` for its owner."""
+def roles_here(principal: Principal, app: Case) -> set[str]:
+    """The roles the principal holds over this case, and ``applicant`` for its owner."""
     roles = {
         g.role for g in principal.grants if g.scope != "self" and g.covers(app.state_code, app.local_body_code, app.ward_code)
     }
@@ -90,7 +98,7 @@ def _permission_for(action_code: str) -> str:
     return "applications:appeal:decide" if action_code in (ALLOW_APPEAL, DISMISS_APPEAL) else "applications:application:act"
 
 
-def _appeal_window_open(service: Service, app: Application, now: datetime) -> bool:
+def _appeal_window_open(service: Service, app: Case, now: datetime) -> bool:
     appeals = service.workflow.get("appeals") or {}
     level = "first" if app.appeal_level == 0 else "second" if app.appeal_level == 1 else None
     if level is None or level not in appeals:
@@ -103,7 +111,7 @@ def _appeal_window_open(service: Service, app: Application, now: datetime) -> bo
     return False
 
 
-def possible_actions(service: Service, app: Application, now: datetime) -> list[dict[str, Any]]:
+def possible_actions(service: Service, app: Case, now: datetime) -> list[dict[str, Any]]:
     """Every action defined for the current state, built-in appeal actions included."""
     actions = [a for a in service.actions() if app.state in a["from"]] if app.is_open else []
     appeals = service.workflow.get("appeals") or {}
@@ -118,27 +126,73 @@ def possible_actions(service: Service, app: Application, now: datetime) -> list[
     return actions
 
 
-def allowed_actions(service: Service, app: Application, principal: Principal, now: datetime) -> list[dict[str, Any]]:
+def _acting_role(principal: Principal, app: Case, action: dict[str, Any], roles: set[str]) -> str | None:
+    """The first of the action's roles that the principal holds here, with the permission it needs."""
+    for role in action["roles"]:
+        if role in roles and (
+            role == APPLICANT
+            or principal.may(
+                _permission_for(action["code"]),
+                state_code=app.state_code,
+                local_body_code=app.local_body_code,
+                ward_code=app.ward_code,
+            )
+        ):
+            return str(role)
+    return None
+
+
+def allowed_actions(service: Service, app: Case, principal: Principal, now: datetime) -> list[dict[str, Any]]:
     roles = roles_here(principal, app)
-    out = []
-    for action in possible_actions(service, app, now):
-        for role in action["roles"]:
-            if role in roles and (
-                role == APPLICANT
-                or principal.may(
-                    _permission_for(action["code"]),
-                    state_code=app.state_code,
-                    local_body_code=app.local_body_code,
-                    ward_code=app.ward_code,
-                )
-            ):
-                out.append(action)
-                break
-    return out
+    return [a for a in possible_actions(service, app, now) if _acting_role(principal, app, a, roles) is not None]
 
 
-def least_loaded_officer(session: Session, app: Application, role: str) -> str | None:
-    """The active officer holding ``role`` here with the fewest open applications."""
+# --- guards and effects named in packs, registered by the domains that know them ------------
+
+Guard = Callable[[Session, Service, Case], list[str]]
+"""Returns why the guard does not hold (each reason shown to the officer); empty when it holds."""
+Effect = Callable[[Session, Service, Case, Principal, datetime], None]
+"""Changes what the action implies (documents verified) or refuses it by raising a Problem."""
+
+
+def _fee_paid(session: Session, service: Service, app: Case) -> list[str]:
+    if app.fee_total > 0 and not app.fee_paid:
+        return [f"the fee of Rs {app.fee_total / 100:.2f} is not paid"]
+    return []
+
+
+GUARDS: dict[str, Guard] = {"fee_paid": _fee_paid}
+EFFECTS: dict[str, Effect] = {}
+
+
+def register_guard(name: str, guard: Guard) -> None:
+    GUARDS[name] = guard
+
+
+def register_effect(name: str, effect: Effect) -> None:
+    EFFECTS[name] = effect
+
+
+def _registered(registry: dict[str, Any], kind: str, name: str) -> Any:
+    found = registry.get(name)
+    if found is None:
+        # A pack names a guard or effect no domain registered: refusing is safer than skipping it.
+        raise RuntimeError(f"no workflow {kind} named {name!r} is registered (nagara.domains.load_all() registers them)")
+    return found
+
+
+def _check_guards(session: Session, app: Case, guards: list[str], service: Service) -> list[str]:
+    failed: list[str] = []
+    for name in guards:
+        failed.extend(_registered(GUARDS, "guard", name)(session, service, app))
+    return failed
+
+
+# --- moving a case ---------------------------------------------------------------------------
+
+
+def least_loaded_officer(session: Session, app: Case, role: str) -> str | None:
+    """The active officer holding ``role`` here with the fewest open cases of this kind."""
     holders = (
         select(RoleAssignment.user_id)
         .join(User, User.id == RoleAssignment.user_id)
@@ -154,10 +208,11 @@ def least_loaded_officer(session: Session, app: Application, role: str) -> str |
     candidates = list(session.scalars(holders.limit(2)))
     if len(candidates) < 2:  # nobody, or one officer: no need to count anyone's work
         return str(candidates[0]) if candidates else None
+    model: Any = type(app)  # the mapped class of the case: its columns build the query
     load = (
-        select(Application.assigned_to_id, func.count().label("n"))
-        .where(Application.is_open.is_(True), Application.assigned_to_id.in_(holders))
-        .group_by(Application.assigned_to_id)
+        select(model.assigned_to_id, func.count().label("n"))
+        .where(model.is_open.is_(True), model.assigned_to_id.in_(holders))
+        .group_by(model.assigned_to_id)
         .subquery()
     )
     row = session.execute(
@@ -172,7 +227,8 @@ def least_loaded_officer(session: Session, app: Application, role: str) -> str |
 
 def _history(
     session: Session,
-    app: Application,
+    service: Service,
+    app: Case,
     *,
     action: str,
     from_state: str | None,
@@ -199,30 +255,13 @@ def _history(
         data=data,
     )
     session.add(entry)
-    _record_in_ledger(session, app, entry)
+    emit(session, events.StepRecorded(case=app, service=service, at=now, entry=entry))
     return entry
 
 
-def _record_in_ledger(session: Session, app: Application, entry: HistoryEntry) -> None:
-    """Every workflow action goes to the public ledger in the same transaction (roles, never people)."""
-    ledger.append(
-        session,
-        type="application.action",
-        tenant_code=app.local_body_code,
-        subject=app.number,
-        content={
-            "seq": entry.seq,
-            "action": entry.action,
-            "from": entry.from_state,
-            "to": entry.to_state,
-            "at": entry.at.isoformat(),
-        },
-        actor_role=entry.actor_role,
-    )
-
-
-def enter_state(session: Session, service: Service, app: Application, state: str, now: datetime, clock: Clock) -> None:
-    """Move to ``state``: due time, holder, outcome, and the paused service clock."""
+def enter_state(session: Session, service: Service, app: Case, state: str, now: datetime, clock: Clock) -> None:
+    """Move to ``state``: due time, holder, outcome, and the paused service clock; announce it."""
+    from_state = app.state
     leaving = service.state(app.state) if app.state else {}
     if leaving.get("pauses_clock") and app.paused_at is not None and app.service_due_at is not None:
         paused_days = clock.working_days_between(app.paused_at, now)
@@ -242,47 +281,30 @@ def enter_state(session: Session, service: Service, app: Application, state: str
         app.decided_at = now
         app.assigned_role = None
         app.assigned_to_id = None
-        if app.fee_total > 0 and not app.fee_paid and app.outcome != "approved":
-            from nagara.payments.service import cancel_for_application
-
-            cancel_for_application(session, app)  # nothing is owed for a refused or withdrawn application
-        if app.outcome == "approved" and service.definition.get("output"):
-            from nagara.certificates.service import issue_on_approval  # the certificate commits with the approval
-
-            issue_on_approval(session, service, app, now)
+        emit(session, events.StateEntered(case=app, service=service, at=now, from_state=from_state, to_state=state, role=None))
+        decided = events.Withdrawn if app.outcome == "withdrawn" else events.Decided
+        emit(session, decided(case=app, service=service, at=now, outcome=target["outcome"], state=state))
         return
-    if app.appeal_level > 0 and app.fee_total > 0 and not app.fee_paid:
-        from nagara.payments.service import reopen_for_application
-
-        reopen_for_application(session, app)  # an allowed appeal reopens the application, and its fee
     app.is_open = True
     app.outcome = None
     app.decided_at = None
     role = target["role"]
     app.assigned_role = role
     app.assigned_to_id = None if role == APPLICANT else least_loaded_officer(session, app, role)
-
-
-def _check_guards(session: Session, app: Application, guards: list[str], service: Service) -> list[str]:
-    failed = []
-    docs = list(session.scalars(select(Document).where(Document.application_id == app.id)))
-    if "documents_complete" in guards or "documents_verified" in guards:
-        from nagara.applications.documents import missing_documents
-
-        missing = missing_documents(service, app, docs)
-        if missing:
-            failed.append(f"required documents missing: {', '.join(missing)}")
-    if "documents_verified" in guards and any(d.verified_at is None for d in docs):
-        failed.append("documents are not yet verified")
-    if "fee_paid" in guards and app.fee_total > 0 and not app.fee_paid:
-        failed.append(f"the fee of Rs {app.fee_total / 100:.2f} is not paid")
-    return failed
+    kind = events.StateEntered
+    if leaving.get("final"):
+        kind = events.Reopened
+    elif role == APPLICANT and leaving.get("role") not in (None, APPLICANT) and from_state != DRAFT:
+        kind = events.Returned
+    elif role != APPLICANT and leaving.get("role") == APPLICANT and from_state != DRAFT:
+        kind = events.Resubmitted
+    emit(session, kind(case=app, service=service, at=now, from_state=from_state, to_state=state, role=role))
 
 
 def take_action(
     session: Session,
     service: Service,
-    app: Application,
+    app: Case,
     *,
     principal: Principal,
     action_code: str,
@@ -300,16 +322,7 @@ def take_action(
             f"{action_code!r} cannot be taken in state {app.state!r}; you may: {', '.join(allowed) or 'nothing'}",
             extra={"current": {"version": app.version, "state": app.state}, "allowed": allowed},
         )
-    roles = roles_here(principal, app)
-    acting_role = None
-    for role in action["roles"]:
-        if role not in roles:
-            continue
-        if role == APPLICANT or principal.may(
-            _permission_for(action_code), state_code=app.state_code, local_body_code=app.local_body_code, ward_code=app.ward_code
-        ):
-            acting_role = role
-            break
+    acting_role = _acting_role(principal, app, action, roles_here(principal, app))
     if acting_role is None:
         raise Forbidden(f"{action_code!r} is taken by {', '.join(action['roles'])}; you hold none of those roles here")
     if action.get("comment_required") and not (comment or "").strip():
@@ -324,24 +337,12 @@ def take_action(
     clock = Clock.for_application(session, app)
     from_state = app.state
     for effect in action.get("effects", []):
-        if effect == "verify_documents":
-            for doc in session.scalars(select(Document).where(Document.application_id == app.id, Document.verified_at.is_(None))):
-                doc.verified_at = now
-                doc.verified_by_id = principal.user_id
-        elif effect == "record_fee_payment" and app.fee_total > 0 and not app.fee_paid:
-            # Money is recorded only as a payment with a receipt: the counter payment marks the fee paid.
-            from nagara.payments.service import demand_number_of
-
-            raise NotAllowedNow(
-                f"the fee of Rs {app.fee_total / 100:.2f} is not paid; record it at the counter "
-                f"(POST /api/v1/demands/{demand_number_of(session, app)}/counter-payments, cash, cheque or DD): "
-                "the receipt marks the fee paid",
-                extra={"current": {"version": app.version, "state": app.state}},
-            )
+        _registered(EFFECTS, "effect", effect)(session, service, app, principal, now)
     appeals = service.workflow.get("appeals") or {}
     if action_code == APPEAL:
         app.appeal_level += 1
         app.is_open = True
+        emit(session, events.Appealed(case=app, service=service, at=now, level=app.appeal_level))
         enter_state(session, service, app, FIRST_APPEAL if app.appeal_level == 1 else SECOND_APPEAL, now, clock)
     elif action_code == ALLOW_APPEAL:
         enter_state(session, service, app, appeals.get("allow_to", service.workflow["start"]), now, clock)
@@ -351,6 +352,7 @@ def take_action(
         enter_state(session, service, app, action["to"], now, clock)
     entry = _history(
         session,
+        service,
         app,
         action=action_code,
         from_state=from_state,
@@ -360,16 +362,22 @@ def take_action(
         comment=comment,
         now=now,
     )
+    emit(
+        session,
+        events.ActionTaken(
+            case=app, service=service, at=now, action=action_code, role=acting_role, from_state=from_state, to_state=app.state
+        ),
+    )
     session.flush()
     return entry
 
 
-def submit(
-    session: Session, service: Service, app: Application, *, principal: Principal, data: dict[str, Any], now: datetime
-) -> None:
-    """Start the clock: first state, due times, fees; approve at once when the applicant self-certifies."""
-    from nagara.catalog.rules import assess_fees, total
+def submit(session: Session, service: Service, app: Case, *, principal: Principal, data: dict[str, Any], now: datetime) -> None:
+    """Start the clock: first state, due times, fees; approve at once when the applicant self-certifies.
 
+    With a fee, self-certified approval waits for payment: ``Submitted.approve_to`` tells
+    payments which state the paid demand moves the case to.
+    """
     clock = Clock.for_application(session, app)
     lines = assess_fees(service.definition.get("fees"), data, now.astimezone(clock.zone).date())
     app.fee_lines = [
@@ -383,9 +391,10 @@ def submit(
     enter_state(session, service, app, service.workflow["start"], now, clock)
     _history(
         session,
+        service,
         app,
         action=SUBMIT,
-        from_state="draft",
+        from_state=DRAFT,
         to_state=app.state,
         actor_id=principal.user_id,
         actor_role=role,
@@ -394,22 +403,20 @@ def submit(
     )
     self_cert = service.workflow.get("self_certification")
     certified = bool(self_cert and all_hold(self_cert["when"], data, now.astimezone(clock.zone).date()))
-    if app.fee_total > 0:
-        from nagara.payments.service import raise_for_application
-
-        # Self-certified approval waits for the fee: the demand carries the state to move to once paid.
-        raise_for_application(session, app, then_state=self_cert["to"] if certified and self_cert else None, now=now)
-    elif certified and self_cert:
-        self_certify(session, service, app, self_cert["to"], now)
+    approve_to = self_cert["to"] if certified and self_cert else None
+    emit(session, events.Submitted(case=app, service=service, at=now, approve_to=approve_to))
+    if approve_to is not None and app.fee_total == 0:
+        self_certify(session, service, app, approve_to, now)
     session.flush()
 
 
-def self_certify(session: Session, service: Service, app: Application, to_state: str, now: datetime) -> None:
+def self_certify(session: Session, service: Service, app: Case, to_state: str, now: datetime) -> None:
     """Approve at once on the applicant's self-certification (at submission, or once the fee is paid)."""
     before = app.state
     enter_state(session, service, app, to_state, now, Clock.for_application(session, app))
     _history(
         session,
+        service,
         app,
         action="self_certified",
         from_state=before,
@@ -423,7 +430,8 @@ def self_certify(session: Session, service: Service, app: Application, to_state:
 
 def record_step(
     session: Session,
-    app: Application,
+    service: Service,
+    app: Case,
     *,
     action: str,
     to_state: str,
@@ -433,9 +441,10 @@ def record_step(
     now: datetime,
     data: dict[str, Any] | None = None,
 ) -> HistoryEntry:
-    """A history entry (and its ledger entry) for a step taken outside the workflow's actions, such as a payment."""
+    """A history entry (announced: the ledger records it) for a step outside the workflow's actions, such as a payment."""
     return _history(
         session,
+        service,
         app,
         action=action,
         from_state=app.state,
@@ -448,7 +457,7 @@ def record_step(
     )
 
 
-def compensation_owed(breach: Breach, app: Application, clock: Clock, now: datetime) -> int:
+def compensation_owed(breach: Breach, app: Case, clock: Clock, now: datetime) -> int:
     if breach.kind != "service" or not breach.compensation_per_day:
         return 0
     end = app.decided_at or now
@@ -456,37 +465,40 @@ def compensation_owed(breach: Breach, app: Application, clock: Clock, now: datet
     return min(breach.compensation_cap, days * breach.compensation_per_day)
 
 
-def sweep(session: Session, now: datetime, load_service: Any, *, limit: int = 500) -> dict[str, int]:
-    """Escalate applications whose state limit passed; record breaches of the service's limit."""
+def sweep(
+    session: Session, now: datetime, case_type: Any, load_service: Callable[[Session, Any], Service], *, limit: int = 500
+) -> dict[str, int]:
+    """Escalate cases of ``case_type`` (a mapped class) whose state limit passed; record breaches of the service's limit."""
     counts = {"escalated": 0, "service_breaches": 0}
     overdue = session.scalars(
-        select(Application)
-        .where(Application.is_open.is_(True), Application.state_due_at < now, Application.state_escalated.is_(False))
-        .order_by(Application.state_due_at)
+        select(case_type)
+        .where(case_type.is_open.is_(True), case_type.state_due_at < now, case_type.state_escalated.is_(False))
+        .order_by(case_type.state_due_at)
         .limit(limit)
     )
     for app in list(overdue):
-        service: Service = load_service(session, app)
+        service = load_service(session, app)
         state = service.state(app.state)
         target = state.get("escalate_to")
-        session.add(
-            Breach(
-                application_id=app.id,
-                local_body_code=app.local_body_code,
-                kind="state",
-                state=app.state,
-                due_at=app.state_due_at,
-                detected_at=now,
-                escalated_to=target,
-            )
+        breach = Breach(
+            application_id=app.id,
+            local_body_code=app.local_body_code,
+            kind="state",
+            state=app.state,
+            due_at=app.state_due_at,
+            detected_at=now,
+            escalated_to=target,
         )
+        session.add(breach)
         app.state_escalated = True
+        emit(session, events.Breached(case=app, service=service, at=now, breach=breach))
         if target and state.get("role") != APPLICANT:
             before = app.assigned_role
             app.assigned_role = target
             app.assigned_to_id = least_loaded_officer(session, app, target)
             _history(
                 session,
+                service,
                 app,
                 action=ESCALATE,
                 from_state=app.state,
@@ -499,37 +511,37 @@ def sweep(session: Session, now: datetime, load_service: Any, *, limit: int = 50
             )
             counts["escalated"] += 1
     late = session.scalars(
-        select(Application)
+        select(case_type)
         .where(
-            Application.is_open.is_(True),
-            Application.service_due_at < now,
-            Application.service_breached.is_(False),
-            Application.paused_at.is_(None),
+            case_type.is_open.is_(True),
+            case_type.service_due_at < now,
+            case_type.service_breached.is_(False),
+            case_type.paused_at.is_(None),
         )
         .limit(limit)
     )
     for app in list(late):
         service = load_service(session, app)
         comp = service.workflow.get("compensation") or {}
-        session.add(
-            Breach(
-                application_id=app.id,
-                local_body_code=app.local_body_code,
-                kind="service",
-                state=app.state,
-                due_at=app.service_due_at,
-                detected_at=now,
-                compensation_per_day=comp.get("per_day", 0),
-                compensation_cap=comp.get("cap", 0),
-            )
+        breach = Breach(
+            application_id=app.id,
+            local_body_code=app.local_body_code,
+            kind="service",
+            state=app.state,
+            due_at=app.service_due_at,
+            detected_at=now,
+            compensation_per_day=comp.get("per_day", 0),
+            compensation_cap=comp.get("cap", 0),
         )
+        session.add(breach)
         app.service_breached = True
+        emit(session, events.Breached(case=app, service=service, at=now, breach=breach))
         counts["service_breaches"] += 1
     session.flush()
     return counts
 
 
-def require_version_match(app: Application, expected: int | None) -> None:
+def require_version_match(app: Case, expected: int | None) -> None:
     if expected is not None and expected != app.version:
         raise PreconditionFailed(
             f"the application is at version {app.version} (state {app.state!r}), not {expected}; reload it and try again",
@@ -537,7 +549,7 @@ def require_version_match(app: Application, expected: int | None) -> None:
         )
 
 
-def conflict_if_not_draft(app: Application) -> None:
+def conflict_if_not_draft(app: Case) -> None:
     if app.submitted_at is not None:
         raise Conflict(
             "the application is already submitted; only drafts can be changed",

@@ -1,12 +1,47 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nagara.kit.db import Base, IdMixin, utcnow
+
+
+class Case(Protocol):
+    """What the engine reads and changes on a case; ``applications.models.Application`` is one.
+
+    The engine imports no domain above it: it works on any mapped class with these
+    attributes, and queries the class of the case it was given.
+    """
+
+    id: str
+    number: str
+    state_code: str
+    local_body_code: str
+    ward_code: str | None
+    service_code: str
+    applicant_id: str
+    filed_by_id: str
+    state: str
+    is_open: bool
+    outcome: str | None
+    version: int
+    assigned_role: str | None
+    assigned_to_id: str | None
+    state_entered_at: datetime
+    state_due_at: datetime | None
+    state_escalated: bool
+    submitted_at: datetime | None
+    service_due_at: datetime | None
+    service_breached: bool
+    paused_at: datetime | None
+    decided_at: datetime | None
+    appeal_level: int
+    fee_lines: list[dict[str, Any]]
+    fee_total: int
+    fee_paid: bool
 
 
 class HistoryEntry(IdMixin, Base):

@@ -1,0 +1,54 @@
+"""How payments follow an application through the workflow (subscribed in nagara/domains.py).
+
+A fee becomes a demand when the application is submitted; the demand is cancelled
+when the application ends refused or withdrawn with the fee unpaid, and owed again
+when an appeal reopens it. Each runs in the transaction of the workflow step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from nagara.applications.models import as_application
+from nagara.catalog.definitions import Service
+from nagara.kit.access import Principal
+from nagara.payments import service
+from nagara.workflow.engine import NotAllowedNow
+from nagara.workflow.events import Decided, StateEntered, Submitted
+from nagara.workflow.models import Case
+
+
+def on_submitted(session: Session, event: Submitted) -> None:
+    app = as_application(event.case)
+    if app.fee_total > 0:
+        # Self-certified approval waits for the fee: the demand carries the state to move to once paid.
+        service.raise_for_application(session, app, then_state=event.approve_to, now=event.at)
+
+
+def on_decided(session: Session, event: Decided) -> None:
+    app = as_application(event.case)
+    if app.fee_total > 0 and not app.fee_paid and event.outcome != "approved":
+        service.cancel_for_application(session, app)  # nothing is owed for a refused or withdrawn application
+
+
+def on_state_entered(session: Session, event: StateEntered) -> None:
+    app = as_application(event.case)
+    if app.appeal_level > 0 and app.is_open and app.fee_total > 0 and not app.fee_paid:
+        service.reopen_for_application(session, app)  # an appeal reopens the application, and its fee
+
+
+def effect_record_fee_payment(session: Session, svc: Service, case: Case, principal: Principal, now: datetime) -> None:
+    """The pack's ``record_fee_payment`` effect: money is recorded only as a payment with a receipt.
+
+    The officer's action cannot mark a fee paid; it is refused with where to take the payment.
+    """
+    app = as_application(case)
+    if app.fee_total > 0 and not app.fee_paid:
+        raise NotAllowedNow(
+            f"the fee of Rs {app.fee_total / 100:.2f} is not paid; record it at the counter "
+            f"(POST /api/v1/demands/{service.demand_number_of(session, app)}/counter-payments, cash, cheque or DD): "
+            "the receipt marks the fee paid",
+            extra={"current": {"version": app.version, "state": app.state}},
+        )

@@ -79,12 +79,6 @@ def emit(session: Session, event: Event) -> None:
             enqueue(session, sub.job, {"event": type(event).__name__, **event.payload()})
 
 
-def clear_for_tests() -> list[Subscription]:
-    """Remove every subscription and return them (tests restore them with :func:`restore_for_tests`)."""
-    saved = list(_SUBSCRIPTIONS)
-    _SUBSCRIPTIONS.clear()
-    return saved
-
-
-def restore_for_tests(saved: list[Subscription]) -> None:
-    _SUBSCRIPTIONS[:] = saved
+def unsubscribe(handler: Callable[..., None]) -> None:
+    """Remove every subscription of ``handler`` (its outbox job, if any, stays registered for queued jobs)."""
+    _SUBSCRIPTIONS[:] = [s for s in _SUBSCRIPTIONS if s.handler is not handler]

@@ -47,6 +47,8 @@ class Application(IdMixin, TimestampMixin, Base):
     fee_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     fee_total: Mapped[int] = mapped_column(BigInteger, default=0)
     fee_paid: Mapped[bool] = mapped_column(default=False)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the history's last step
+    breach_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative form
 

@@ -169,6 +169,8 @@ def create(
         is_open=True,
         assigned_role=APPLICANT,
         state_entered_at=now,
+        last_seq=0,
+        breach_count=0,
     )
     seal_data(session, app, data)
     session.add(app)
@@ -311,6 +313,8 @@ def documents(session: Session, app: Application) -> list[Document]:
 
 
 def breaches(session: Session, app: Application) -> list[Breach]:
+    if app.breach_count == 0:  # most applications never breach a limit: no query for them
+        return []
     return list(session.scalars(select(Breach).where(Breach.application_id == app.id).order_by(Breach.detected_at)))
 
 

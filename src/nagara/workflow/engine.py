@@ -239,12 +239,10 @@ def _history(
     now: datetime,
     data: dict[str, Any] | None = None,
 ) -> HistoryEntry:
-    seq = int(
-        session.scalar(select(func.coalesce(func.max(HistoryEntry.seq), 0)).where(HistoryEntry.application_id == app.id)) or 0
-    )
+    app.last_seq += 1  # the case row is version-checked, so two steps never take the same number
     entry = HistoryEntry(
         application_id=app.id,
-        seq=seq + 1,
+        seq=app.last_seq,
         at=now,
         action=action,
         from_state=from_state,
@@ -490,6 +488,7 @@ def sweep(
             escalated_to=target,
         )
         session.add(breach)
+        app.breach_count += 1
         app.state_escalated = True
         emit(session, events.Breached(case=app, service=service, at=now, breach=breach))
         if target and state.get("role") != APPLICANT:
@@ -534,6 +533,7 @@ def sweep(
             compensation_cap=comp.get("cap", 0),
         )
         session.add(breach)
+        app.breach_count += 1
         app.service_breached = True
         emit(session, events.Breached(case=app, service=service, at=now, breach=breach))
         counts["service_breaches"] += 1

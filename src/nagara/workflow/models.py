@@ -42,6 +42,8 @@ class Case(Protocol):
     fee_lines: list[dict[str, Any]]
     fee_total: int
     fee_paid: bool
+    last_seq: int  # the seq of the last history entry
+    breach_count: int
 
 
 class HistoryEntry(IdMixin, Base):

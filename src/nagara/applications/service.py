@@ -12,14 +12,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from nagara.applications.data import seal_data, unseal_data
-from nagara.applications.documents import check_upload, missing_documents
+from nagara.applications.documents import check_upload, missing_documents, required_codes
 from nagara.applications.models import Application, Document, NumberCounter
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import APPLICANT, DRAFT, SUBMIT, Service
 from nagara.catalog.forms import form_errors
 from nagara.identity import service as identity
 from nagara.kit.access import Principal, require, require_any
-from nagara.kit.db import insert_ignoring_conflict, new_id, utcnow
+from nagara.kit.db import insert_ignoring_conflict, memo, new_id, utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
 from nagara.runtime import runtime_of
 from nagara.tenancy.models import State
@@ -169,22 +169,39 @@ def create(
         is_open=True,
         assigned_role=APPLICANT,
         state_entered_at=now,
+        state_escalated=False,
+        service_breached=False,
+        appeal_level=0,
+        fee_lines=[],
+        fee_total=0,
+        fee_paid=False,
         last_seq=0,
         breach_count=0,
+        created_at=now,
+        updated_at=now,
     )
     seal_data(session, app, data)
     session.add(app)
-    session.flush()
+    memo(session).setdefault(NEW_CASES, {})[app.id] = []  # the documents uploaded to it in this unit of work
     if submit:
-        _submit(session, service, app, principal, data, now)
+        _submit(session, service, app, principal, data, now, docs=[])  # created just now: no documents yet
+    session.flush()
     return app
 
 
 def _submit(
-    session: Session, service: Service, app: Application, principal: Principal, data: dict[str, Any], now: datetime
+    session: Session,
+    service: Service,
+    app: Application,
+    principal: Principal,
+    data: dict[str, Any],
+    now: datetime,
+    *,
+    docs: list[Document] | None = None,
 ) -> None:
     _validate_form(service, data, "en", complete=True)
-    docs = list(session.scalars(select(Document).where(Document.application_id == app.id)))
+    if docs is None:
+        docs = documents(session, app) if required_codes(service, data, now.date()) else []
     missing = missing_documents(service, app, docs, data)
     if missing:
         raise Invalid(
@@ -292,6 +309,8 @@ def upload(
     doc.storage_key = f"{app.local_body_code}/{app.number}/{doc.id}"
     runtime_of(session).files.put(doc.storage_key, content)
     session.add(doc)
+    if _created_here(session, app):
+        memo(session)[NEW_CASES][app.id].append(doc)
     session.flush()
     return doc
 
@@ -304,11 +323,22 @@ def document_content(session: Session, principal: Principal, number: str, doc_id
     return doc, runtime_of(session).files.get(doc.storage_key)
 
 
+NEW_CASES = "nagara.applications.new"  # the applications created in this unit of work, by id
+
+
+def _created_here(session: Session, app: Application) -> bool:
+    return app.id in memo(session).get(NEW_CASES, ())
+
+
 def history(session: Session, app: Application) -> list[HistoryEntry]:
+    if _created_here(session, app):  # its whole history was written in this unit of work: no query
+        return engine.written_steps(session, app)
     return list(session.scalars(select(HistoryEntry).where(HistoryEntry.application_id == app.id).order_by(HistoryEntry.seq)))
 
 
 def documents(session: Session, app: Application) -> list[Document]:
+    if _created_here(session, app):  # all its documents were uploaded in this unit of work
+        return list(memo(session)[NEW_CASES][app.id])
     return list(session.scalars(select(Document).where(Document.application_id == app.id).order_by(Document.uploaded_at)))
 
 

@@ -171,6 +171,23 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+_MEMO = "nagara.memo"
+
+
+def memo(session: Session) -> dict[str, Any]:
+    """What this unit of work wrote and will read again (to answer without a query).
+
+    Any rollback, a savepoint's too, empties it: nothing remembered outlives the rows it names.
+    """
+    found: dict[str, Any] = session.info.setdefault(_MEMO, {})
+    return found
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, _previous: Any) -> None:
+    session.info.pop(_MEMO, None)
+
+
 @event.listens_for(Session, "after_commit")
 def _mark_committed(session: Session) -> None:
     session.info["committed"] = True

@@ -40,6 +40,7 @@ from nagara.catalog.rules import all_hold, assess_fees, total
 from nagara.identity.models import RoleAssignment, User
 from nagara.kit.access import Principal
 from nagara.kit.calendar import WorkingCalendar
+from nagara.kit.db import memo
 from nagara.kit.errors import Conflict, Forbidden, Invalid, Problem
 from nagara.tenancy.models import State
 from nagara.tenancy.service import working_calendar
@@ -253,8 +254,17 @@ def _history(
         data=data,
     )
     session.add(entry)
+    memo(session).setdefault(_WRITTEN, []).append(entry)  # a strong reference: the identity map holds rows weakly
     emit(session, events.StepRecorded(case=app, service=service, at=now, entry=entry))
     return entry
+
+
+_WRITTEN = "nagara.workflow.written"
+
+
+def written_steps(session: Session, app: Case) -> list[HistoryEntry]:
+    """The history entries this unit of work wrote for ``app``, in order (a response needs no query for them)."""
+    return [e for e in memo(session).get(_WRITTEN, ()) if e.application_id == app.id]
 
 
 def enter_state(session: Session, service: Service, app: Case, state: str, now: datetime, clock: Clock) -> None:
@@ -310,7 +320,37 @@ def take_action(
     expected_version: int,
     now: datetime,
 ) -> HistoryEntry:
-    """Apply one action for ``principal``; every refusal raises before anything changes."""
+    """Apply one action for ``principal``; every refusal raises before anything changes.
+
+    The step is computed in memory and written by one flush at the end (one UPDATE of
+    the case, its version up by one), not flushed piecemeal by the queries on the way.
+    """
+    with session.no_autoflush:
+        entry = _take_action(
+            session,
+            service,
+            app,
+            principal=principal,
+            action_code=action_code,
+            comment=comment,
+            expected_version=expected_version,
+            now=now,
+        )
+    session.flush()
+    return entry
+
+
+def _take_action(
+    session: Session,
+    service: Service,
+    app: Case,
+    *,
+    principal: Principal,
+    action_code: str,
+    comment: str | None,
+    expected_version: int,
+    now: datetime,
+) -> HistoryEntry:
     require_version_match(app, expected_version)
     candidates = possible_actions(service, app, now)
     action = next((a for a in candidates if a["code"] == action_code), None)
@@ -366,7 +406,6 @@ def take_action(
             case=app, service=service, at=now, action=action_code, role=acting_role, from_state=from_state, to_state=app.state
         ),
     )
-    session.flush()
     return entry
 
 
@@ -374,8 +413,14 @@ def submit(session: Session, service: Service, app: Case, *, principal: Principa
     """Start the clock: first state, due times, fees; approve at once when the applicant self-certifies.
 
     With a fee, self-certified approval waits for payment: ``Submitted.approve_to`` tells
-    payments which state the paid demand moves the case to.
+    payments which state the paid demand moves the case to. Written by one flush at the end.
     """
+    with session.no_autoflush:
+        _submit(session, service, app, principal=principal, data=data, now=now)
+    session.flush()
+
+
+def _submit(session: Session, service: Service, app: Case, *, principal: Principal, data: dict[str, Any], now: datetime) -> None:
     clock = Clock.for_application(session, app)
     lines = assess_fees(service.definition.get("fees"), data, now.astimezone(clock.zone).date())
     app.fee_lines = [
@@ -405,7 +450,6 @@ def submit(session: Session, service: Service, app: Case, *, principal: Principa
     emit(session, events.Submitted(case=app, service=service, at=now, approve_to=approve_to))
     if approve_to is not None and app.fee_total == 0:
         self_certify(session, service, app, approve_to, now)
-    session.flush()
 
 
 def self_certify(session: Session, service: Service, app: Case, to_state: str, now: datetime) -> None:

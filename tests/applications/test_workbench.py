@@ -17,7 +17,7 @@ from nagara.kit.db import utcnow
 from nagara.ledger.models import PendingEntry
 from nagara.workflow.models import HistoryEntry
 from tests.applications.helpers import act, apply, birth_form, fetch, upload
-from tests.conftest import People
+from tests.conftest import People, make_officer
 
 
 def submitted(client: TestClient, people: People, who: str = "citizen1", body: str | None = None) -> dict[str, Any]:
@@ -121,6 +121,37 @@ def test_inbox_due_window_filter(client: TestClient, people: People) -> None:
     after = (utcnow() + timedelta(days=3)).isoformat()
     inbox = client.get("/api/v1/inbox", params={"due_after": after}, headers=people.headers("a_section_clerk")).json()
     assert [a["number"] for a in inbox] == [late["number"]]
+
+
+def test_the_inbox_holds_work_of_my_roles_where_i_hold_them_for_me_or_the_pool(client: TestClient, people: People) -> None:
+    """Work is listed to the holders of its role in its place: the one it is assigned to, or all while unassigned."""
+    with people.runtime.db.unit_of_work() as s:
+        people.users["a_clerk2"] = make_officer(s, "a.section_clerk2", "section_clerk", "kl", people.body_a)
+    app = submitted(client, people)
+
+    def inbox(who: str) -> list[str]:
+        response = client.get("/api/v1/inbox", headers=people.headers(who))
+        assert response.status_code == 200, response.text
+        return [a["number"] for a in response.json()]
+
+    def hold(role: str, user: str | None) -> None:
+        with people.runtime.db.unit_of_work() as s:
+            assigned = people.users[user].id if user else None
+            s.execute(
+                update(Application).where(Application.number == app["number"]).values(assigned_role=role, assigned_to_id=assigned)
+            )
+
+    hold("section_clerk", "a_section_clerk")
+    assert app["number"] in inbox("a_section_clerk")
+    assert app["number"] not in inbox("a_clerk2")  # assigned to a colleague
+    assert app["number"] not in inbox("a_officer")  # another role's work
+    assert app["number"] not in inbox("b_section_clerk")  # the same role in another body
+    hold("section_clerk", None)
+    assert app["number"] in inbox("a_clerk2")  # the role's pool
+    hold("state_admin", None)  # a second appeal: the state-wide role, which decides appeals without acting
+    assert app["number"] in inbox("kl_admin")
+    assert app["number"] not in inbox("a_section_clerk")
+    assert client.get("/api/v1/inbox", headers=people.headers("ka_secretary")).json() == []
 
 
 # --- bulk actions --------------------------------------------------------------

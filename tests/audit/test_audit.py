@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nagara.audit.models import AuditEvent
+from nagara.audit.service import record
 from nagara.identity.models import User
 from nagara.kit import context
 from nagara.runtime import Runtime
@@ -58,3 +59,26 @@ def test_failed_sign_ins_are_audited(client: TestClient, people: People, runtime
         ev = s.scalar(select(AuditEvent).where(AuditEvent.action == "identity.login.failed"))
         assert ev is not None
         assert ev.entity_id == people.users["a_officer"].id
+
+
+def test_each_reader_sees_the_events_of_their_jurisdiction(client: TestClient, people: People, runtime: Runtime) -> None:
+    """A secretary: their body and what lies within it; an auditor: the whole state; nobody another's."""
+    a, b = people.body_a, people.body_b
+    places = {"state": "kl", "a": a, "a-ward": f"{a}.w1", "a-longer": f"{a}x", "b": b, "ka": people.body_ka}
+    with runtime.db.unit_of_work() as s:
+        events = {name: record(s, "test.jurisdiction", tenant_code=code) for name, code in places.items()}
+        s.flush()
+        ids = {ev.id: name for name, ev in events.items()}
+
+    def seen(reader: str) -> set[str]:
+        response = client.get("/api/v1/audit-events?action=test.jurisdiction", headers=people.headers(reader))
+        assert response.status_code == 200, response.text
+        return {ids[e["id"]] for e in response.json()}
+
+    assert seen("a_secretary") == {"a", "a-ward"}
+    assert seen("kl_auditor") == {"state", "a", "a-ward", "a-longer", "b"}
+    assert seen("ka_secretary") == {"ka"}
+    assert client.get("/api/v1/audit-events", headers=people.headers("a_officer")).status_code == 403
+    one = client.get(f"/api/v1/audit-events/{events['b'].id}", headers=people.headers("a_secretary"))
+    assert one.status_code == 404
+    assert client.get(f"/api/v1/audit-events/{events['b'].id}", headers=people.headers("kl_auditor")).status_code == 200

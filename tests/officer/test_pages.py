@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nagara.applications.models import Application
-from nagara.identity.models import RoleAssignment
+from nagara.identity import service as identity
+from nagara.identity.models import RoleAssignment, User
 from nagara.runtime import Runtime
 from nagara.worker.runner import Worker
 from tests.applications.test_workbench import counts, set_due, snapshot, submitted
@@ -171,6 +172,7 @@ def test_administration_for_administrators_only(client: TestClient, people: Peop
     sign_in(client, people, "a_secretary")
     overview = client.get("/officer/admin").text
     assert f"/officer/admin/bodies/{people.body_a}/services" in overview
+    assert f"/officer/admin/bodies/{people.body_b}/" not in overview
     assert "/officer/admin/pack" not in overview  # the state administrator's
     services = client.get(f"/officer/admin/bodies/{people.body_a}/services")
     assert services.status_code == 200 and "Birth registration" in services.text
@@ -178,6 +180,10 @@ def test_administration_for_administrators_only(client: TestClient, people: Peop
     assert client.get("/officer/admin/pack").status_code == 403
     client.cookies.clear()
     sign_in(client, people, "kl_admin")
+    overview = client.get("/officer/admin").text
+    assert f'<option value="{people.body_a}">' in overview  # every body of the state, to choose from
+    assert f'<option value="{people.body_b}">' in overview
+    assert people.body_ka not in overview
     tvm = client.get("/officer/admin/bodies/kl.tvm-corp/services").text
     assert "office_hours.opens" in tvm and "fees.items" in tvm and "Attukal Pongala" in tvm
     pack = client.get("/officer/admin/pack").text
@@ -236,6 +242,20 @@ def test_an_operator_applies_with_the_citizens_consent(client: TestClient, peopl
     client.cookies.clear()
     sign_in(client, people, "a_section_clerk")
     assert client.get("/officer/assist").status_code == 403
+
+
+def test_an_operator_chooses_among_the_services_of_the_bodies_where_they_assist(
+    client: TestClient, people: People, runtime: Runtime
+) -> None:
+    """Each body once, however many of their roles there assist; no body where they do not."""
+    with runtime.db.unit_of_work() as s:
+        operator = s.get(User, people.users["a_operator"].id)
+        assert operator is not None
+        identity.grant_role(s, None, operator, "counter_clerk", identity.Place("kl", people.body_a))
+    sign_in(client, people, "a_operator")
+    start = client.get("/officer/assist").text
+    assert start.count(f'value="{people.body_a}/birth-registration"') == 1
+    assert f'value="{people.body_b}/' not in start
 
 
 @pytest.mark.parametrize("lang", ["en", "ml", "kn", "hi"])

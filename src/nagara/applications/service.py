@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from nagara.catalog import service as catalog
 from nagara.catalog.definitions import APPLICANT, DRAFT, SUBMIT, Service
 from nagara.catalog.forms import form_errors
 from nagara.identity import service as identity
-from nagara.kit.access import Principal, require, require_any
+from nagara.kit.access import Principal, require, require_any, scope
 from nagara.kit.db import insert_ignoring_conflict, memo, new_id, utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
 from nagara.runtime import runtime_of
@@ -225,17 +225,13 @@ def visible(principal: Principal) -> ColumnElement[bool]:
 
 def jurisdiction(principal: Principal) -> ColumnElement[bool]:
     """Applications within the places where the principal may read applications (not their own)."""
-    clauses: list[ColumnElement[bool]] = []
-    for g in principal.grants:
-        if "applications:application:read" not in g.permissions or g.scope == "self":
-            continue
-        clause = Application.state_code == g.state_code
-        if g.scope != "state" and g.local_body_code:
-            clause = clause & (Application.local_body_code == g.local_body_code)
-        if g.ward_code:
-            clause = clause & (Application.ward_code == g.ward_code)
-        clauses.append(clause)
-    return or_(*clauses) if clauses else false()
+    return scope(
+        principal,
+        "applications:application:read",
+        state_col=Application.state_code,
+        local_body_col=Application.local_body_code,
+        ward_col=Application.ward_code,
+    )
 
 
 def get(session: Session, principal: Principal, number: str, *, for_update: bool = False) -> Application:
@@ -359,19 +355,16 @@ class InboxFilter:
 
 
 def _holder_clause(principal: Principal) -> ColumnElement[bool]:
-    """Work held by the principal or by a pool of a role they hold where they hold it."""
-    clauses: list[ColumnElement[bool]] = []
-    for g in principal.grants:
-        if g.scope == "self" or (
-            "applications:application:read" not in g.permissions and "applications:appeal:decide" not in g.permissions
-        ):
-            continue
-        clause = (Application.assigned_role == g.role) & (Application.state_code == g.state_code)
-        if g.scope != "state" and g.local_body_code:
-            clause = clause & (Application.local_body_code == g.local_body_code)
-        clause = clause & or_(Application.assigned_to_id.is_(None), Application.assigned_to_id == principal.user_id)
-        clauses.append(clause)
-    return or_(*clauses) if clauses else false()
+    """Work held by a role the principal holds, where they hold it, assigned to them or to the role's pool."""
+    return scope(
+        principal,
+        ("applications:application:read", "applications:appeal:decide"),
+        state_col=Application.state_code,
+        local_body_col=Application.local_body_code,
+        ward_col=Application.ward_code,
+        role_col=Application.assigned_role,
+        assignee_col=Application.assigned_to_id,
+    )
 
 
 def _filtered(query: Any, f: InboxFilter, now: datetime) -> Any:

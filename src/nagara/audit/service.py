@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, false, inspect, or_, select
+from sqlalchemy import ColumnElement, event, inspect, select
 from sqlalchemy.orm import Session
 
 from nagara.audit.models import AuditEvent
 from nagara.kit import context
-from nagara.kit.access import Principal, require_any
+from nagara.kit.access import Principal, require_any, scope
 from nagara.kit.db import IdMixin, new_id
 from nagara.kit.errors import NotFound
 
@@ -88,15 +88,7 @@ def _audit_flush(session: Session, _flush_context: Any, _instances: Any) -> None
 
 def _tenant_scope(principal: Principal) -> ColumnElement[bool]:
     """Events of places within the caller's audit jurisdiction (a state code covers its local bodies)."""
-    clauses: list[ColumnElement[bool]] = []
-    for g in principal.grants:
-        if "audit:event:read" not in g.permissions or g.scope == "self":
-            continue
-        place = g.state_code if g.scope == "state" or g.local_body_code is None else g.local_body_code
-        if g.scope == "ward" and g.ward_code:
-            place = g.ward_code
-        clauses.append((AuditEvent.tenant_code == place) | AuditEvent.tenant_code.startswith(place + ".", autoescape=True))
-    return or_(*clauses) if clauses else false()
+    return scope(principal, "audit:event:read", place_col=AuditEvent.tenant_code)
 
 
 def list_events(

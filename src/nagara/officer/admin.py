@@ -18,7 +18,7 @@ from nagara.catalog import service as catalog
 from nagara.identity import service as identity
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.identity.models import RoleAssignment
-from nagara.kit.access import Principal
+from nagara.kit.access import Principal, scope
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from nagara.officer.common import WORKBENCH, officer_or_redirect, page, role_names
 from nagara.tenancy import service as tenancy
@@ -30,19 +30,10 @@ router = APIRouter(include_in_schema=False)
 
 
 def _bodies(session: DbSession, principal: Principal, permission: str) -> list[LocalBody]:
-    """The local bodies where the principal holds ``permission``: their own, or every one of their state."""
-    codes: set[str] = set()
-    state_wide: set[str] = set()
-    for g in principal.grants:
-        if permission not in g.permissions or g.scope == "self":
-            continue
-        if g.scope == "state":
-            state_wide.add(g.state_code)
-        elif g.local_body_code:
-            codes.add(g.local_body_code)
-    bodies = [b for st in sorted(state_wide) for b in tenancy.list_local_bodies(session, st)]
-    bodies += [b for c in sorted(codes) if (b := session.get(LocalBody, c)) is not None and b.state_code not in state_wide]
-    return bodies
+    """The local bodies where the principal holds ``permission``: every one of their state first, then their own."""
+    held = scope(principal, permission, state_col=LocalBody.state_code, local_body_col=LocalBody.code)
+    bodies = session.scalars(select(LocalBody).where(held).order_by(LocalBody.code))
+    return sorted(bodies, key=lambda b: not principal.may(permission, state_code=b.state_code))
 
 
 def _admin(request: Request, principal: Principal | None) -> Principal | Response:

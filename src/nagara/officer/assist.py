@@ -13,11 +13,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from nagara.applications import service
 from nagara.catalog import service as catalog
 from nagara.identity.deps import DbSession, PagePrincipal, get_runtime
-from nagara.kit.access import Principal
+from nagara.kit.access import Principal, scope
 from nagara.kit.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from nagara.officer.common import WORKBENCH, officer_or_redirect, page
 from nagara.tenancy.models import LocalBody
@@ -42,16 +43,16 @@ def _assisting(request: Request, principal: Principal | None) -> Principal | Res
 
 def _choices(session: DbSession, principal: Principal) -> list[dict[str, Any]]:
     """The services the operator may apply for, per local body where they assist."""
-    out = []
-    for g in principal.grants:
-        if "identity:citizen:assist" not in g.permissions or not g.local_body_code:
-            continue
-        body = session.get(LocalBody, g.local_body_code)
-        if body is None:
-            continue
-        services = [{"code": s.code, "name": s.definition["name"]} for s in catalog.list_services(session, body.code)]
-        out.append({"code": body.code, "name": body.name, "services": services})
-    return out
+    held = scope(principal, "identity:citizen:assist", state_col=LocalBody.state_code, local_body_col=LocalBody.code)
+    bodies = session.scalars(select(LocalBody).where(held).order_by(LocalBody.code)).all()
+    return [
+        {
+            "code": body.code,
+            "name": body.name,
+            "services": [{"code": s.code, "name": s.definition["name"]} for s in catalog.list_services(session, body.code)],
+        }
+        for body in bodies
+    ]
 
 
 def _start(

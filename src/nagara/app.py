@@ -34,6 +34,7 @@ from nagara.catalog.views import router as catalog_views_router
 from nagara.certificates.api import public_router as certificates_public_router
 from nagara.certificates.api import router as certificates_router
 from nagara.certificates.views import router as certificates_views_router
+from nagara.domains import load_all
 from nagara.identity.api import router as identity_router
 from nagara.identity.views import router as identity_views_router
 from nagara.kit import context
@@ -230,6 +231,7 @@ def create_app(
     runtime: Runtime | None = None,
     start_worker: bool | None = None,
 ) -> FastAPI:
+    load_all()  # every job handler for the embedded worker, and the pack checks of tenancy.pack_status
     if runtime is None:
         settings = settings or load_settings()
         runtime = build_runtime(settings)

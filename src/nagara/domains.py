@@ -1,8 +1,15 @@
-"""Import every domain's tables and job handlers, so metadata and the job registry are complete."""
+"""Import every domain's tables and job handlers, so metadata and the job registry are complete,
+and register what the domains above tenancy check in, and load from, a state's pack."""
 
 from __future__ import annotations
 
 import importlib
+
+from nagara.catalog.definitions import check_service
+from nagara.catalog.packs import load_services
+from nagara.certificates.templates import pack_problems
+from nagara.identity.permissions import role_problems
+from nagara.tenancy import packs
 
 DOMAIN_MODULES = (
     "nagara.tenancy.models",
@@ -24,5 +31,14 @@ DOMAIN_MODULES = (
 
 
 def load_all() -> None:
+    """Every process calls this once before it serves, works or reads a pack (the app factory, the CLI, tests)."""
     for name in DOMAIN_MODULES:
         importlib.import_module(name)
+    packs.register(
+        packs.PackParts(
+            check_role=role_problems,
+            check_service=check_service,
+            check_certificates=pack_problems,
+            load_services=load_services,
+        )
+    )

@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) pdflibs
 	$(BIN)/nagara demo
 
+# lint-imports: the layers contract in pyproject.toml ([tool.importlinter]); tests/test_layers.py finds import cycles.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -231,7 +231,7 @@ def create_app(
     runtime: Runtime | None = None,
     start_worker: bool | None = None,
 ) -> FastAPI:
-    load_all()  # every domain's tables, jobs and event handlers, before the first request
+    load_all()  # every domain's tables, jobs, event handlers and pack checks, before the first request
     if runtime is None:
         settings = settings or load_settings()
         runtime = build_runtime(settings)

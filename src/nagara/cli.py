@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
@@ -16,7 +15,9 @@ from rich.progress import Progress
 from rich.table import Column, Table
 
 from nagara.certificates.cli import certificates_app
-from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
+from nagara.command import close_runtimes
+from nagara.command import open_runtime as _runtime
+from nagara.command import settings_or_exit as _settings
 from nagara.ledger.cli import ledger_app
 
 if TYPE_CHECKING:
@@ -36,39 +37,13 @@ out = Console()
 err = Console(stderr=True)
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except (InsecureProductionSettings, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-
-
-def _runtime(settings: Settings | None = None) -> Runtime:
-    from nagara.domains import load_all
-    from nagara.runtime import build_runtime
-
-    load_all()
-    from nagara.kit import context
-
-    context.set_context(context.ActorContext(actor_kind="system", via="cli", request_id=f"cli-{os.getpid()}"))
-    runtime = build_runtime(settings or _settings())
-    _OPENED.append(runtime)
-    return runtime
-
-
-_OPENED: list[Runtime] = []
-
-
 @app.callback()
 def _each_command(ctx: typer.Context) -> None:
-    """Close the database connections a command opened when it ends."""
+    """Load every domain before a command runs; close the database connections it opened when it ends."""
+    from nagara.domains import load_all  # start-up time: `nagara --help` does not load the domains
 
-    def close() -> None:
-        while _OPENED:
-            _OPENED.pop().db.dispose()
-
-    ctx.call_on_close(close)
+    load_all()
+    ctx.call_on_close(close_runtimes)
 
 
 def _fail(exc: Exception) -> typer.Exit:

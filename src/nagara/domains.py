@@ -1,9 +1,10 @@
-"""Every domain in one place: its tables and job handlers imported, its event handlers,
-workflow guards and effects registered. The app, the worker, the CLI, migrations and
-tests call :func:`load_all` before they start.
+"""Every domain in one place: its tables and job handlers imported; its event handlers,
+workflow guards and effects registered; and what the domains above tenancy check in, and
+load from, a state's pack. The app, the worker, the CLI, migrations and tests call
+:func:`load_all` before they start.
 
 This is the only module that knows which domain reacts to which: the workflow engine
-emits events and names guards without importing the domains above it.
+emits events and names guards, and tenancy reads packs, without importing the domains above.
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from __future__ import annotations
 import importlib
 
 from nagara.applications import documents
+from nagara.catalog.definitions import check_service
+from nagara.catalog.packs import load_services
 from nagara.certificates import handlers as certificates
+from nagara.certificates.templates import pack_problems
+from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
 from nagara.payments import handlers as payments
+from nagara.tenancy import packs
 from nagara.worker.events import subscribe
 from nagara.workflow import engine, events
 
@@ -54,6 +60,15 @@ def wire() -> None:
 
 
 def load_all() -> None:
+    """Every process calls this once before it serves, works or reads a pack (the app factory, the CLI, tests)."""
     for name in DOMAIN_MODULES:
         importlib.import_module(name)
+    packs.register(
+        packs.PackParts(
+            check_role=role_problems,
+            check_service=check_service,
+            check_certificates=pack_problems,
+            load_services=load_services,
+        )
+    )
     wire()

@@ -235,6 +235,7 @@ def test_an_operator_applies_with_the_citizens_consent(client: TestClient, peopl
     page = client.get(done.headers["location"]).text
     assert "The citizen consented." in page
     number = done.headers["location"].rsplit("/", 1)[1]
+    assert f'href="/applications/{number}/edit"' in page  # the portal's draft form: the app serves it
     with runtime.db.unit_of_work(readonly=True) as s:
         app = s.scalar(select(Application).where(Application.number == number))
         assert app is not None and app.consent_at is not None

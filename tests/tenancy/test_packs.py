@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from nagara.cli import app as cli
 from nagara.runtime import Runtime
+from nagara.tenancy import packs
 from nagara.tenancy.models import LocalBody, State, Ward
 from nagara.tenancy.packs import InvalidPack, read_pack
 from nagara.tenancy.service import load_pack
@@ -94,6 +95,21 @@ def test_a_broken_pack_never_half_loads(runtime: Runtime, tmp_path: Path) -> Non
     with runtime.db.unit_of_work() as s:
         assert s.get(State, "xx") is None
         assert s.scalar(select(func.count()).select_from(LocalBody).where(LocalBody.state_code == "xx")) == 0
+
+
+def test_without_the_other_domains_checks_a_pack_is_neither_read_nor_loaded(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permissions, services and certificate templates are checked by domains above tenancy: never skipped silently."""
+    pack = read_pack(PACKS / "kl")
+    pack.meta = {**pack.meta, "code": "xx", "lgd_code": 99}
+    monkeypatch.setattr(packs, "_PARTS", None)
+    with pytest.raises(RuntimeError, match=r"call nagara\.domains\.load_all\(\)"):
+        read_pack(PACKS / "kl")
+    with runtime.db.unit_of_work() as s:
+        with pytest.raises(RuntimeError, match=r"call nagara\.domains\.load_all\(\)"):
+            load_pack(s, pack)
+        assert not s.new and not s.dirty
 
 
 def test_loading_twice_changes_nothing(runtime: Runtime) -> None:

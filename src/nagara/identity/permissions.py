@@ -6,6 +6,8 @@ rejected, so a typo cannot silently grant nothing (or the wrong thing).
 
 from __future__ import annotations
 
+from typing import Any
+
 PERMISSIONS: dict[str, str] = {
     "identity:profile:read": "Read one's own profile",
     "identity:profile:update": "Change one's own name and language",
@@ -28,3 +30,13 @@ PERMISSIONS: dict[str, str] = {
     "payments:accounts:read": "Read the accounts journal and trial balance within the jurisdiction",
     "certificates:certificate:manage": "Reissue, revoke, suspend and reinstate certificates and licences",
 }
+
+
+def role_problems(role: dict[str, Any]) -> list[tuple[str, str]]:
+    """For a pack's ``roles.yaml`` (registered in ``domains.py``): each permission the role grants that no code checks."""
+    granted: list[Any] = role["permissions"] if isinstance(role.get("permissions"), list) else []
+    return [
+        (f"permissions[{j}]", f"unknown permission {perm!r}; known permissions: {', '.join(sorted(PERMISSIONS))}")
+        for j, perm in enumerate(granted)
+        if isinstance(perm, str) and perm not in PERMISSIONS
+    ]

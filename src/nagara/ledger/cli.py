@@ -14,6 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from nagara.command import open_runtime, settings_or_exit
+
 ledger_app = typer.Typer(
     no_args_is_help=True, help="The public ledger: verify, prove, check proofs, keys, a witnessing demo pair."
 )
@@ -103,10 +105,9 @@ def prove(
             raise typer.Exit(1)
         proofs = [(int(e["index"]), str(e["proof"])) for e in response.json()["entries"]]
     else:
-        from nagara.cli import _runtime
         from nagara.ledger import service
 
-        rt = _runtime()
+        rt = open_runtime()
         with rt.db.unit_of_work(readonly=True) as session:
             found = service.subject_entries(session, rt.settings, subject, limit=1000)
         proofs = [(e.index, e.proof) for e in found.entries]
@@ -185,10 +186,9 @@ def keygen(
 @ledger_app.command("keys")
 def show_keys() -> None:
     """This node's log origin and verifier keys (development generates the keys on first use)."""
-    from nagara.cli import _runtime
     from nagara.ledger import keys
 
-    rt = _runtime()
+    rt = open_runtime()
     with rt.db.unit_of_work(readonly=True) as session:
         origin = keys.resolve_origin(session, rt.settings)
     if origin is None:
@@ -202,11 +202,10 @@ def show_keys() -> None:
 @ledger_app.command("integrate")
 def integrate_now() -> None:
     """Integrate every pending entry now and sign a checkpoint (the worker does this every second)."""
-    from nagara.cli import _runtime
     from nagara.kit.db import try_single_runner
     from nagara.ledger import integrator
 
-    rt = _runtime()
+    rt = open_runtime()
     while True:
         with rt.db.unit_of_work() as session:
             if not try_single_runner(session, "ledger.integrate"):
@@ -282,9 +281,7 @@ def demo_pair(
     first_port: Annotated[int, typer.Option(help="Kerala's port; Karnataka's is the next one")] = 8001,
 ) -> None:
     """Run a Kerala node and a Karnataka node (``nagara demo`` each) whose ledgers witness each other."""
-    from nagara.cli import _settings
-
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.env == "production":
         err.print("[red]error:[/red] the demonstration is not for production")
         raise typer.Exit(2)

@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from starlette.routing import NoMatchFound
 
 from nagara.applications import service
+from nagara.applications.views import edit_draft
 from nagara.catalog import service as catalog
 from nagara.identity.deps import DbSession, PagePrincipal, get_runtime
 from nagara.kit.access import Principal, scope
@@ -26,10 +28,6 @@ from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
 
 router = APIRouter(include_in_schema=False)
-
-# The citizen portal's page for filling in a draft (the web area's form); the operator, as the
-# draft's filer, may use it like the citizen. Shown as a link once the portal serves it.
-DRAFT_FORM = "/applications/{number}/edit"
 
 
 def _assisting(request: Request, principal: Principal | None) -> Principal | Response:
@@ -171,10 +169,16 @@ async def consent(request: Request, session: DbSession, principal: PagePrincipal
     return see_other(f"{WORKBENCH}/assist/{app.number}")
 
 
-def _portal_has(request: Request, path: str) -> bool:
-    from nagara.app import VIEW_ROUTERS
+def _draft_form(request: Request, number: str) -> str | None:
+    """The citizen portal's page for filling in the draft, if the app serving this request has it.
 
-    return any(getattr(route, "path", None) == path for router in VIEW_ROUTERS for route in router.routes)
+    The operator, as the draft's filer, may use it like the citizen. The app is asked (it
+    includes this module's router, so this module does not import it).
+    """
+    try:
+        return str(request.app.url_path_for(edit_draft.__name__, number=number))
+    except NoMatchFound:
+        return None
 
 
 @router.get("/officer/assist/{number}")
@@ -190,6 +194,6 @@ def started(request: Request, number: str, session: DbSession, principal: PagePr
         "page_title": _("Consent recorded"),
         "app": app,
         "service_name": svc.definition["name"],
-        "form_url": DRAFT_FORM.format(number=app.number) if _portal_has(request, DRAFT_FORM) else None,
+        "form_url": _draft_form(request, app.number),
     }
     return page(request, session, officer, "officer/assist_started.html", context)

@@ -3,6 +3,13 @@
 Validation collects every error (file, path inside it, what was expected)
 before anything is written; loading happens in the caller's unit of work, so
 a pack that fails half-way leaves nothing behind.
+
+Tenancy reads every file of a pack but does not know what some parts mean: the
+permissions in ``roles.yaml`` (identity), the service definitions in ``services/``
+and the service versions loaded from them (catalog), the templates in
+``certificates/`` (certificates). Those domains sit above tenancy, so they hand
+their checks and their loader in through :func:`register` (``nagara.domains.load_all``
+does it). Until then a pack is neither validated nor loaded.
 """
 
 from __future__ import annotations
@@ -10,17 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
-
-from nagara.identity.permissions import PERMISSIONS
+from sqlalchemy.orm import Session
 
 SCHEMA_FILES = ("common", "pack", "calendar", "districts", "local_bodies", "wards", "roles", "service")
 REQUIRED_FILES = ("pack.yaml", "calendar.yaml", "districts.yaml", "local_bodies.yaml", "roles.yaml")
@@ -70,6 +76,46 @@ class Pack:
     @property
     def code(self) -> str:
         return str(self.meta["code"])
+
+
+class ServiceCheck(Protocol):
+    def __call__(self, definition: dict[str, Any], *, roles: set[str], languages: list[str]) -> list[tuple[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class PackParts:
+    """What the domains above tenancy check in a pack, and how they load their part of it.
+
+    ``check_role(role)``: (path inside the role, message) for each problem, such as an unknown
+    permission. ``check_service(definition, roles=, languages=)``: (path, message) for each
+    problem of one schema-valid ``services/*.yaml``. ``check_certificates(directory, languages,
+    services)``: (file, path, message) for the pack's ``certificates/`` and the outputs of its
+    services. ``load_services(session, pack)``: writes the services and returns how many.
+    """
+
+    check_role: Callable[[dict[str, Any]], list[tuple[str, str]]]
+    check_service: ServiceCheck
+    check_certificates: Callable[[Path, list[str], dict[str, dict[str, Any]]], list[tuple[str, str, str]]]
+    load_services: Callable[[Session, Pack], int]
+
+
+_PARTS: PackParts | None = None
+
+
+def register(parts: PackParts) -> None:
+    """Give tenancy the checks and the loader of the parts of a pack that other domains own."""
+    global _PARTS  # noqa: PLW0603 - set once at start-up (domains.load_all), read-only afterwards
+    _PARTS = parts
+
+
+def registered() -> PackParts:
+    """The registered parts; a pack is never validated or loaded with a check missing."""
+    if _PARTS is None:
+        raise RuntimeError(
+            "no checks are registered for the parts of a pack that other domains own (roles' permissions, "
+            "services/, certificates/): call nagara.domains.load_all() before reading or loading a pack"
+        )
+    return _PARTS
 
 
 def _load_schemas() -> dict[str, Draft202012Validator]:
@@ -172,6 +218,7 @@ def _duplicates(values: Iterable[Any]) -> list[Any]:
 
 def read_pack(directory: Path) -> Pack:
     """Read and validate a pack; raise :class:`InvalidPack` listing every error."""
+    parts = registered()
     directory = Path(directory)
     col = _Collector(directory)
     if not directory.is_dir():
@@ -265,19 +312,11 @@ def read_pack(directory: Path) -> Pack:
             col.add("roles.yaml", "roles", f"role {missing!r} is required; every pack defines {', '.join(REQUIRED_ROLES)}")
     for i, r in _items(docs["roles.yaml"], "roles"):
         _check_names(col, "roles.yaml", f"roles[{i}].name", r.get("name"), languages)
-        perms: list[Any] = r["permissions"] if isinstance(r.get("permissions"), list) else []
-        for j, perm in enumerate(perms):
-            if isinstance(perm, str) and perm not in PERMISSIONS:
-                col.add(
-                    "roles.yaml",
-                    f"roles[{i}].permissions[{j}]",
-                    f"unknown permission {perm!r}; known permissions: {', '.join(sorted(PERMISSIONS))}",
-                )
+        for where, message in parts.check_role(r):
+            col.add("roles.yaml", f"roles[{i}].{where}", message)
 
-    services = _read_services(col, directory, {str(c) for c in role_codes}, languages)
-    from nagara.certificates.templates import pack_problems  # certificate templates, packs/<state>/certificates/
-
-    for file, where, message in pack_problems(directory, languages, services):
+    services = _read_services(col, directory, {str(c) for c in role_codes}, languages, parts.check_service)
+    for file, where, message in parts.check_certificates(directory, languages, services):
         col.add(file, where, message)
     for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
         body_overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}
@@ -307,9 +346,9 @@ def read_pack(directory: Path) -> Pack:
     )
 
 
-def _read_services(col: _Collector, directory: Path, roles: set[str], languages: list[str]) -> dict[str, dict[str, Any]]:
-    from nagara.catalog.definitions import check_service
-
+def _read_services(
+    col: _Collector, directory: Path, roles: set[str], languages: list[str], check_service: ServiceCheck
+) -> dict[str, dict[str, Any]]:
     services: dict[str, dict[str, Any]] = {}
     shorts: dict[str, str] = {}
     for path in sorted((directory / "services").glob("*.yaml")):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +13,7 @@ from sqlalchemy.orm import Session
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.errors import NotFound
 from nagara.tenancy.models import District, LocalBody, Role, State, Ward
-from nagara.tenancy.packs import InvalidPack, Pack, PackError, discover, read_pack
+from nagara.tenancy.packs import InvalidPack, Pack, PackError, discover, read_pack, registered
 
 if TYPE_CHECKING:
     from nagara.kit.access import Principal
@@ -35,6 +33,7 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
 
     Rows the pack no longer lists are kept (records may point at them) and counted as stale.
     """
+    load_services = registered().load_services  # before any write: never a pack without its services
     st = pack.code
     counts = {"districts": 0, "local_bodies": 0, "wards": 0, "roles": 0}
     state = session.get(State, st) or State(code=st)
@@ -80,7 +79,7 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
             session.add(ward)
             counts["wards"] += 1
 
-    counts["services"] = _load_services(session, pack)
+    counts["services"] = load_services(session, pack)
 
     for r in pack.roles:
         role = session.get(Role, (st, r["code"])) or Role(state_code=st, code=r["code"])
@@ -89,37 +88,6 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
         counts["roles"] += 1
     session.flush()
     return counts
-
-
-def _load_services(session: Session, pack: Pack) -> int:
-    """A new version for each service whose definition changed; applications keep theirs."""
-    from nagara.catalog.models import ServiceVersion
-
-    for code, definition in pack.services.items():
-        digest = hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest()
-        versions = list(
-            session.scalars(select(ServiceVersion).where(ServiceVersion.state_code == pack.code, ServiceVersion.code == code))
-        )
-        same = next((v for v in versions if v.digest == digest), None)
-        if same is not None and same.is_current:
-            continue
-        for v in versions:
-            v.is_current = False
-        if same is not None:  # the pack went back to an earlier definition
-            same.is_current = True
-            continue
-        session.add(
-            ServiceVersion(
-                state_code=pack.code,
-                code=code,
-                version=max((v.version for v in versions), default=0) + 1,
-                digest=digest,
-                definition=json.loads(json.dumps(definition, default=str)),
-                is_current=True,
-            )
-        )
-    session.flush()
-    return len(pack.services)
 
 
 def get_state(session: Session, code: str) -> State:

@@ -20,7 +20,7 @@ from nagara.identity.deps import DbSession, PagePrincipal, get_runtime
 from nagara.kit.access import Principal
 from nagara.kit.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from nagara.officer.common import WORKBENCH, officer_or_redirect, page
-from nagara.tenancy.models import LocalBody
+from nagara.tenancy import context as tenancy
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
 
@@ -46,8 +46,9 @@ def _choices(session: DbSession, principal: Principal) -> list[dict[str, Any]]:
     for g in principal.grants:
         if "identity:citizen:assist" not in g.permissions or not g.local_body_code:
             continue
-        body = session.get(LocalBody, g.local_body_code)
-        if body is None:
+        try:
+            body = tenancy.body_place(session, g.local_body_code).body
+        except NotFound:
             continue
         services = [{"code": s.code, "name": s.definition["name"]} for s in catalog.list_services(session, body.code)]
         out.append({"code": body.code, "name": body.name, "services": services})
@@ -85,7 +86,7 @@ def _code_page(
     status_code: int = 200,
 ) -> Response:
     svc = catalog.get_service(session, values["body"], values["service"])
-    body = session.get(LocalBody, values["body"])
+    body = tenancy.place(session, values["body"]).body
     context = {
         "page_title": _("Enter the citizen's consent code"),
         "values": values,

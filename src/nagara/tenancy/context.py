@@ -297,7 +297,12 @@ def _read_body(session: Session, pack: _StatePack, code: str) -> BodyPlace | Non
 
 
 def _state_pack(session: Session, state_code: str) -> _StatePack:
-    """The state's entry, checked against the database once in this unit of work."""
+    """The state's entry, checked against the database once in this unit of work.
+
+    The digest is read before (or with) anything kept under it, so a pack committed in
+    between can only put newer rows under an older digest, which the next unit of work
+    finds different and reads again: an entry is never older than its digest says.
+    """
     unit = _unit(session)
     pack = unit.get(state_code)
     if pack is not None:

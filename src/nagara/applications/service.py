@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.engine import Connection
@@ -22,7 +21,7 @@ from nagara.kit.access import Principal, require, require_any, scope
 from nagara.kit.db import insert_ignoring_conflict, memo, new_id, utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
 from nagara.runtime import runtime_of
-from nagara.tenancy.models import State
+from nagara.tenancy.context import zone_of
 from nagara.workflow import engine
 from nagara.workflow.models import Breach, HistoryEntry
 
@@ -428,8 +427,7 @@ class DueWindows:
 
 
 def due_windows(session: Session, principal: Principal, now: datetime) -> DueWindows:
-    state = session.get(State, principal.state_code) if principal.state_code else None
-    zone = ZoneInfo(state.timezone if state else "Asia/Kolkata")
+    zone = zone_of(session, principal.state_code)
     today = now.astimezone(zone).date()
 
     def start_of(days: int) -> datetime:

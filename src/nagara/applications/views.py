@@ -32,8 +32,8 @@ from nagara.catalog.views import role_names
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
-from nagara.kit.errors import Forbidden, Invalid, NotAuthenticated, Problem
-from nagara.tenancy.models import LocalBody, State
+from nagara.kit.errors import Forbidden, Invalid, NotAuthenticated, NotFound, Problem
+from nagara.tenancy.context import LocalBodyInfo, body_place, zone_of
 from nagara.web.i18n import N_, current_language
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
@@ -63,9 +63,8 @@ def citizen(principal: Principal | None) -> Principal:
     return principal
 
 
-def _timezone(session: DbSession, state_code: str) -> str:
-    state = session.get(State, state_code)
-    return state.timezone if state else "Asia/Kolkata"
+def _timezone(session: DbSession, state_code: str | None) -> str:
+    return zone_of(session, state_code).key
 
 
 # --- the form, generated from the schema and the UI hints ------------------------------------
@@ -180,7 +179,7 @@ def read_form(svc: Service, form: FormData) -> dict[str, Any]:
 def _form_page(
     request: Request,
     svc: Service,
-    body: LocalBody,
+    body: LocalBodyInfo,
     *,
     data: dict[str, Any],
     errors: dict[str, str],
@@ -206,13 +205,13 @@ def _form_page(
     return render(request, "applications/form.html", context, status_code=status_code)
 
 
-def _body(session: DbSession, code: str) -> LocalBody:
-    body = session.get(LocalBody, code)
-    if body is None:
+def _body(session: DbSession, code: str) -> LocalBodyInfo:
+    try:
+        return body_place(session, code).body
+    except NotFound:
         raise Invalid(
             "unknown local body", [{"loc": ["path", "tenant"], "msg": f"no local body {code!r}", "type": "value_error"}]
-        )
-    return body
+        ) from None
 
 
 @router.get("/apply/{tenant}/{code}")
@@ -266,7 +265,9 @@ async def start_application(request: Request, tenant: str, code: str, session: D
     return _after_save(request, svc, body, app, data, form_text(form, "intent"))
 
 
-def _after_save(request: Request, svc: Service, body: LocalBody, app: Application, data: dict[str, Any], intent: str) -> Response:
+def _after_save(
+    request: Request, svc: Service, body: LocalBodyInfo, app: Application, data: dict[str, Any], intent: str
+) -> Response:
     if intent == "continue":
         errors = _complete_errors(svc, data)
         if errors:
@@ -518,7 +519,7 @@ def _track_context(session: DbSession, app: Application, svc: Service, principal
         "app": app,
         "svc": svc,
         "service_name": localised(svc.definition["name"]),
-        "body": session.get(LocalBody, app.local_body_code),
+        "body": body_place(session, app.local_body_code).body,
         "state_name": state_name(svc, app.state),
         "holder": holder_name(session, app),
         "steps": steps,
@@ -598,7 +599,7 @@ def my_applications(request: Request, session: DbSession, principal: PagePrincip
                 "href": f"/applications/{app.number}" + ("/edit" if app.state == DRAFT else ""),
             }
         )
-    timezone = _timezone(session, who.state_code) if who.state_code else "Asia/Kolkata"
+    timezone = _timezone(session, who.state_code)
     return render(request, "applications/mine.html", {"page_title": _("My applications"), "rows": rows, "timezone": timezone})
 
 

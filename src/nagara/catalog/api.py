@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
-from nagara.catalog.models import ServiceVersion
 from nagara.catalog.schemas import (
     FeeItemOut,
     LocalBodyServiceSettings,
@@ -19,6 +18,8 @@ from nagara.catalog.schemas import (
 )
 from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit.api import API_PREFIX
+from nagara.tenancy import context
+from nagara.tenancy.context import thaw
 from nagara.tenancy.models import LocalBody, State
 
 router = APIRouter(prefix=API_PREFIX, tags=["catalog"])
@@ -66,11 +67,10 @@ def service(tenant: str, code: str, session: DbSession) -> ServiceOut:
     """One service with its form schema, documents, fees, workflow and output."""
     s = catalog.get_service(session, tenant, code)
     d = s.definition
-    row = session.get(ServiceVersion, s.version_id)
     return ServiceOut.model_validate(
         {
             **_summary(s),
-            "version": row.version if row else 0,
+            "version": catalog.version_number(session, s.version_id),
             "form": d["form"],
             "documents": d.get("documents", []),
             "workflow": d["workflow"],
@@ -97,12 +97,10 @@ def _time_limits(service: Service) -> list[StateTimeLimit]:
 @router.get("/local-bodies/{code}/service-settings", response_model=LocalBodyServiceSettings)
 def service_settings(code: str, session: DbSession, principal: CurrentPrincipal) -> LocalBodyServiceSettings:
     """For administrators: every service of the state as this body runs it, and what the body overrides."""
-    from nagara.tenancy.service import effective_settings, get_local_body
-
     rows = catalog.service_settings(session, principal, code)
-    body = get_local_body(session, code)
-    own = {k: v for k, v in (body.overrides or {}).items() if k != "services"}
-    settings = {k: v for k, v in effective_settings(session, code).items() if k != "services"}
+    place = context.body_place(session, code)
+    own = {k: v for k, v in thaw(place.body.overrides).items() if k != "services"}
+    settings = {k: v for k, v in thaw(place.settings).items() if k != "services"}
     return LocalBodyServiceSettings(
         local_body=code,
         settings_overridden=catalog.override_paths(own),

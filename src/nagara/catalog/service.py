@@ -12,90 +12,96 @@ from nagara.catalog.definitions import Service, with_overrides
 from nagara.catalog.models import ServiceVersion
 from nagara.kit.access import Principal, require
 from nagara.kit.errors import Invalid, NotFound
-from nagara.tenancy.models import LocalBody, State
+from nagara.tenancy import context
+from nagara.tenancy.context import LocalBodyInfo, Place, StateInfo
 
 
-def resolve_tenant(session: Session, tenant: str) -> tuple[State, LocalBody | None]:
-    """``kl`` is a state; ``kl.tvm-corp`` a local body."""
-    state_code = tenant.split(".", 1)[0]
-    state = session.get(State, state_code)
-    if state is None:
-        raise NotFound(f"no tenant {tenant!r}; tenants look like 'kl' (a state) or 'kl.tvm-corp' (a local body)")
-    if "." not in tenant:
-        return state, None
-    body = session.get(LocalBody, tenant)
-    if body is None:
-        raise NotFound(f"no local body {tenant!r} in {state_code!r}")
-    return state, body
+def resolve_tenant(session: Session, tenant: str) -> tuple[StateInfo, LocalBodyInfo | None]:
+    """``kl`` is a state; ``kl.tvm-corp`` a local body (read through the tenancy context)."""
+    place = context.place(session, tenant)
+    return place.state, place.body
 
 
-def _overrides(body: LocalBody | None, code: str) -> dict[str, Any] | None:
-    if body is None:
-        return None
-    services = (body.overrides or {}).get("services") or {}
-    override = services.get(code)
-    return override if isinstance(override, dict) else None
+@dataclass(frozen=True)
+class _Version:
+    """A service version as written: rows never change (a changed definition is a new row)."""
+
+    id: int
+    state_code: str
+    code: str
+    version: int
+    definition: dict[str, Any]  # shared by every reader in the process: never edited
 
 
-# Service versions never change once written (a changed definition is a new row), so each
-# process keeps the parsed definitions it has read: submissions stop re-reading 10 kB of JSON.
-_DEFINITIONS: dict[tuple[str, int], dict[str, Any]] = {}
+def _keep(session: Session, row: ServiceVersion) -> _Version:
+    version = _Version(row.id, row.state_code, row.code, row.version, row.definition)
+    return context.immutable(session, ("catalog.version", row.id), lambda: version)
 
 
-def _definition(session: Session, version_id: int) -> tuple[str, str, dict[str, Any]]:
-    key = (session.get_bind().engine.url.render_as_string(), version_id)  # ids are per database
-    cached = _DEFINITIONS.get(key)
-    if cached is not None:
-        return cached["__state"], cached["code"], cached
-    row = session.get(ServiceVersion, version_id)
-    if row is None:
-        raise NotFound("the application's service version is missing")
-    definition = dict(row.definition)
-    definition["__state"] = row.state_code
-    _DEFINITIONS[key] = definition
-    return row.state_code, row.code, definition
+def _version(session: Session, version_id: int) -> _Version:
+    def load() -> _Version:
+        row = session.get(ServiceVersion, version_id)
+        if row is None:
+            raise NotFound("the application's service version is missing")
+        return _Version(row.id, row.state_code, row.code, row.version, row.definition)
+
+    return context.immutable(session, ("catalog.version", version_id), load)
 
 
-def _public(definition: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in definition.items() if k != "__state"}
+def _current(session: Session, state_code: str) -> dict[str, int]:
+    """The current version id of each of the state's services, by code; kept until the state's pack changes."""
+
+    def read() -> dict[str, int]:
+        rows = session.scalars(
+            select(ServiceVersion)
+            .where(ServiceVersion.state_code == state_code, ServiceVersion.is_current.is_(True))
+            .order_by(ServiceVersion.code)
+        )
+        return {row.code: _keep(session, row).id for row in rows}
+
+    return context.for_pack(session, state_code, "catalog.current", read)
+
+
+def _service(session: Session, place: Place, version: _Version) -> Service:
+    """The version's definition with the place's overrides; a merged definition is kept until the pack changes."""
+    override = place.service_overrides(version.code)
+    if override is None:
+        return Service(version.state_code, version.definition, version.id)
+    key = ("catalog.merged", place.code, version.id)
+    merged = context.for_pack(session, place.state.code, key, lambda: with_overrides(version.definition, override))
+    return Service(version.state_code, merged, version.id)
+
+
+def _offered(place: Place, version: _Version) -> bool:
+    return place.body is None or place.body.type in version.definition["offered_by"]
 
 
 def list_services(session: Session, tenant: str) -> list[Service]:
-    state, body = resolve_tenant(session, tenant)
-    rows = session.scalars(
-        select(ServiceVersion)
-        .where(ServiceVersion.state_code == state.code, ServiceVersion.is_current.is_(True))
-        .order_by(ServiceVersion.code)
-    )
-    out = []
-    for row in rows:
-        if body is not None and body.type not in row.definition["offered_by"]:
-            continue
-        out.append(Service(state.code, with_overrides(row.definition, _overrides(body, row.code)), row.id))
-    return out
+    place = context.place(session, tenant)
+    versions = [_version(session, version_id) for version_id in _current(session, place.state.code).values()]
+    return [_service(session, place, v) for v in versions if _offered(place, v)]
 
 
 def get_service(session: Session, tenant: str, code: str) -> Service:
-    state, body = resolve_tenant(session, tenant)
-    version_id = session.scalar(
-        select(ServiceVersion.id).where(
-            ServiceVersion.state_code == state.code, ServiceVersion.code == code, ServiceVersion.is_current.is_(True)
-        )
-    )
+    place = context.place(session, tenant)
+    version_id = _current(session, place.state.code).get(code)
     if version_id is None:
         known = [s.code for s in list_services(session, tenant)]
         raise NotFound(f"no service {code!r} at {tenant!r}; services here: {', '.join(known) or 'none'}")
-    _state, _code, definition = _definition(session, version_id)
-    if body is not None and body.type not in definition["offered_by"]:
-        raise NotFound(f"{tenant!r} (a {body.type.replace('_', ' ')}) does not offer {code!r}")
-    return Service(state.code, with_overrides(_public(definition), _overrides(body, code)), version_id)
+    version = _version(session, version_id)
+    if place.body is not None and not _offered(place, version):
+        raise NotFound(f"{tenant!r} (a {place.body.type.replace('_', ' ')}) does not offer {code!r}")
+    return _service(session, place, version)
 
 
 def service_of(session: Session, version_id: int, local_body_code: str) -> Service:
     """The definition an application was made under, with its local body's overrides."""
-    state_code, code, definition = _definition(session, version_id)
-    body = session.get(LocalBody, local_body_code)
-    return Service(state_code, with_overrides(_public(definition), _overrides(body, code)), version_id)
+    return _service(session, context.body_place(session, local_body_code), _version(session, version_id))
+
+
+def version_number(session: Session, version_id: int) -> int:
+    """The pack's number of a service version (1, 2, ... for each changed definition)."""
+    return _version(session, version_id).version
 
 
 def override_paths(override: Any, prefix: str = "") -> list[str]:
@@ -124,25 +130,20 @@ def service_settings(session: Session, principal: Principal, local_body_code: st
     For administrators (``tenancy:settings:read`` over the body): fees, time limits and the
     local body's own changes to them, as new applications there will get them.
     """
-    state, body = resolve_tenant(session, local_body_code)
-    if body is None:
-        msg = f"{local_body_code!r} is a state; give one of its local bodies, such as '{state.code}.tvm-corp'"
+    place = context.place(session, local_body_code)
+    if place.body is None:
+        msg = f"{local_body_code!r} is a state; give one of its local bodies, such as '{place.state.code}.tvm-corp'"
         raise Invalid(msg, [{"loc": ["path", "code"], "msg": msg, "type": "value_error"}])
-    require(principal, "tenancy:settings:read", state_code=state.code, local_body_code=body.code)
-    rows = session.scalars(
-        select(ServiceVersion)
-        .where(ServiceVersion.state_code == state.code, ServiceVersion.is_current.is_(True))
-        .order_by(ServiceVersion.code)
-    )
+    require(principal, "tenancy:settings:read", state_code=place.state.code, local_body_code=place.body.code)
     out = []
-    for row in rows:
-        override = _overrides(body, row.code)
+    for version_id in _current(session, place.state.code).values():
+        version = _version(session, version_id)
         out.append(
             ServiceSetting(
-                service=Service(state.code, with_overrides(row.definition, override), row.id),
-                version=row.version,
-                offered=body.type in row.definition["offered_by"],
-                overridden=override_paths(override),
+                service=_service(session, place, version),
+                version=version.version,
+                offered=_offered(place, version),
+                overridden=override_paths(place.service_overrides(version.code)),
             )
         )
     return out

@@ -15,6 +15,7 @@ from nagara.catalog.rules import assess_fees, total
 from nagara.identity.deps import DbSession, PagePrincipal, get_runtime
 from nagara.kit.db import utcnow
 from nagara.kit.errors import NotFound
+from nagara.tenancy.context import LocalBodyInfo, body_place, place
 from nagara.tenancy.models import District, LocalBody, Role, State
 from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _
@@ -36,9 +37,14 @@ def category_name(code: str) -> str:
     return _(CATEGORY_NAMES[code]) if code in CATEGORY_NAMES else code.replace("-", " ").capitalize()
 
 
-def chosen_body(request: Request, session: DbSession, explicit: str | None = None) -> LocalBody | None:
+def chosen_body(request: Request, session: DbSession, explicit: str | None = None) -> LocalBodyInfo | None:
     code = explicit or request.cookies.get(BODY_COOKIE)
-    return session.get(LocalBody, code) if code else None
+    if not code:
+        return None
+    try:
+        return body_place(session, code).body
+    except NotFound:
+        return None
 
 
 def _matches(definition: dict[str, Any], words: list[str]) -> bool:
@@ -128,7 +134,7 @@ def service_facts(session: DbSession, service: Service) -> dict[str, Any]:
 @router.get("/services/{tenant}/{code}")
 def service_page(request: Request, tenant: str, code: str, session: DbSession, principal: PagePrincipal) -> Response:
     service = catalog.get_service(session, tenant, code)
-    body = session.get(LocalBody, tenant)
+    body = place(session, tenant).body
     context = {
         "page_title": localised(service.definition["name"]),
         "service": service,

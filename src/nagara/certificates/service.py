@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from nagara.kit.db import insert_ignoring_conflict, new_id, utcnow
 from nagara.kit.errors import Conflict, Invalid, NotFound
 from nagara.ledger import service as ledger
 from nagara.runtime import runtime_of
-from nagara.tenancy.models import LocalBody, State
+from nagara.tenancy.context import BodyPlace, body_place
 from nagara.web.i18n import N_, translations
 
 MANAGE = "certificates:certificate:manage"
@@ -93,21 +93,7 @@ def build_record(
     return record
 
 
-@dataclass(frozen=True)
-class Place:
-    state: State
-    body: LocalBody
-
-
-def _place(session: Session, state_code: str, body_code: str) -> Place:
-    state = session.get(State, state_code)
-    body = session.get(LocalBody, body_code)
-    if state is None or body is None:
-        raise NotFound(f"no local body {body_code!r}")
-    return Place(state, body)
-
-
-def _names(value: dict[str, str], languages: list[str]) -> dict[str, str]:
+def _names(value: Mapping[str, str], languages: list[str]) -> dict[str, str]:
     return {k: v for k, v in value.items() if k in languages}
 
 
@@ -182,7 +168,7 @@ def _status_entries(issuer: Issuer, number: int, index: int) -> list[dict[str, s
 
 
 def document_for(
-    cert: Certificate, credential: dict[str, Any], place: Place, template_lang: str, issuer: Issuer
+    cert: Certificate, credential: dict[str, Any], place: BodyPlace, template_lang: str, issuer: Issuer
 ) -> dict[str, Any]:
     """Everything the PDF layout prints, from the credential (so the PDF shows what is signed, nothing more)."""
     subject = credential["credentialSubject"]
@@ -209,7 +195,7 @@ def document_for(
         "signatory": subject["signatory"],
         "seal": subject.get("seal") or {"en": "Seal"},
         "body_name": subject["localName"],
-        "state_name": place.state.name,
+        "state_name": dict(place.state.name),
         "issued_on": local_date(cert.issued_at, zone),
         "valid_until": local_date(cert.valid_until, zone),
         "application_number": cert.application_number,
@@ -245,7 +231,7 @@ def _sign_credential(
     *,
     template: templates.Template,
     record: list[dict[str, Any]],
-    place: Place,
+    place: BodyPlace,
     supersedes: str | None,
     now: datetime,
 ) -> dict[str, Any]:
@@ -312,12 +298,12 @@ def _validity(output: dict[str, Any], start: datetime) -> datetime | None:
     return start + timedelta(days=int(days)) if days else None
 
 
-def _template(session: Session, place: Place, output_type: str) -> templates.Template:
+def _template(session: Session, place: BodyPlace, output_type: str) -> templates.Template:
     settings = runtime_of(session).settings
     return templates.template_for(settings.packs_dir, place.state.code, output_type, list(place.state.languages))
 
 
-def _new_number(session: Session, place: Place, template: templates.Template, now: datetime) -> str:
+def _new_number(session: Session, place: BodyPlace, template: templates.Template, now: datetime) -> str:
     from nagara.applications.service import next_number
 
     body = place.body.code.split(".", 1)[1].replace("-", "").upper()[:10]
@@ -344,7 +330,7 @@ def issue_on_approval(session: Session, service: Service, app: Application, now:
     existing = _current_for(session, app.id)
     if existing is not None:
         return existing  # approved once already (an appeal path ending in approval again): one certificate per case
-    place = _place(session, app.state_code, app.local_body_code)
+    place = body_place(session, app.local_body_code)
     template = _template(session, place, output["type"])
     record = build_record(template, service, data, list(place.state.languages))
     actor = service.workflow.get("designated_officer")
@@ -431,7 +417,7 @@ def _renew(
     app: Application,
     template: templates.Template,
     record: list[dict[str, Any]],
-    place: Place,
+    place: BodyPlace,
     output: dict[str, Any],
     now: datetime,
     actor: str | None,
@@ -516,7 +502,7 @@ def render_pdf(session: Session, cert: Certificate) -> bytes:
 
     issuer = _issuer(session)
     credential = credential_of(session, cert)
-    place = _place(session, cert.state_code, cert.local_body_code)
+    place = body_place(session, cert.local_body_code)
     lang = next((x for x in place.state.languages if x != "en"), "en")
     document = document_for(cert, credential, place, lang, issuer)
     qr = render.qr_content(issuer.verify_url, compact_form(cert, credential, issuer))
@@ -616,7 +602,7 @@ def reissue(session: Session, principal: Principal, number: str, reason: str | N
     if errors:
         raise Invalid(f"{len(errors)} correction(s) are invalid", errors)
     now = utcnow()
-    place = _place(session, old.state_code, old.local_body_code)
+    place = body_place(session, old.local_body_code)
     template = _template(session, place, old.output_type)
     record = build_record(template, service, data, list(place.state.languages))
     new = _successor(session, old, None, now, old.valid_from, old.valid_until)

@@ -25,7 +25,8 @@ from nagara.kit.crypto import random_token, sha256_hex
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
 from nagara.runtime import Runtime, runtime_of
-from nagara.tenancy.models import LocalBody, Role, State, Ward
+from nagara.tenancy import context as tenancy
+from nagara.tenancy.models import Role, State, Ward
 from nagara.worker.registry import enqueue, task
 
 MOBILE_RE = re.compile(r"^(?:\+91|91|0)?([6-9]\d{9})$")
@@ -54,11 +55,14 @@ def _code_hash(runtime: Runtime, challenge_id: str, code: str) -> str:
     return hmac.new(runtime.secret.encode(), f"otp:{challenge_id}:{code}".encode(), "sha256").hexdigest()
 
 
-def _state(session: Session, state_code: str) -> State:
-    state = session.get(State, state_code)
-    if state is None:
+def _state(session: Session, state_code: str) -> tenancy.StateInfo:
+    tenant = tenancy.parse_tenant(state_code)
+    if tenant.local_body is not None:
         raise field_error("state", f"unknown state {state_code!r}")
-    return state
+    try:
+        return tenancy.place(session, tenant.state).state
+    except NotFound:
+        raise field_error("state", f"unknown state {state_code!r}") from None
 
 
 # --- citizens: one-time codes -------------------------------------------------
@@ -461,7 +465,10 @@ def _check_place(session: Session, role: Role, place: Place) -> None:
     if role.scope == "ward" and not place.ward_code:
         raise field_error("ward", f"role {role.code!r} is held within a ward; give its code")
     if place.local_body_code:
-        body = session.get(LocalBody, place.local_body_code)
+        try:
+            body: tenancy.LocalBodyInfo | None = tenancy.body_place(session, place.local_body_code).body
+        except NotFound:
+            body = None
         if body is None or body.state_code != place.state_code:
             raise field_error("local_body", f"no local body {place.local_body_code!r} in state {place.state_code!r}")
     if place.ward_code:

@@ -6,6 +6,7 @@ the clock every due time is computed with.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ class WorkingCalendar:
     working_days: frozenset[date]
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> WorkingCalendar:
+    def from_config(cls, config: Mapping[str, Any]) -> WorkingCalendar:
         return cls(
             weekly_off=frozenset(config.get("weekly_off", ["sun"])),
             off_saturdays=frozenset(config.get("off_saturdays", [])),

@@ -22,6 +22,7 @@ from nagara.kit.access import Principal, scope
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from nagara.officer.common import WORKBENCH, officer_or_redirect, page, role_names
 from nagara.tenancy import service as tenancy
+from nagara.tenancy.context import body_place, thaw
 from nagara.tenancy.models import LocalBody, Role
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
@@ -78,9 +79,10 @@ def services(request: Request, code: str, session: DbSession, principal: PagePri
     if isinstance(officer, Response):
         return officer
     rows = catalog.service_settings(session, officer, code)
-    body = tenancy.get_local_body(session, code)
-    own = {k: v for k, v in (body.overrides or {}).items() if k != "services"}
-    settings = tenancy.effective_settings(session, code)
+    place = body_place(session, code)
+    body = place.body
+    own = {k: v for k, v in thaw(body.overrides).items() if k != "services"}
+    settings = place.settings
     roles = role_names(session, body.state_code)
     context = {
         "page_title": _("Services and settings"),

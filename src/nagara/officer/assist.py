@@ -23,6 +23,7 @@ from nagara.identity.deps import DbSession, PagePrincipal, get_runtime
 from nagara.kit.access import Principal, scope
 from nagara.kit.errors import Forbidden, Invalid, NotFound, TooManyRequests
 from nagara.officer.common import WORKBENCH, officer_or_redirect, page
+from nagara.tenancy import context as tenancy
 from nagara.tenancy.models import LocalBody
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
@@ -84,7 +85,7 @@ def _code_page(
     status_code: int = 200,
 ) -> Response:
     svc = catalog.get_service(session, values["body"], values["service"])
-    body = session.get(LocalBody, values["body"])
+    body = tenancy.place(session, values["body"]).body
     context = {
         "page_title": _("Enter the citizen's consent code"),
         "values": values,

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from nagara.catalog.definitions import Service
 from nagara.kit.access import Principal
-from nagara.tenancy.models import Role, State
+from nagara.tenancy.context import zone_of
+from nagara.tenancy.models import Role
 from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import sign_in_redirect
-from nagara.web.templating import DEFAULT_TIMEZONE, render
+from nagara.web.templating import render
 
 WORKBENCH = "/officer"
 
@@ -53,8 +54,7 @@ def nav(principal: Principal) -> dict[str, bool]:
 
 
 def timezone_of(session: Session, state_code: str | None) -> str:
-    state = session.get(State, state_code) if state_code else None
-    return state.timezone if state else DEFAULT_TIMEZONE
+    return zone_of(session, state_code).key
 
 
 def role_names(session: Session, state_code: str | None) -> dict[str, dict[str, str]]:

@@ -29,6 +29,7 @@ from nagara.officer.common import (
     role_names,
     state_name,
 )
+from nagara.tenancy.context import body_place
 from nagara.tenancy.models import LocalBody
 from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _
@@ -285,11 +286,11 @@ def _application(
     done_name = None
     if done:
         done_name = built_in_name(done, next((a["name"] for a in svc.actions() if a["code"] == done), None))
-    body = session.get(LocalBody, app.local_body_code)
+    body = body_place(session, app.local_body_code).body
     context = {
         "page_title": _("Application %(number)s") % {"number": app.number},
         "app": app,
-        "body_name": body.name if body else app.local_body_code,
+        "body_name": body.name,
         "row": _row(session, app, roles),
         "service_due": as_aware(app.service_due_at),
         "fields": form_rows(svc, unseal_data(app)),

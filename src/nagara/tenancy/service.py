@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.errors import NotFound
+from nagara.tenancy.context import body_place, invalidate, thaw
 from nagara.tenancy.models import District, LocalBody, Role, State, Ward
 from nagara.tenancy.packs import InvalidPack, Pack, PackError, discover, read_pack, registered
 
 if TYPE_CHECKING:
     from nagara.kit.access import Principal
-from nagara.tenancy.packs_merge import deep_merge
 
 
 def lb_code(state: str, local_body: str) -> str:
@@ -87,6 +87,7 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
         session.add(role)
         counts["roles"] += 1
     session.flush()
+    invalidate(session, st)
     return counts
 
 
@@ -132,27 +133,14 @@ def list_wards(session: Session, local_body_code: str) -> list[Ward]:
 
 
 def effective_settings(session: Session, local_body_code: str) -> dict[str, Any]:
-    """The state's definitions with this local body's overrides merged on top."""
-    body = get_local_body(session, local_body_code)
-    state = get_state(session, body.state_code)
-    base = dict(state.defaults or {})
-    base["calendar"] = state.calendar or {}
-    return deep_merge(base, body.overrides or {})
-
-
-_CALENDARS: dict[tuple[str, str, str], WorkingCalendar] = {}
+    """The state's definitions with this local body's overrides merged on top (a fresh copy)."""
+    settings: dict[str, Any] = thaw(body_place(session, local_body_code).settings)
+    return settings
 
 
 def working_calendar(session: Session, local_body_code: str) -> WorkingCalendar:
-    """The local body's working days; cached per process until its state's pack changes."""
-    body = get_local_body(session, local_body_code)
-    state = get_state(session, body.state_code)
-    key = (session.get_bind().engine.url.render_as_string(), local_body_code, state.pack_digest)
-    calendar = _CALENDARS.get(key)
-    if calendar is None:
-        calendar = WorkingCalendar.from_config(effective_settings(session, local_body_code)["calendar"])
-        _CALENDARS[key] = calendar
-    return calendar
+    """The local body's working days (from the tenancy context: read once, kept until its pack changes)."""
+    return body_place(session, local_body_code).calendar
 
 
 @dataclass(frozen=True)

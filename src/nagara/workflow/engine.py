@@ -42,8 +42,7 @@ from nagara.kit.access import Principal
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.db import memo
 from nagara.kit.errors import Conflict, Forbidden, Invalid, Problem
-from nagara.tenancy.models import State
-from nagara.tenancy.service import working_calendar
+from nagara.tenancy.context import body_place
 from nagara.worker.events import emit
 from nagara.workflow import events
 from nagara.workflow.models import Breach, Case, HistoryEntry
@@ -72,8 +71,8 @@ class Clock:
 
     @classmethod
     def for_application(cls, session: Session, app: Case) -> Clock:
-        state = session.get(State, app.state_code)
-        return cls(working_calendar(session, app.local_body_code), ZoneInfo(state.timezone if state else "Asia/Kolkata"))
+        place = body_place(session, app.local_body_code)
+        return cls(place.calendar, place.zone)
 
     def due(self, start: datetime, working_days: int) -> datetime:
         """The end of the office day ``working_days`` working days after ``start``."""

@@ -217,3 +217,20 @@ def test_nagara_pack_load_from_the_command_line_is_seen_by_a_running_process(own
     )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert_changed(rt)
+
+
+def test_a_digest_read_with_other_rows_spares_the_check_only_when_it_matches(runtime: Runtime) -> None:
+    with runtime.db.unit_of_work(readonly=True) as s:
+        context.place(s, TVM)  # the process now keeps Kerala's place
+        digest = s.scalar(select(State.pack_digest).where(State.code == "kl"))
+    engine = runtime.db.engine
+    with runtime.db.unit_of_work(readonly=True) as s:
+        context.digest_read(s, "kl", digest)
+        with selects(engine) as seen:
+            context.place(s, TVM)
+        assert seen == []  # the digest came with the caller's own query
+    with runtime.db.unit_of_work(readonly=True) as s:
+        context.digest_read(s, "kl", "a digest of some other pack")
+        with selects(engine) as seen:
+            context.place(s, TVM)
+        assert seen  # a digest that differs is not trusted: the place is checked and read again

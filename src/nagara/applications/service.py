@@ -21,7 +21,9 @@ from nagara.kit.access import Principal, require, require_any, scope
 from nagara.kit.db import insert_ignoring_conflict, memo, new_id, utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
 from nagara.runtime import runtime_of
+from nagara.tenancy import context as tenancy
 from nagara.tenancy.context import zone_of
+from nagara.tenancy.models import State
 from nagara.workflow import engine
 from nagara.workflow.models import Breach, HistoryEntry
 
@@ -234,10 +236,16 @@ def jurisdiction(principal: Principal) -> ColumnElement[bool]:
 
 
 def get(session: Session, principal: Principal, number: str, *, for_update: bool = False) -> Application:
-    query = select(Application).where(Application.number == number, visible(principal))
-    app = session.scalar(query)
-    if app is None:
+    query = (
+        select(Application, State.pack_digest)
+        .join(State, State.code == Application.state_code)
+        .where(Application.number == number, visible(principal))
+    )
+    row = session.execute(query).one_or_none()
+    if row is None:
         raise NotFound(f"no application {number!r} that you may see")
+    app, digest = row
+    tenancy.digest_read(session, app.state_code, digest)  # its place needs no read of its own
     return app
 
 

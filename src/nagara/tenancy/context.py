@@ -323,6 +323,20 @@ def _state_pack(session: Session, state_code: str) -> _StatePack:
     return pack
 
 
+def digest_read(session: Session, state_code: str, digest: str) -> None:
+    """A query that fetched the state's pack digest with its own rows (an application joined to
+    its state) hands it over: the unit of work then needs no read of its own to check the cache.
+
+    The digest was read in this transaction, like the one :func:`_state_pack` would read.
+    """
+    unit = _unit(session)
+    if state_code in unit:
+        return
+    pack = _database(session).packs.get(state_code)
+    if pack is not None and pack.digest == digest:
+        unit[state_code] = pack
+
+
 # --- reading places ---------------------------------------------------------------------------
 
 

@@ -69,13 +69,3 @@ class Document(IdMixin, Base):
     uploaded_by_id: Mapped[str] = mapped_column(String(36))
     verified_at: Mapped[datetime | None] = mapped_column()
     verified_by_id: Mapped[str | None] = mapped_column(String(36))
-
-
-class NumberCounter(Base):
-    """The last number given per prefix (state, local body, service, year)."""
-
-    __tablename__ = "number_counters"
-    __audited__ = False
-
-    prefix: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -243,7 +243,7 @@ def enter_state(session: Session, service: Service, app: Application, state: str
         app.assigned_role = None
         app.assigned_to_id = None
         if app.fee_total > 0 and not app.fee_paid and app.outcome != "approved":
-            from nagara.payments.service import cancel_for_application
+            from nagara.payments.demands import cancel_for_application
 
             cancel_for_application(session, app)  # nothing is owed for a refused or withdrawn application
         if app.outcome == "approved" and service.definition.get("output"):
@@ -252,7 +252,7 @@ def enter_state(session: Session, service: Service, app: Application, state: str
             issue_on_approval(session, service, app, now)
         return
     if app.appeal_level > 0 and app.fee_total > 0 and not app.fee_paid:
-        from nagara.payments.service import reopen_for_application
+        from nagara.payments.demands import reopen_for_application
 
         reopen_for_application(session, app)  # an allowed appeal reopens the application, and its fee
     app.is_open = True
@@ -330,7 +330,7 @@ def take_action(
                 doc.verified_by_id = principal.user_id
         elif effect == "record_fee_payment" and app.fee_total > 0 and not app.fee_paid:
             # Money is recorded only as a payment with a receipt: the counter payment marks the fee paid.
-            from nagara.payments.service import demand_number_of
+            from nagara.payments.demands import demand_number_of
 
             raise NotAllowedNow(
                 f"the fee of Rs {app.fee_total / 100:.2f} is not paid; record it at the counter "
@@ -395,7 +395,7 @@ def submit(
     self_cert = service.workflow.get("self_certification")
     certified = bool(self_cert and all_hold(self_cert["when"], data, now.astimezone(clock.zone).date()))
     if app.fee_total > 0:
-        from nagara.payments.service import raise_for_application
+        from nagara.payments.demands import raise_for_application
 
         # Self-certified approval waits for the fee: the demand carries the state to move to once paid.
         raise_for_application(session, app, then_state=self_cert["to"] if certified and self_cert else None, now=now)

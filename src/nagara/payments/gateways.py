@@ -115,7 +115,13 @@ class LocalGateway:
         session.add(order)  # flushed with the payment
         return Order(order.id, f"{self.base_url}/gateway/local/pay/{order.id}")
 
-    # The payer's side: what the hosted page does when the payer pays or gives up.
+    # The payer's side: the hosted page shows the order, and the payer pays or gives up.
+    def order(self, session: Session, order_id: str) -> LocalGatewayOrder:
+        found = session.get(LocalGatewayOrder, order_id)
+        if found is None:
+            raise BadCallback(f"the local gateway has no order {order_id!r}")
+        return found
+
     def complete(self, session: Session, order_id: str, *, outcome: str, method: str = "card") -> str:
         """Mark the order paid or failed, queue its callback, and give the browser's return URL."""
         order = session.get(LocalGatewayOrder, order_id, with_for_update=True)

@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/payments.py [--seconds 15] [--connections 32] [--w
 (needs wrk and pgbench; PostgreSQL at 127.0.0.1:5432).
 
 - demands: property tax demands raised from a register of ``--demands`` properties of one
-  citizen at kl.tvm-corp (the real path: ``payments.service.raise_property_demands``);
+  citizen at kl.tvm-corp (the real path: ``payments.demands.raise_property_demands``);
 - create payment: ``POST /api/v1/demands/{number}/payments`` with an ``Idempotency-Key``, each
   request on a different demand: the demand's row lock, the amount due today, the payment row
   and the local gateway's order, audit rows, in one transaction;
@@ -46,7 +46,7 @@ def prepare(var_dir: Path, demands: int) -> tuple[str, str, Any]:
     from nagara.identity.models import RoleAssignment, User
     from nagara.kit.migrate import upgrade
     from nagara.kit.settings import Settings
-    from nagara.payments import service as payments
+    from nagara.payments import demands as payments
     from nagara.payments.models import Property
     from nagara.runtime import build_runtime
     from nagara.tenancy.packs import read_pack

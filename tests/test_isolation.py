@@ -94,8 +94,9 @@ def _payments_of_a(people: People) -> dict[str, str]:
     if cached:
         return cached  # type: ignore[no-any-return]
     from nagara.kit.db import utcnow
-    from nagara.payments import service as payments
+    from nagara.payments import demands as payments
     from nagara.payments.models import Demand
+    from nagara.payments.service import local_day
 
     owner = people.users["citizen1"].id
     with people.runtime.db.unit_of_work() as s:
@@ -111,7 +112,7 @@ def _payments_of_a(people: People) -> dict[str, str]:
             )
         payments.raise_property_demands(s, people.body_a)
         demands = list(s.scalars(select(Demand).where(Demand.local_body_code == people.body_a).order_by(Demand.number)))
-        day = payments.local_day(s, "kl", utcnow())
+        day = local_day(s, "kl", utcnow())
         dues = [payments.amount_due(s, d, day)[0] for d in demands]
         numbers = [d.number for d in demands]
     h = people.headers("a_counter_clerk")

@@ -24,6 +24,7 @@ from nagara.worker.events import subscribe
 from nagara.workflow import engine, events
 
 DOMAIN_MODULES = (
+    "nagara.kit.numbers",  # the register counters (number_counters)
     "nagara.tenancy.models",
     "nagara.identity.models",
     "nagara.identity.service",  # registers identity.send_sms
@@ -37,7 +38,7 @@ DOMAIN_MODULES = (
     "nagara.ledger.models",
     "nagara.ledger.tasks",  # registers and schedules ledger.integrate and ledger.witness
     "nagara.payments.models",
-    "nagara.payments.tasks",  # local gateway callbacks, reconciliation, property tax demands
+    "nagara.payments.tasks",  # reconciliation, property tax demands; local gateway callbacks (payments.gateways)
     "nagara.certificates.models",
 )
 

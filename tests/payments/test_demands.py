@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from nagara.payments import property_tax, service
+from nagara.payments import demands, property_tax
 from nagara.payments.models import Demand
+from nagara.payments.service import local_day
 from nagara.tenancy.packs import read_pack
 from tests.conftest import PACKS
 from tests.payments.conftest import FEE, Pay
@@ -39,7 +40,7 @@ def test_without_self_certification_payment_does_not_decide(pay: Pay) -> None:
 
 def register(pay: Pay, body: str, owner: str | None = "citizen1", **kw: Any) -> None:
     with pay.runtime.db.unit_of_work() as s:
-        service.register_property(
+        demands.register_property(
             s,
             local_body_code=body,
             assessment_number=kw.pop("number", "12/345"),
@@ -77,15 +78,15 @@ def test_property_tax_demands_per_half_year_from_the_register(pay: Pay) -> None:
 def test_rebate_and_penalty_from_the_day_of_payment(pay: Pay) -> None:
     register(pay, "kl.tvm-corp")
     with pay.runtime.db.unit_of_work() as s:
-        service.raise_property_demands(s, "kl.tvm-corp", "2026-27/H1")
+        demands.raise_property_demands(s, "kl.tvm-corp", "2026-27/H1")
         demand = s.scalar(select(Demand).where(Demand.local_body_code == "kl.tvm-corp", Demand.period == "2026-27/H1"))
         assert demand is not None and demand.rebate_until == date(2026, 4, 30) and demand.due_date == date(2026, 9, 30)
         tax = 120 * 2000 // 2
         cess = tax * 5 // 100
-        early, early_lines = service.amount_due(s, demand, date(2026, 4, 10))
+        early, early_lines = demands.amount_due(s, demand, date(2026, 4, 10))
         assert early == tax + cess - tax * 5 // 100 and early_lines[-1]["head"] == "rebate"
-        assert service.amount_due(s, demand, date(2026, 6, 1))[0] == tax + cess
-        late, late_lines = service.amount_due(s, demand, date(2026, 12, 1))  # 3 months after 30 September
+        assert demands.amount_due(s, demand, date(2026, 6, 1))[0] == tax + cess
+        late, late_lines = demands.amount_due(s, demand, date(2026, 12, 1))  # 3 months after 30 September
         assert late == tax + cess + tax * 3 // 100 and late_lines[-1]["head"] == "penalty"
 
 
@@ -104,7 +105,7 @@ def test_an_unknown_use_is_refused_with_what_is_allowed(pay: Pay) -> None:
     from nagara.kit.errors import Invalid
 
     with pytest.raises(Invalid) as caught, pay.runtime.db.unit_of_work() as s:
-        service.register_property(s, local_body_code=pay.body, assessment_number="1", usage="palace", zone=1, plinth_area_sqm=10)
+        demands.register_property(s, local_body_code=pay.body, assessment_number="1", usage="palace", zone=1, plinth_area_sqm=10)
     assert "residential/1" in caught.value.extra["errors"][0]["msg"]
 
 
@@ -145,7 +146,7 @@ def test_rebate_only_early_penalty_only_late_and_capped(area: int, zone: int, us
 
 def test_utc_midnight_is_counted_on_the_local_day(pay: Pay) -> None:
     with pay.runtime.db.unit_of_work(readonly=True) as s:
-        assert service.local_day(s, "kl", datetime(2026, 3, 31, 19, 0, tzinfo=UTC)) == date(2026, 4, 1)  # 00:30 IST
+        assert local_day(s, "kl", datetime(2026, 3, 31, 19, 0, tzinfo=UTC)) == date(2026, 4, 1)  # 00:30 IST
 
 
 def test_the_demo_register_raises_this_half_years_demands_once(pay: Pay) -> None:

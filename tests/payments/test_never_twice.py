@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from nagara.kit.db import utcnow
-from nagara.payments import service
+from nagara.payments import online
 from nagara.payments.gateways import local_gateway
 from nagara.payments.models import Demand, LocalGatewayOrder, Payment, Receipt, Refund
 from tests.payments.conftest import FEE, Pay
@@ -58,7 +58,7 @@ def run(pay: Pay, demand: str, payments: list[dict[str, Any]], step: tuple[str, 
         pay.browser_return(back)
     elif kind == "reconcile":
         with pay.runtime.db.unit_of_work() as s:
-            service.reconcile(s, now=utcnow() + timedelta(minutes=int(arg)))
+            online.reconcile(s, now=utcnow() + timedelta(minutes=int(arg)))
     elif kind == "counter":
         due = pay.demand(demand)
         if due["status"] == "due":
@@ -75,7 +75,7 @@ def test_a_demand_is_paid_once_whatever_the_order_of_events(pay: Pay, steps: lis
         run(pay, demand, payments, step)
     # at the end, reconciliation runs as the schedule would, so what the gateway took is known
     with pay.runtime.db.unit_of_work() as s:
-        service.reconcile(s, now=utcnow() + timedelta(minutes=5))
+        online.reconcile(s, now=utcnow() + timedelta(minutes=5))
 
     with pay.runtime.db.unit_of_work(readonly=True) as s:
         d = s.scalar(select(Demand).where(Demand.number == demand))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from nagara.kit.db import utcnow
 from nagara.ledger.models import PendingEntry
-from nagara.payments import service
+from nagara.payments import online
 from nagara.payments.gateways import local_gateway
 from nagara.payments.models import GatewayEvent, LocalGatewayOrder, Payment, Receipt
 from tests.payments.conftest import FEE, Pay
@@ -118,7 +118,7 @@ def test_failed_payment_leaves_the_demand_due_and_a_new_attempt_pays(pay: Pay) -
 def test_late_success_after_the_payment_expired_is_not_lost(pay: Pay) -> None:
     _, demand, payment = started(pay)
     with pay.runtime.db.unit_of_work() as s:
-        report = service.reconcile(s, now=utcnow() + timedelta(hours=1))
+        report = online.reconcile(s, now=utcnow() + timedelta(hours=1))
     assert report["expired"] == 1
     assert pay.payment(payment["id"])["status"] == "expired"
     pay.pay_at_gateway(payment)  # the payer finishes long after; the gateway takes the money

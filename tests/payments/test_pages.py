@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from nagara.identity import service as identity
 from nagara.identity.models import User
-from nagara.payments import service as payments
+from nagara.payments import demands as payments
 from nagara.payments.models import Demand, Property
 from tests.browser import LiveServer, axe_check
 from tests.conftest import PASSWORD, TOTP_SECRET

@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
 from nagara.kit.db import utcnow
-from nagara.payments import service
+from nagara.payments import online
 from nagara.payments.gateways import RazorpayGateway, gateways_of
 from tests.ledger.child import free_port
 from tests.payments.conftest import FEE, Pay
@@ -180,7 +180,7 @@ def test_razorpay_reconciliation_asks_for_the_orders_payments(pay: Pay, razorpay
     payment = pay.start(pay.demand_of(app["number"])["number"])
     razorpay.capture(payment["gateway_order_id"])  # paid, but the webhook never comes
     with pay.runtime.db.unit_of_work() as s:
-        report = service.reconcile(s, now=utcnow() + timedelta(minutes=5))
+        report = online.reconcile(s, now=utcnow() + timedelta(minutes=5))
     assert report["settled"] == 1
     assert pay.payment(payment["id"])["status"] == "succeeded"
     assert razorpay.seen_auth  # every call carried the key id and secret

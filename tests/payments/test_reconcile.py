@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from nagara.kit.db import utcnow
-from nagara.payments import service
+from nagara.payments import online
 from nagara.payments.models import LocalGatewayOrder
 from nagara.worker.models import Job
 from nagara.worker.registry import SCHEDULES
@@ -28,13 +28,13 @@ def test_a_payment_whose_callback_never_arrives_is_settled_once_by_reconciliatio
     pay.pay_at_gateway(payment)
     drop_callbacks(pay)  # and the payer closed the tab: no return either
     with pay.runtime.db.unit_of_work() as s:
-        assert service.reconcile(s)["checked"] == 0  # too recent to ask about
+        assert online.reconcile(s)["checked"] == 0  # too recent to ask about
     later = utcnow() + timedelta(minutes=5)
     with pay.runtime.db.unit_of_work() as s:
-        report = service.reconcile(s, now=later)
+        report = online.reconcile(s, now=later)
     assert report["settled"] == 1 and report["mismatches"] == []
     with pay.runtime.db.unit_of_work() as s:
-        assert service.reconcile(s, now=later)["settled"] == 0  # asked again: nothing more
+        assert online.reconcile(s, now=later)["settled"] == 0  # asked again: nothing more
     assert pay.payment(payment["id"])["status"] == "succeeded"
     assert pay.application(app["number"])["fee_paid"] is True
     assert "payments.reconcile" in SCHEDULES
@@ -50,7 +50,7 @@ def test_reconciliation_reports_an_amount_mismatch_and_changes_nothing(pay: Pay)
         assert order is not None
         order.amount -= 100  # the gateway's books say something else
     with pay.runtime.db.unit_of_work() as s:
-        report = service.reconcile(s, now=utcnow() + timedelta(minutes=5))
+        report = online.reconcile(s, now=utcnow() + timedelta(minutes=5))
     assert report["settled"] == 0 and len(report["mismatches"]) == 1
     assert payment["id"] == report["mismatches"][0]["payment"]
     assert pay.payment(payment["id"])["status"] == "created"
@@ -64,7 +64,7 @@ def test_reconciliation_marks_failures_and_expiry(pay: Pay) -> None:
     drop_callbacks(pay)
     abandoned = pay.start(demand)
     with pay.runtime.db.unit_of_work() as s:
-        report = service.reconcile(s, now=utcnow() + timedelta(hours=1))
+        report = online.reconcile(s, now=utcnow() + timedelta(hours=1))
     assert (report["failed"], report["expired"]) == (1, 1)
     assert pay.payment(failed["id"])["status"] == "failed"
     assert pay.payment(abandoned["id"])["status"] == "expired"

@@ -73,16 +73,6 @@ class Document(IdMixin, Base):
     verified_by_id: Mapped[str | None] = mapped_column(String(36))
 
 
-class NumberCounter(Base):
-    """The last number given per prefix (state, local body, service, year)."""
-
-    __tablename__ = "number_counters"
-    __audited__ = False
-
-    prefix: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last: Mapped[int] = mapped_column(Integer, default=0)
-
-
 def as_application(case: object) -> Application:
     """The workflow hands handlers its case; the handlers of applications' concerns need an application."""
     if not isinstance(case, Application):

@@ -6,19 +6,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from nagara.applications.data import seal_data, unseal_data
 from nagara.applications.documents import check_upload, missing_documents, required_codes
-from nagara.applications.models import Application, Document, NumberCounter
+from nagara.applications.models import Application, Document
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import APPLICANT, DRAFT, SUBMIT, Service
 from nagara.catalog.forms import form_errors
 from nagara.identity import service as identity
+from nagara.kit import numbers
 from nagara.kit.access import Principal, require, require_any, scope
-from nagara.kit.db import insert_ignoring_conflict, memo, new_id, utcnow
+from nagara.kit.db import memo, new_id, utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
 from nagara.runtime import runtime_of
 from nagara.tenancy import context as tenancy
@@ -28,33 +28,8 @@ from nagara.workflow import engine
 from nagara.workflow.models import Breach, HistoryEntry
 
 
-def next_number(session: Session, prefix: str) -> int:
-    """The next number for ``prefix``.
-
-    On PostgreSQL it is taken in a short transaction of its own, so concurrent
-    submissions do not queue behind each other's whole transaction on the
-    counter's row lock (bench/applications.py went from 13 to ... a second);
-    a rolled-back submission leaves a gap in the numbers, as paper registers do.
-    On SQLite every write transaction is already exclusive, so it stays inside.
-    """
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        engine = bind.engine if isinstance(bind, Connection) else bind
-        with engine.begin() as conn:
-            return _bump(conn, prefix)
-    return _bump(session.connection(), prefix)
-
-
-def _bump(conn: Connection, prefix: str) -> int:
-    insert_ignoring_conflict(conn, NumberCounter.__table__, {"prefix": prefix, "last": 0})
-    bump = update(NumberCounter).where(NumberCounter.prefix == prefix).values(last=NumberCounter.last + 1)
-    return int(conn.execute(bump.returning(NumberCounter.last)).scalar_one())
-
-
 def _number(session: Session, service: Service, local_body_code: str, now: datetime) -> str:
-    state, body = local_body_code.split(".", 1)
-    prefix = f"{state.upper()}-{body.replace('-', '').upper()[:10]}-{service.definition['short']}-{now.year}"
-    return f"{prefix}-{next_number(session, prefix):06d}"
+    return numbers.next_number(session, local_body_code, service.definition["short"], now.year)
 
 
 def _validate_form(service: Service, data: Any, language: str, *, complete: bool) -> None:

@@ -27,6 +27,7 @@ from nagara.catalog.definitions import Service
 from nagara.certificates import compact, dataintegrity, ld, statuslist, templates
 from nagara.certificates.issuer import Issuer, issuer_for
 from nagara.certificates.models import ACTIVE, REVOKED, SUPERSEDED, SUSPENDED, Certificate, StatusList
+from nagara.kit import numbers
 from nagara.kit.access import Principal, require
 from nagara.kit.db import insert_ignoring_conflict, new_id, utcnow
 from nagara.kit.errors import Conflict, Invalid, NotFound
@@ -106,9 +107,7 @@ def _sign_status_list(issuer: Issuer, row: StatusList, now: datetime) -> str:
 
 
 def _allocate_status(session: Session, issuer: Issuer, now: datetime) -> tuple[int, int]:
-    from nagara.applications.service import next_number
-
-    n = next_number(session, "certificate-status") - 1
+    n = numbers.take_outside(session, "certificate-status") - 1  # a position, not a register: a gap is harmless
     number, index = n // statuslist.LIST_SIZE + 1, n % statuslist.LIST_SIZE
     for purpose in statuslist.PURPOSES:
         if session.get(StatusList, (number, purpose)) is None:
@@ -304,11 +303,7 @@ def _template(session: Session, place: BodyPlace, output_type: str) -> templates
 
 
 def _new_number(session: Session, place: BodyPlace, template: templates.Template, now: datetime) -> str:
-    from nagara.applications.service import next_number
-
-    body = place.body.code.split(".", 1)[1].replace("-", "").upper()[:10]
-    prefix = f"{place.state.code.upper()}-{body}-{template.number_prefix}-{now.year}"
-    return f"{prefix}-{next_number(session, prefix):06d}"
+    return numbers.next_number(session, place.body.code, template.number_prefix, now.year)
 
 
 def _current_for(session: Session, application_id: str) -> Certificate | None:

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated
 
 import anyio.to_thread
+import segno
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
@@ -17,7 +18,9 @@ from nagara.applications.models import Application
 from nagara.identity.deps import CurrentPrincipal, DbSession, get_runtime
 from nagara.kit.api import API_PREFIX, json_response
 from nagara.kit.db import utcnow
-from nagara.payments import service
+from nagara.kit.errors import NotFound
+from nagara.payments import counter, demands, online, receipts, refunds, reports, service
+from nagara.payments.demands import pay_page
 from nagara.payments.models import Demand, Payment, Property, Receipt, Refund
 from nagara.payments.schemas import (
     CallbackOut,
@@ -51,16 +54,8 @@ async def writing_unit_of_work(request: Request) -> AsyncIterator[Session]:
 WritingSession = Annotated[Session, Depends(writing_unit_of_work, scope="function")]
 
 
-def pay_page(session: Session, demand: Demand) -> str:
-    if demand.application_id:
-        app = session.get(Application, demand.application_id)
-        if app is not None:
-            return f"/applications/{app.number}/pay"
-    return f"/demands/{demand.number}/pay"
-
-
 def demand_out(session: Session, demand: Demand) -> DemandOut:
-    due, lines_today = service.amount_due(session, demand, service.local_day(session, demand.state_code, utcnow()))
+    due, lines_today = demands.amount_due(session, demand, service.local_day(session, demand.state_code, utcnow()))
     app_number = session.get(Application, demand.application_id).number if demand.application_id else None  # type: ignore[union-attr]
     prop = session.get(Property, demand.property_id) if demand.property_id else None
     return DemandOut.model_validate(
@@ -78,7 +73,7 @@ def demand_out(session: Session, demand: Demand) -> DemandOut:
             "status": demand.status,
             "paid_amount": demand.paid_amount,
             "paid_at": demand.paid_at,
-            "lines": service._line_dicts(session, demand),  # noqa: SLF001 - the same module family
+            "lines": demands.line_dicts(session, demand),
             "amount_due_today": due if demand.status == "due" else 0,
             "lines_due_today": lines_today if demand.status == "due" else [],
             "pay_page": pay_page(session, demand),
@@ -88,7 +83,7 @@ def demand_out(session: Session, demand: Demand) -> DemandOut:
 
 def payment_out(session: Session, payment: Payment, redirect_url: str | None = None) -> PaymentOut:
     demand = session.get(Demand, payment.demand_id)
-    link = service.upi_link(session, payment)
+    link = online.upi_link(session, payment)
     return PaymentOut.model_validate(
         {
             "id": payment.id,
@@ -108,7 +103,7 @@ def payment_out(session: Session, payment: Payment, redirect_url: str | None = N
             "expires_at": payment.expires_at,
             "settled_at": payment.settled_at,
             "refunded_amount": payment.refunded_amount,
-            "receipts": [r.number for r in service.receipts_of(session, payment)] if payment.status != "created" else [],
+            "receipts": [r.number for r in receipts.receipts_of(session, payment)] if payment.status != "created" else [],
         }
     )
 
@@ -157,7 +152,7 @@ def list_demands(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
     """A citizen's own demands; for officers, those of their local body. Newest first."""
-    found = service.list_demands(
+    found = demands.list_demands(
         session, principal, local_body=local_body, status=status_, application=application, limit=limit, offset=offset
     )
     return json_response([demand_out(session, d) for d in found])
@@ -166,7 +161,7 @@ def list_demands(
 @router.get("/demands/{number}", response_model=DemandOut)
 def get_demand(number: str, session: DbSession, principal: CurrentPrincipal) -> Response:
     """A demand: its heads, due date, status, and what paying it today costs (rebate or penalty included)."""
-    return json_response(demand_out(session, service.get_demand(session, principal, number)))
+    return json_response(demand_out(session, demands.get_demand(session, principal, number)))
 
 
 @router.post("/demands/{number}/payments", status_code=status.HTTP_201_CREATED, response_model=PaymentOut)
@@ -181,7 +176,7 @@ def create_payment(
 
     Send an ``Idempotency-Key``: the same key returns the same payment (200) instead of a second one.
     """
-    created = service.create_online_payment(session, principal, number, method=body.method, idempotency_key=idempotency_key)
+    created = online.create_online_payment(session, principal, number, method=body.method, idempotency_key=idempotency_key)
     code = status.HTTP_200_OK if created.replayed else status.HTTP_201_CREATED
     return json_response(payment_out(session, created.payment, created.redirect_url), code)
 
@@ -195,7 +190,7 @@ def counter_payment(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
     """A counter clerk records cash, a cheque or a DD for exactly the amount due today; returns the receipt."""
-    receipt = service.counter_payment(
+    receipt = counter.counter_payment(
         session,
         principal,
         number,
@@ -215,13 +210,9 @@ def get_payment(payment_id: str, session: DbSession, principal: CurrentPrincipal
 @router.get("/payments/{payment_id}/upi-qr", response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
 def upi_qr(payment_id: str, session: DbSession, principal: CurrentPrincipal) -> Response:
     """A dynamic UPI QR code (SVG) for the payment's amount, to scan with any UPI app."""
-    import segno
-
     payment = service.get_payment(session, principal, payment_id)
-    link = service.upi_link(session, payment)
+    link = online.upi_link(session, payment)
     if link is None or payment.status != "created":
-        from nagara.kit.errors import NotFound
-
         raise NotFound("this payment has no UPI code (paid, expired, or the local body has no UPI address)")
     out = io.BytesIO()
     segno.make(link, error="m").save(out, kind="svg", scale=6, border=2, title="UPI")  # a standalone SVG document
@@ -231,7 +222,7 @@ def upi_qr(payment_id: str, session: DbSession, principal: CurrentPrincipal) -> 
 @router.post("/payments/{payment_id}/refunds", status_code=status.HTTP_201_CREATED, response_model=RefundOut)
 def refund(payment_id: str, body: RefundIn, session: DbSession, principal: CurrentPrincipal) -> Response:
     """Refund all or part of a payment (the secretary); through the gateway for online payments."""
-    made = service.refund(session, principal, payment_id, amount=body.amount, reason=body.reason)
+    made = refunds.refund(session, principal, payment_id, amount=body.amount, reason=body.reason)
     return json_response(refund_out(made), status.HTTP_201_CREATED)
 
 
@@ -240,14 +231,14 @@ async def callback(gateway: str, request: Request, session: WritingSession) -> R
     """The gateway's server-to-server callback, authenticated by its HMAC signature (not by a user)."""
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
-    outcome = await anyio.to_thread.run_sync(service.handle_callback, session, gateway, headers, body)
+    outcome = await anyio.to_thread.run_sync(online.handle_callback, session, gateway, headers, body)
     return json_response(CallbackOut(outcome=outcome))
 
 
 @router.get("/payments/return/{gateway}", response_class=RedirectResponse, status_code=303)
 def browser_return(gateway: str, request: Request, session: WritingSession) -> Response:
     """The payer's browser back from the gateway: the signature is checked and the gateway asked; then the pay page."""
-    payment = service.handle_return(session, gateway, dict(request.query_params))
+    payment = online.handle_return(session, gateway, dict(request.query_params))
     if payment is None:
         return RedirectResponse("/?payment=unknown", status_code=303)
     demand = session.get(Demand, payment.demand_id)
@@ -257,16 +248,14 @@ def browser_return(gateway: str, request: Request, session: WritingSession) -> R
 
 @router.get("/receipts/{number}", response_model=ReceiptOut)
 def get_receipt(number: str, session: DbSession, principal: CurrentPrincipal) -> Response:
-    return json_response(receipt_out(session, service.get_receipt(session, principal, number)))
+    return json_response(receipt_out(session, receipts.get_receipt(session, principal, number)))
 
 
 @router.get("/receipts/{number}/pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
 def receipt_pdf(number: str, session: DbSession, principal: CurrentPrincipal) -> Response:
-    from nagara.payments.receipts import render_pdf
-
-    receipt = service.get_receipt(session, principal, number)
+    receipt = receipts.get_receipt(session, principal, number)
     return Response(
-        render_pdf(session, receipt),
+        receipts.render_pdf(session, receipt),
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{receipt.number}.pdf"', "Cache-Control": "private, no-store"},
     )
@@ -275,10 +264,8 @@ def receipt_pdf(number: str, session: DbSession, principal: CurrentPrincipal) ->
 @router.post("/local-bodies/{code}/property-tax/demands", response_model=PropertyDemandsOut)
 def raise_property_demands(code: str, body: PropertyDemandsIn, session: DbSession, principal: CurrentPrincipal) -> Response:
     """Raise the half-year's property tax demands for every property in the register that has none yet."""
-    from nagara.kit.access import require
-
-    require(principal, "payments:demand:raise", state_code=code.split(".", maxsplit=1)[0], local_body_code=code)
-    return json_response(PropertyDemandsOut(raised=service.raise_property_demands(session, code, body.period)))
+    service.require_body(principal, "payments:demand:raise", code)
+    return json_response(PropertyDemandsOut(raised=demands.raise_property_demands(session, code, body.period)))
 
 
 @router.get("/local-bodies/{code}/counter/day-report", response_model=DayReportOut)
@@ -287,14 +274,14 @@ def day_report(
 ) -> Response:
     """The counter's collections on a day, per clerk and per head, with the receipts' sum."""
     day = day or service.local_day(session, code.split(".", maxsplit=1)[0], utcnow())
-    return json_response(DayReportOut.model_validate(service.day_report(session, principal, code, day)))
+    return json_response(DayReportOut.model_validate(reports.day_report(session, principal, code, day)))
 
 
 @router.post("/local-bodies/{code}/counter/day-close", status_code=status.HTTP_201_CREATED, response_model=DayCloseOut)
 def day_close(code: str, body: DayCloseIn, session: DbSession, principal: CurrentPrincipal) -> Response:
     """Close the caller's counter for the day: the totals are kept, and no more collections that day."""
     day = body.date or service.local_day(session, code.split(".", maxsplit=1)[0], utcnow())
-    return json_response(DayCloseOut.model_validate(service.close_day(session, principal, code, day)), status.HTTP_201_CREATED)
+    return json_response(DayCloseOut.model_validate(reports.close_day(session, principal, code, day)), status.HTTP_201_CREATED)
 
 
 @router.get("/local-bodies/{code}/accounts/trial-balance", response_model=TrialBalanceOut)
@@ -303,7 +290,7 @@ def trial_balance(
 ) -> Response:
     """Each account's debits and credits posted on a day (heads after the National Municipal Accounts Manual)."""
     day = day or service.local_day(session, code.split(".", maxsplit=1)[0], utcnow())
-    rows = service.trial_balance(session, principal, code, day)
+    rows = reports.trial_balance(session, principal, code, day)
     debit, credit = sum(r.debit for r in rows), sum(r.credit for r in rows)
     return json_response(
         TrialBalanceOut(

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from nagara.identity import service as identity
 from nagara.identity.models import RoleAssignment, User
-from nagara.payments import service
+from nagara.payments import demands
 from nagara.payments.models import Property
 from nagara.runtime import runtime_of
 from nagara.tenancy.models import LocalBody
@@ -58,7 +58,7 @@ def load_demo_properties(session: Session, citizen_mobile: str) -> int:
             )
             if exists:
                 continue
-            service.register_property(
+            demands.register_property(
                 session,
                 local_body_code=body_code,
                 assessment_number=number,
@@ -68,5 +68,5 @@ def load_demo_properties(session: Session, citizen_mobile: str) -> int:
                 owner_id=owner if i == 0 else None,
             )
             added += 1
-        service.raise_property_demands(session, body_code)
+        demands.raise_property_demands(session, body_code)
     return added

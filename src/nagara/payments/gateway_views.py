@@ -44,10 +44,10 @@ PAGE = """<!doctype html>
 
 
 def _order(session: DbSession, order_id: str) -> LocalGatewayOrder:
-    order = session.get(LocalGatewayOrder, order_id)
-    if order is None:
-        raise NotFound(f"the local gateway has no order {order_id!r}")
-    return order
+    try:
+        return local_gateway(runtime_of(session)).order(session, order_id)
+    except BadCallback as exc:
+        raise NotFound(str(exc)) from None
 
 
 @router.get("/pay/{order_id}", response_class=HTMLResponse)

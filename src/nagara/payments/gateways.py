@@ -6,8 +6,8 @@ amount, send the payer to a hosted page, get the payer back on a *return* URL, r
 
 - :class:`LocalGateway` behaves like a provider: its own books (``payments_local_gateway_orders``),
   a hosted payment page (``/gateway/local/pay/{order}``, see ``gateway_views.py``), a signed
-  browser return, and callbacks delivered by a background job that retries until answered 2xx,
-  as providers do. It is refused in production.
+  browser return, and callbacks delivered by a background job (:func:`deliver_local_callback`,
+  here) that retries until answered 2xx, as providers do. It is refused in production.
 - :class:`RazorpayGateway` is the shape of a real adapter (Razorpay's orders, payments, refunds
   and webhook signatures); a state configures it with its credentials in settings. Tests run it
   against a fake server on the loopback interface, never the internet.
@@ -21,22 +21,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy.orm import Session
 
 from nagara.kit.crypto import derive_key
-from nagara.kit.db import utcnow
+from nagara.kit.db import after_commit, utcnow
+from nagara.kit.errors import NotFound
 from nagara.kit.settings import Settings
 from nagara.payments.models import LocalGatewayOrder
-from nagara.runtime import Runtime
+from nagara.runtime import Runtime, runtime_of
+from nagara.worker.registry import enqueue, task
+from nagara.worker.runner import backoff_seconds
+
+log = logging.getLogger("nagara.payments")
+CALLBACK = "payments.local_gateway_callback"
+CALLBACK_ATTEMPTS = 12  # about an hour of retries with the worker's backoff, then reconciliation alone
 
 
 @dataclass(frozen=True)
@@ -107,12 +115,15 @@ class LocalGateway:
         session.add(order)  # flushed with the payment
         return Order(order.id, f"{self.base_url}/gateway/local/pay/{order.id}")
 
-    # The payer's side: what the hosted page does when the payer pays or gives up.
+    # The payer's side: the hosted page shows the order, and the payer pays or gives up.
+    def order(self, session: Session, order_id: str) -> LocalGatewayOrder:
+        found = session.get(LocalGatewayOrder, order_id)
+        if found is None:
+            raise BadCallback(f"the local gateway has no order {order_id!r}")
+        return found
+
     def complete(self, session: Session, order_id: str, *, outcome: str, method: str = "card") -> str:
         """Mark the order paid or failed, queue its callback, and give the browser's return URL."""
-        from nagara.payments import tasks  # registers the delivery job in this process
-        from nagara.worker.registry import enqueue
-
         order = session.get(LocalGatewayOrder, order_id, with_for_update=True)
         if order is None:
             raise BadCallback(f"no order {order_id!r}")
@@ -122,7 +133,7 @@ class LocalGateway:
             if outcome == "paid":
                 order.payment_ref = "lgp_" + secrets.token_hex(8)
                 order.paid_at = utcnow()
-            enqueue(session, tasks.CALLBACK, {"order_id": order.id}, dedupe_key=f"lgcb:{order.id}:1")
+            enqueue(session, CALLBACK, {"order_id": order.id}, dedupe_key=f"lgcb:{order.id}:1")
         return self.return_url_for(order)
 
     def return_url_for(self, order: LocalGatewayOrder) -> str:
@@ -303,6 +314,13 @@ def gateways_of(runtime: Runtime) -> dict[str, Gateway]:
     return found
 
 
+def gateway_named(runtime: Runtime, name: str) -> Gateway:
+    gw = gateways_of(runtime).get(name)
+    if gw is None:
+        raise NotFound(f"no payment gateway {name!r} on this node")
+    return gw
+
+
 def default_gateway(runtime: Runtime) -> Gateway:
     return gateways_of(runtime)[runtime.settings.payments_gateway]
 
@@ -316,3 +334,40 @@ def local_gateway(runtime: Runtime) -> LocalGateway:
 
 def now_unix(at: datetime | None = None) -> int:
     return int((at or utcnow()).timestamp())
+
+
+# -- the local gateway's callbacks, delivered by the worker ----------------------------------------
+
+
+@task(CALLBACK)
+def deliver_local_callback(session: Session, payload: dict[str, Any]) -> None:
+    """Send the local gateway's signed callback, retrying with backoff until it is answered, as providers do.
+
+    The POST is made after this job's transaction ends: on SQLite the job holds the one write
+    lock, which the callback's own request needs. A failed POST queues the next attempt.
+    """
+    runtime = runtime_of(session)
+    gw = local_gateway(runtime)
+    order = session.get(LocalGatewayOrder, payload["order_id"])
+    if order is None:
+        return
+    body, url, attempt = gw.callback_body(order), order.callback_url, int(payload.get("attempt", 1))
+    after_commit(session, lambda: _send(runtime, gw, order.id, url, body, attempt))
+
+
+def _send(runtime: Runtime, gw: LocalGateway, order_id: str, url: str, body: bytes, attempt: int) -> None:
+    try:
+        gw.post_callback(url, body)
+    except Exception as exc:  # noqa: BLE001 - any failure to deliver is retried
+        if attempt >= CALLBACK_ATTEMPTS:
+            log.warning("local gateway: callback for %s not delivered after %d attempts: %r", order_id, attempt, exc)
+            return
+        log.info("local gateway: callback for %s failed (attempt %d): %r; retrying", order_id, attempt, exc)
+        try:
+            with runtime.db.unit_of_work() as session:
+                job = enqueue(
+                    session, CALLBACK, {"order_id": order_id, "attempt": attempt + 1}, dedupe_key=f"lgcb:{order_id}:{attempt + 1}"
+                )
+                job.run_after = utcnow() + timedelta(seconds=backoff_seconds(attempt))
+        except Exception as again:  # noqa: BLE001 - the database is away too: reconciliation settles it
+            log.warning("local gateway: could not queue the retry for %s: %r", order_id, again)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from nagara.applications.models import as_application
 from nagara.catalog.definitions import Service
 from nagara.kit.access import Principal
-from nagara.payments import service
+from nagara.payments import demands
 from nagara.workflow.engine import NotAllowedNow
 from nagara.workflow.events import Decided, StateEntered, Submitted
 from nagara.workflow.models import Case
@@ -24,19 +24,19 @@ def on_submitted(session: Session, event: Submitted) -> None:
     app = as_application(event.case)
     if app.fee_total > 0:
         # Self-certified approval waits for the fee: the demand carries the state to move to once paid.
-        service.raise_for_application(session, app, then_state=event.approve_to, now=event.at)
+        demands.raise_for_application(session, app, then_state=event.approve_to, now=event.at)
 
 
 def on_decided(session: Session, event: Decided) -> None:
     app = as_application(event.case)
     if app.fee_total > 0 and not app.fee_paid and event.outcome != "approved":
-        service.cancel_for_application(session, app)  # nothing is owed for a refused or withdrawn application
+        demands.cancel_for_application(session, app)  # nothing is owed for a refused or withdrawn application
 
 
 def on_state_entered(session: Session, event: StateEntered) -> None:
     app = as_application(event.case)
     if app.appeal_level > 0 and app.is_open and app.fee_total > 0 and not app.fee_paid:
-        service.reopen_for_application(session, app)  # an appeal reopens the application, and its fee
+        demands.reopen_for_application(session, app)  # an appeal reopens the application, and its fee
 
 
 def effect_record_fee_payment(session: Session, svc: Service, case: Case, principal: Principal, now: datetime) -> None:
@@ -48,7 +48,7 @@ def effect_record_fee_payment(session: Session, svc: Service, case: Case, princi
     if app.fee_total > 0 and not app.fee_paid:
         raise NotAllowedNow(
             f"the fee of Rs {app.fee_total / 100:.2f} is not paid; record it at the counter "
-            f"(POST /api/v1/demands/{service.demand_number_of(session, app)}/counter-payments, cash, cheque or DD): "
+            f"(POST /api/v1/demands/{demands.demand_number_of(session, app)}/counter-payments, cash, cheque or DD): "
             "the receipt marks the fee paid",
             extra={"current": {"version": app.version, "state": app.state}},
         )

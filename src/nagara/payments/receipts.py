@@ -1,4 +1,9 @@
-"""Receipts as PDF (WeasyPrint) from one HTML template, with a QR code of the receipt number.
+"""Receipts: issued in the local body's register when money arrives or goes back, read by those who
+see the demand, and rendered as PDF (WeasyPrint) from one HTML template with a QR code of the number.
+
+Receipt numbers run without gaps per local body and financial year (``KL-TVMCORP-R-2026-27-000001``,
+refunds ``...-RF-...``): the number is taken in the writing transaction, just before the receipt's
+row is inserted.
 
 Text is English. The local body's name is also printed in the state's language when the Noto
 fonts that shape Malayalam and Kannada are present (the certificates domain vendors them under
@@ -7,14 +12,23 @@ fonts that shape Malayalam and Kannada are present (the certificates domain vend
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import segno
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nagara.certificates import pdftext
+from nagara.kit import numbers
+from nagara.kit.access import Principal
+from nagara.kit.errors import NotFound
+from nagara.payments import property_tax
 from nagara.payments.models import Demand, Payment, Receipt
+from nagara.payments.service import demand_visible
 from nagara.tenancy.models import LocalBody, State
 
 _ENV = jinja2.Environment(
@@ -26,6 +40,69 @@ FONT_FILES = {
     "Noto Sans Kannada": ("NotoSansKannada-Regular.ttf", "NotoSansKannada-Bold.ttf"),
 }
 SCRIPT_FONTS = {"ml": "Noto Sans Malayalam", "kn": "Noto Sans Kannada"}
+
+
+# -- issuing and reading -------------------------------------------------------------------------
+
+
+def issue(
+    session: Session,
+    payment: Payment,
+    demand: Demand,
+    *,
+    kind: str,
+    amount: int,
+    lines: list[dict[str, Any]],
+    day: date,
+    now: datetime,
+    refund_id: str | None = None,
+) -> Receipt:
+    """A receipt for money received (``payment``) or paid back (``refund``), numbered in the body's register."""
+    fy = property_tax.financial_year(day)
+    receipt = Receipt(
+        number=numbers.next_number(session, demand.local_body_code, "R" if kind == "payment" else "RF", fy),
+        kind=kind,
+        local_body_code=demand.local_body_code,
+        financial_year=fy,
+        payment_id=payment.id,
+        demand_id=demand.id,
+        refund_id=refund_id,
+        amount=amount,
+        lines=lines,
+        method=payment.method,
+        issued_at=now,
+        business_date=day,
+    )
+    session.add(receipt)
+    session.flush()
+    return receipt
+
+
+def get_receipt(session: Session, principal: Principal, number: str) -> Receipt:
+    receipt = session.scalar(
+        select(Receipt).join(Demand, Demand.id == Receipt.demand_id).where(Receipt.number == number, demand_visible(principal))
+    )
+    if receipt is None:
+        raise NotFound(f"no receipt {number!r} that you may see")
+    return receipt
+
+
+def receipts_of(session: Session, payment: Payment) -> list[Receipt]:
+    return list(
+        session.scalars(select(Receipt).where(Receipt.payment_id == payment.id).order_by(Receipt.issued_at, Receipt.number))
+    )
+
+
+def payment_receipts(session: Session, demand: Demand) -> list[Receipt]:
+    """The receipts for money received against ``demand`` (not refunds), oldest first."""
+    return list(
+        session.scalars(
+            select(Receipt).where(Receipt.demand_id == demand.id, Receipt.kind == "payment").order_by(Receipt.issued_at)
+        )
+    )
+
+
+# -- the PDF -------------------------------------------------------------------------------------
 
 
 def _fonts_dir() -> Path | None:
@@ -62,8 +139,6 @@ def rupees(paise: int) -> str:
 
 
 def receipt_context(session: Session, receipt: Receipt) -> dict[str, Any]:
-    import segno
-
     body = session.get(LocalBody, receipt.local_body_code)
     state = session.get(State, body.state_code) if body else None
     demand = session.get(Demand, receipt.demand_id)
@@ -96,8 +171,6 @@ def render_html(session: Session, receipt: Receipt) -> str:
 
 def render_pdf(session: Session, receipt: Receipt) -> bytes:
     from weasyprint import HTML
-
-    from nagara.certificates import pdftext
 
     pdftext.install()  # exact Malayalam/Kannada text for extraction, as on certificates
     pdf: bytes = HTML(string=render_html(session, receipt)).write_pdf()

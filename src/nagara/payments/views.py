@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nagara.applications.models import Application
@@ -21,9 +21,9 @@ from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.identity.models import User
 from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
-from nagara.kit.errors import Invalid, NotAuthenticated, NotFound, Problem
-from nagara.payments import service
-from nagara.payments.models import Demand, Payment, Receipt
+from nagara.kit.errors import Forbidden, Invalid, NotAuthenticated, NotFound, Problem
+from nagara.payments import counter, demands, online, receipts, reports, service
+from nagara.payments.models import Demand, Payment
 from nagara.tenancy.models import LocalBody, State
 from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _
@@ -79,11 +79,7 @@ def _signed_in(principal: Principal | None) -> Principal:
 
 
 def _demand_for_application(session: Session, principal: Principal, number: str) -> Demand:
-    demand = session.scalar(
-        select(Demand)
-        .join(Application, Application.id == Demand.application_id)
-        .where(Application.number == number, service.demand_visible(principal))
-    )
+    demand = demands.demand_of_application(session, principal, number)
     if demand is None:
         raise NotFound(_("This application has no fee to pay."))
     return demand
@@ -91,7 +87,7 @@ def _demand_for_application(session: Session, principal: Principal, number: str)
 
 def _pay_context(session: Session, principal: Principal, demand: Demand, payment_id: str | None) -> dict[str, Any]:
     today = service.local_day(session, demand.state_code, utcnow())
-    due, lines = service.amount_due(session, demand, today)
+    due, lines = demands.amount_due(session, demand, today)
     payment = None
     if payment_id:
         try:
@@ -99,21 +95,16 @@ def _pay_context(session: Session, principal: Principal, demand: Demand, payment
         except NotFound:
             payment = None
     app = session.get(Application, demand.application_id) if demand.application_id else None
-    receipts = list(
-        session.scalars(
-            select(Receipt).where(Receipt.demand_id == demand.id, Receipt.kind == "payment").order_by(Receipt.issued_at)
-        )
-    )
     return {
         "page_title": _("Pay demand %(number)s") % {"number": demand.number},
         "demand": demand,
         "app": app,
         "body": session.get(LocalBody, demand.local_body_code),
-        "lines": lines if demand.status == "due" else service._line_dicts(session, demand),  # noqa: SLF001
+        "lines": lines if demand.status == "due" else demands.line_dicts(session, demand),
         "due": due,
         "payment": payment,
-        "upi_link": service.upi_link(session, payment) if payment is not None and payment.status == "created" else None,
-        "receipts": receipts,
+        "upi_link": online.upi_link(session, payment) if payment is not None and payment.status == "created" else None,
+        "receipts": receipts.payment_receipts(session, demand),
         "attempt_key": str(uuid.uuid4()),
         "timezone": _timezone(session, demand.state_code),
         "errors": {},
@@ -133,7 +124,7 @@ def application_pay_page(
 @router.get("/demands/{number}/pay")
 def demand_pay_page(number: str, request: Request, session: DbSession, principal: PagePrincipal, payment: str = "") -> Response:
     who = _signed_in(principal)
-    demand = service.get_demand(session, who, number)
+    demand = demands.get_demand(session, who, number)
     return render(request, "payments/pay.html", _pay_context(session, who, demand, payment or None))
 
 
@@ -145,31 +136,25 @@ async def start_payment(number: str, request: Request, session: DbSession, princ
     key = form_text(form, "attempt")[:120] or None
     try:
         with attempt(session):
-            created = service.create_online_payment(
+            created = online.create_online_payment(
                 session, who, number, method=method if method in ("gateway", "upi") else "gateway", idempotency_key=key
             )
     except Problem as exc:
-        shown = service.get_demand(session, who, number)
+        shown = demands.get_demand(session, who, number)
         context = _pay_context(session, who, shown, None)
         context["errors"] = field_errors(exc) if isinstance(exc, Invalid) else {"_": exc.detail}
         return render(request, "payments/pay.html", context, status_code=exc.status)
     paid_for = session.get(Demand, created.payment.demand_id)
-    page = _page_of(session, paid_for) if paid_for else "/"
+    page = demands.pay_page(session, paid_for) if paid_for else "/"
     if method == "upi" or not created.redirect_url:
         return see_other(f"{page}?payment={created.payment.id}")
     return RedirectResponse(created.redirect_url, status_code=303)
 
 
-def _page_of(session: Session, demand: Demand) -> str:
-    from nagara.payments.api import pay_page
-
-    return pay_page(session, demand)
-
-
 @router.get("/receipts/{number}")
 def receipt_page(number: str, request: Request, session: DbSession, principal: PagePrincipal) -> Response:
     who = _signed_in(principal)
-    receipt = service.get_receipt(session, who, number)
+    receipt = receipts.get_receipt(session, who, number)
     demand = session.get(Demand, receipt.demand_id)
     payment = session.get(Payment, receipt.payment_id)
     context = {
@@ -190,40 +175,18 @@ def receipt_page(number: str, request: Request, session: DbSession, principal: P
 
 def _clerk(request: Request, principal: Principal | None) -> Principal | RedirectResponse:
     if principal is None or principal.kind != "officer":
-        from urllib.parse import quote
-
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/officer/sign-in?next={quote(here, safe='')}", status_code=303)
     return principal
-
-
-def _counter_bodies(principal: Principal) -> list[str]:
-    return sorted(
-        {g.local_body_code for g in principal.grants if "payments:payment:collect" in g.permissions and g.local_body_code}
-    )
-
-
-def _find(session: Session, principal: Principal, query: str) -> Demand | None:
-    query = query.strip().upper()
-    if not query:
-        return None
-    demand = session.scalar(select(Demand).where(Demand.number == query, service.demand_visible(principal)))
-    if demand is None:
-        demand = session.scalar(
-            select(Demand)
-            .join(Application, Application.id == Demand.application_id)
-            .where(Application.number == query, service.demand_visible(principal))
-        )
-    return demand
 
 
 def _counter_context(
     session: Session, principal: Principal, body_code: str, query: str, errors: dict[str, str], values: dict[str, str]
 ) -> dict[str, Any]:
     today = service.local_day(session, body_code.split(".", maxsplit=1)[0], utcnow())
-    demand = _find(session, principal, query) if query else None
-    due, lines = service.amount_due(session, demand, today) if demand is not None else (0, [])
-    report = service.day_report(session, principal, body_code, today, clerk_id=principal.user_id)
+    demand = demands.find_demand(session, principal, query) if query else None
+    due, lines = demands.amount_due(session, demand, today) if demand is not None else (0, [])
+    report = reports.day_report(session, principal, body_code, today, clerk_id=principal.user_id)
     mine = next((c for c in report["clerks"] if c["clerk"] == principal.user_id), None)
     return {
         "page_title": _("Counter"),
@@ -248,10 +211,8 @@ def counter_page(request: Request, session: DbSession, principal: PagePrincipal,
     clerk = _clerk(request, principal)
     if isinstance(clerk, RedirectResponse):
         return clerk
-    bodies = _counter_bodies(clerk)
+    bodies = counter.counter_bodies(clerk)
     if not bodies:
-        from nagara.kit.errors import Forbidden
-
         raise Forbidden(_("The counter is for counter clerks of a local body."))
     body_code = body if body in bodies else bodies[0]
     return render(request, "payments/counter.html", _counter_context(session, clerk, body_code, q, {}, {}))
@@ -264,7 +225,7 @@ async def counter_collect(request: Request, session: DbSession, principal: PageP
         return clerk
     form = await request.form()
     values = {k: form_text(form, k) for k in ("demand", "method", "amount", "instrument_number", "instrument_bank", "body")}
-    bodies = _counter_bodies(clerk)
+    bodies = counter.counter_bodies(clerk)
     body_code = values["body"] if values["body"] in bodies else (bodies[0] if bodies else "")
     errors: dict[str, str] = {}
     try:
@@ -280,7 +241,7 @@ async def counter_collect(request: Request, session: DbSession, principal: PageP
     if not errors:
         try:
             with attempt(session):
-                receipt = service.counter_payment(
+                receipt = counter.counter_payment(
                     session,
                     clerk,
                     values["demand"],
@@ -305,12 +266,12 @@ async def counter_close(request: Request, session: DbSession, principal: PagePri
     if isinstance(clerk, RedirectResponse):
         return clerk
     form = await request.form()
-    bodies = _counter_bodies(clerk)
+    bodies = counter.counter_bodies(clerk)
     body_code = form_text(form, "body") if form_text(form, "body") in bodies else (bodies[0] if bodies else "")
     day = service.local_day(session, body_code.split(".", maxsplit=1)[0], utcnow())
     try:
         with attempt(session):
-            service.close_day(session, clerk, body_code, day)
+            reports.close_day(session, clerk, body_code, day)
     except Problem as exc:
         context = _counter_context(session, clerk, body_code, "", {"_": exc.detail}, {})
         return render(request, "payments/counter.html", context, status_code=exc.status)

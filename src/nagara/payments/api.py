@@ -273,14 +273,14 @@ def day_report(
     code: str, session: DbSession, principal: CurrentPrincipal, day: Annotated[date | None, Query(alias="date")] = None
 ) -> Response:
     """The counter's collections on a day, per clerk and per head, with the receipts' sum."""
-    day = day or service.local_day(session, code.split(".", maxsplit=1)[0], utcnow())
+    day = day or service.local_day(session, code, utcnow())
     return json_response(DayReportOut.model_validate(reports.day_report(session, principal, code, day)))
 
 
 @router.post("/local-bodies/{code}/counter/day-close", status_code=status.HTTP_201_CREATED, response_model=DayCloseOut)
 def day_close(code: str, body: DayCloseIn, session: DbSession, principal: CurrentPrincipal) -> Response:
     """Close the caller's counter for the day: the totals are kept, and no more collections that day."""
-    day = body.date or service.local_day(session, code.split(".", maxsplit=1)[0], utcnow())
+    day = body.date or service.local_day(session, code, utcnow())
     return json_response(DayCloseOut.model_validate(reports.close_day(session, principal, code, day)), status.HTTP_201_CREATED)
 
 
@@ -289,7 +289,7 @@ def trial_balance(
     code: str, session: DbSession, principal: CurrentPrincipal, day: Annotated[date | None, Query(alias="date")] = None
 ) -> Response:
     """Each account's debits and credits posted on a day (heads after the National Municipal Accounts Manual)."""
-    day = day or service.local_day(session, code.split(".", maxsplit=1)[0], utcnow())
+    day = day or service.local_day(session, code, utcnow())
     rows = reports.trial_balance(session, principal, code, day)
     debit, credit = sum(r.debit for r in rows), sum(r.credit for r in rows)
     return json_response(

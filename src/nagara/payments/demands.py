@@ -21,7 +21,7 @@ from nagara.kit.errors import Invalid, NotFound
 from nagara.payments import accounts, property_tax
 from nagara.payments.models import Demand, DemandLine, Property
 from nagara.payments.service import demand_visible, local_day, payment_settings
-from nagara.tenancy.models import LocalBody
+from nagara.tenancy import context as tenancy
 
 # -- reading -------------------------------------------------------------------------------------
 
@@ -153,9 +153,7 @@ def register_property(
     owner_id: str | None = None,
     ward_code: str | None = None,
 ) -> Property:
-    body = session.get(LocalBody, local_body_code)
-    if body is None:
-        raise NotFound(f"no local body {local_body_code!r}")
+    body = tenancy.body_place(session, local_body_code).body  # NotFound names the codes allowed
     rules = payment_settings(session, local_body_code).get("property_tax")
     if not rules:
         raise Invalid(
@@ -186,9 +184,7 @@ def raise_property_demands(
 ) -> int:
     """A demand for the half-year for every active property that has none yet. Idempotent."""
     now = now or utcnow()
-    body = session.get(LocalBody, local_body_code)
-    if body is None:
-        raise NotFound(f"no local body {local_body_code!r}")
+    body = tenancy.body_place(session, local_body_code).body  # NotFound names the codes allowed
     rules = payment_settings(session, local_body_code).get("property_tax")
     if not rules:
         return 0

@@ -29,7 +29,7 @@ from nagara.kit.errors import NotFound
 from nagara.payments import property_tax
 from nagara.payments.models import Demand, Payment, Receipt
 from nagara.payments.service import demand_visible
-from nagara.tenancy.models import LocalBody, State
+from nagara.tenancy import context as tenancy
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("nagara.payments", "templates"), autoescape=jinja2.select_autoescape(("html",))
@@ -139,8 +139,8 @@ def rupees(paise: int) -> str:
 
 
 def receipt_context(session: Session, receipt: Receipt) -> dict[str, Any]:
-    body = session.get(LocalBody, receipt.local_body_code)
-    state = session.get(State, body.state_code) if body else None
+    place = tenancy.body_place(session, receipt.local_body_code)
+    body, state = place.body, place.state
     demand = session.get(Demand, receipt.demand_id)
     payment = session.get(Payment, receipt.payment_id)
     faces = font_faces()

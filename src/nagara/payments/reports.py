@@ -17,6 +17,7 @@ from nagara.kit.errors import Conflict
 from nagara.payments import accounts
 from nagara.payments.models import DayClose, JournalEntry, Payment, Receipt
 from nagara.payments.service import require_body
+from nagara.tenancy import context as tenancy
 
 
 def day_report(
@@ -24,7 +25,7 @@ def day_report(
 ) -> dict[str, Any]:
     """The day's collections of the counter: per clerk and per head, and the receipts' sum."""
     if not principal.may(
-        "payments:accounts:read", state_code=local_body_code.split(".", maxsplit=1)[0], local_body_code=local_body_code
+        "payments:accounts:read", state_code=tenancy.parse_tenant(local_body_code).state, local_body_code=local_body_code
     ):
         require_body(principal, "payments:payment:collect", local_body_code)
         clerk_id = principal.user_id  # a clerk without read access sees only their own counter

@@ -28,7 +28,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -37,8 +36,7 @@ from nagara.kit.access import Principal, require, scope
 from nagara.kit.errors import Conflict, NotFound, Problem
 from nagara.payments.models import Demand, Payment
 from nagara.runtime import runtime_of
-from nagara.tenancy.models import LocalBody, State
-from nagara.tenancy.service import effective_settings
+from nagara.tenancy import context as tenancy
 
 
 class CallbackRejected(Problem):
@@ -56,30 +54,15 @@ class AlreadyPaid(Problem):
 # -- places and days -----------------------------------------------------------------------------
 
 
-def _zone(session: Session, state_code: str) -> ZoneInfo:
-    state = session.get(State, state_code)
-    return ZoneInfo(state.timezone if state else "Asia/Kolkata")
-
-
 def local_day(session: Session, state_code: str, at: datetime) -> date:
-    return at.astimezone(_zone(session, state_code)).date()
-
-
-_SETTINGS: dict[tuple[str, str, str], dict[str, Any]] = {}
+    """The day it is at ``at`` in the state's time zone (financial years and due dates count these)."""
+    return at.astimezone(tenancy.zone_of(session, state_code)).date()
 
 
 def payment_settings(session: Session, local_body_code: str) -> dict[str, Any]:
-    """The body's ``payments`` settings (state defaults with its overrides); cached until its pack changes."""
-    body = session.get(LocalBody, local_body_code)
-    state = session.get(State, body.state_code) if body else None
-    if body is None or state is None:
-        raise NotFound(f"no local body {local_body_code!r}")
-    key = (session.get_bind().engine.url.render_as_string(), local_body_code, state.pack_digest)
-    found = _SETTINGS.get(key)
-    if found is None:
-        found = effective_settings(session, local_body_code).get("payments") or {}
-        _SETTINGS[key] = found
-    return found
+    """The body's ``payments`` settings (state defaults with its overrides), from the tenancy context."""
+    settings = tenancy.body_place(session, local_body_code).settings.get("payments") or {}
+    return dict(tenancy.thaw(settings))
 
 
 # -- who sees what -------------------------------------------------------------------------------
@@ -95,7 +78,7 @@ def demand_visible(principal: Principal) -> ColumnElement[bool]:
 
 
 def require_body(principal: Principal, permission: str, local_body_code: str) -> None:
-    require(principal, permission, state_code=local_body_code.split(".", maxsplit=1)[0], local_body_code=local_body_code)
+    require(principal, permission, state_code=tenancy.parse_tenant(local_body_code).state, local_body_code=local_body_code)
 
 
 def get_payment(session: Session, principal: Principal, payment_id: str) -> Payment:

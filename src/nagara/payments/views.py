@@ -24,7 +24,7 @@ from nagara.kit.db import utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotAuthenticated, NotFound, Problem
 from nagara.payments import counter, demands, online, receipts, reports, service
 from nagara.payments.models import Demand, Payment
-from nagara.tenancy.models import LocalBody, State
+from nagara.tenancy import context as tenancy
 from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
@@ -67,9 +67,8 @@ def _labels() -> dict[str, dict[str, str]]:
     }
 
 
-def _timezone(session: Session, state_code: str) -> str:
-    state = session.get(State, state_code)
-    return state.timezone if state else "Asia/Kolkata"
+def _timezone(session: Session, tenant_code: str) -> str:
+    return tenancy.zone_of(session, tenant_code).key
 
 
 def _signed_in(principal: Principal | None) -> Principal:
@@ -99,7 +98,7 @@ def _pay_context(session: Session, principal: Principal, demand: Demand, payment
         "page_title": _("Pay demand %(number)s") % {"number": demand.number},
         "demand": demand,
         "app": app,
-        "body": session.get(LocalBody, demand.local_body_code),
+        "body": tenancy.body_place(session, demand.local_body_code).body,
         "lines": lines if demand.status == "due" else demands.line_dicts(session, demand),
         "due": due,
         "payment": payment,
@@ -162,9 +161,9 @@ def receipt_page(number: str, request: Request, session: DbSession, principal: P
         "receipt": receipt,
         "demand": demand,
         "payment": payment,
-        "body": session.get(LocalBody, receipt.local_body_code),
+        "body": tenancy.body_place(session, receipt.local_body_code).body,
         "clerk": session.get(User, payment.collected_by_id) if payment and payment.collected_by_id else None,
-        "timezone": _timezone(session, receipt.local_body_code.split(".", maxsplit=1)[0]),
+        "timezone": _timezone(session, receipt.local_body_code),
         **_labels(),
     }
     return render(request, "payments/receipt_page.html", context)
@@ -183,14 +182,14 @@ def _clerk(request: Request, principal: Principal | None) -> Principal | Redirec
 def _counter_context(
     session: Session, principal: Principal, body_code: str, query: str, errors: dict[str, str], values: dict[str, str]
 ) -> dict[str, Any]:
-    today = service.local_day(session, body_code.split(".", maxsplit=1)[0], utcnow())
+    today = service.local_day(session, body_code, utcnow())
     demand = demands.find_demand(session, principal, query) if query else None
     due, lines = demands.amount_due(session, demand, today) if demand is not None else (0, [])
     report = reports.day_report(session, principal, body_code, today, clerk_id=principal.user_id)
     mine = next((c for c in report["clerks"] if c["clerk"] == principal.user_id), None)
     return {
         "page_title": _("Counter"),
-        "body": session.get(LocalBody, body_code),
+        "body": tenancy.body_place(session, body_code).body,
         "body_code": body_code,
         "query": query,
         "searched": bool(query),
@@ -201,7 +200,7 @@ def _counter_context(
         "mine": mine,
         "errors": errors,
         "values": values,
-        "timezone": _timezone(session, body_code.split(".", maxsplit=1)[0]),
+        "timezone": _timezone(session, body_code),
         **_labels(),
     }
 
@@ -268,7 +267,7 @@ async def counter_close(request: Request, session: DbSession, principal: PagePri
     form = await request.form()
     bodies = counter.counter_bodies(clerk)
     body_code = form_text(form, "body") if form_text(form, "body") in bodies else (bodies[0] if bodies else "")
-    day = service.local_day(session, body_code.split(".", maxsplit=1)[0], utcnow())
+    day = service.local_day(session, body_code, utcnow())
     try:
         with attempt(session):
             reports.close_day(session, clerk, body_code, day)

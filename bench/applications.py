@@ -32,6 +32,7 @@ What is measured (wrk, ``--connections`` connections; each figure's failed reque
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -160,6 +161,7 @@ class Setup:
     citizens: dict[str, str]  # user id: bearer token
     clerks: dict[str, str] = field(default_factory=dict)  # local body: the section clerk's token
     secretaries: dict[str, str] = field(default_factory=dict)  # local body: the secretary's token
+    rows: tuple[float, int, int] | None = None  # rows a submission, a forward and an approval write
 
 
 def create_database() -> str:
@@ -251,6 +253,36 @@ class Load:
     p99: float
     failed: int
     done: int
+    server_ms: float = 0.0  # CPU time of the server's processes per request
+    database_ms: float = 0.0  # CPU time of the PostgreSQL backends serving the bench's database per request
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of ``pids`` so far (Linux /proc); a process gone counts nothing."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(proc: subprocess.Popen[bytes]) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False).stdout.split()
+    return [proc.pid, *map(int, children)]
+
+
+def database_pids(url: str) -> list[int]:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as c:
+        pids = c.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ).scalars()
+        found = [int(p) for p in pids]
+    engine.dispose()
+    return found
 
 
 # One Lua script for every figure: it reads requests (method, path, token, JSON body; tab-separated,
@@ -392,6 +424,8 @@ class Run:
     tmp: Path
     seconds: int
     connections: int
+    server: subprocess.Popen[bytes] | None = None
+    url: str = ""
     script: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -400,7 +434,17 @@ class Run:
 
     def load(self, name: str, rows: list[tuple[str, str, str | None, str | None]], seconds: int, offset: int = 0) -> Load:
         path = requests_file(self.tmp / f"{name}.tsv", rows)
-        return wrk(self.base, self.script, seconds, self.connections, str(path), str(offset))
+        # CPU per request is steadier than requests per second on a shared machine: the wrk runs
+        # of other work do not count in it. Backends are looked up after the run, when the pool is full.
+        servers = server_pids(self.server) if self.server else []
+        before = _cpu_seconds(servers)
+        backends = {pid: _cpu_seconds([pid]) for pid in database_pids(self.url)} if self.url else {}
+        load = wrk(self.base, self.script, seconds, self.connections, str(path), str(offset))
+        per_request = 1000 / max(load.done, 1)
+        server_ms = (_cpu_seconds(servers) - before) * per_request
+        after = database_pids(self.url) if self.url else []
+        database_ms = sum(_cpu_seconds([pid]) - backends.get(pid, 0.0) for pid in after) * per_request
+        return dataclasses.replace(load, server_ms=server_ms, database_ms=database_ms)
 
     def actions(self, name: str, action: str, apps: list[tuple[str, int, str, str]], tokens: dict[str, str]) -> tuple[Load, int]:
         """Each application once: a 2 s probe gives the rate, then a run as long as what is left allows."""
@@ -423,6 +467,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="NAGARA_THREADS per process (default: the setting's default)")
     parser.add_argument("--bodies", type=int, default=60, help="local bodies in the state-wide mix (default 60)")
     parser.add_argument("--citizens", type=int, default=500, help="citizens applying (default 500)")
+    parser.add_argument(
+        "--layouts",
+        help="compare server layouts on one database: PROCESSESxTHREADS, comma-separated (e.g. 1x4,2x4,4x2)",
+    )
     args = parser.parse_args()
     for tool in ("wrk", "pgbench"):
         if not shutil.which(tool):
@@ -437,16 +485,25 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(setup: Setup, tmp: Path, args: argparse.Namespace) -> None:
+@dataclass
+class Measured:
+    layout: str
+    figures: dict[str, Load]
+    seconds: dict[str, int]  # how long each action ran (as long as the applications allowed)
+
+
+def measure(setup: Setup, tmp: Path, args: argparse.Namespace, workers: int | None, threads: int | None) -> Measured:
+    """Serve with this layout and measure every figure."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = serve(setup.url, tmp, port, args.workers, args.threads)
-    layout = server_layout(proc, args)
-    run = Run(base, tmp, args.seconds, args.connections)
+    proc = serve(setup.url, tmp, port, workers, threads)
+    layout = server_layout(proc, threads)
+    run = Run(base, tmp, args.seconds, args.connections, proc, setup.url)
     services = list(_services())
     citizens = list(setup.citizens.values())
     try:
-        submission_rows, forward_rows, approve_rows = rows_written(setup.url, base, setup)
+        if setup.rows is None:
+            setup.rows = rows_written(setup.url, base, setup)
         # 3,000 submissions, each another citizen, local body and service (the three cycles are coprime
         # or offset, so every body gets every service).
         mix = [
@@ -460,83 +517,109 @@ def report(setup: Setup, tmp: Path, args: argparse.Namespace) -> None:
         ]
         run.load("warm", mix, 3)
         figures: dict[str, Load] = {}
-        figures["submit: state-wide mix"] = run.load("mix", mix, args.seconds)
-        hot_body, hot_service = setup.bodies[0], services[0]
+        figures[MIX] = run.load("mix", mix, args.seconds)
         hot = [
-            ("POST", f"/api/v1/tenants/{hot_body}/applications", citizens[i % len(citizens)], _submit_body(hot_service))
+            ("POST", f"/api/v1/tenants/{setup.bodies[0]}/applications", citizens[i % len(citizens)], _submit_body(services[0]))
             for i in range(len(citizens))
         ]
-        figures["submit: one body, one service"] = run.load("hot", hot, args.seconds)
-        forward, forward_s = run.actions("forward", "forward", applications_in(setup.url, "scrutiny"), setup.clerks)
-        figures["officer: forward"] = forward
-        approve, approve_s = run.actions("approve", "approve", applications_in(setup.url, "approval"), setup.secretaries)
-        figures["officer: approve (certificate)"] = approve
+        figures[HOT] = run.load("hot", hot, args.seconds)
+        seconds = {}
+        figures[FORWARD], seconds[FORWARD] = run.actions(
+            "forward", "forward", applications_in(setup.url, "scrutiny"), setup.clerks
+        )
+        figures[APPROVE], seconds[APPROVE] = run.actions(
+            "approve", "approve", applications_in(setup.url, "approval"), setup.secretaries
+        )
         reads = [
             ("GET", f"/api/v1/applications/{n}", setup.citizens[applicant], None)
             for n, _v, _b, applicant in applications_in(setup.url)[:5000]
         ]
         run.load("get-warm", reads, 2)
-        figures["GET application"] = run.load("get", reads, args.seconds)
+        figures[GET] = run.load("get", reads, args.seconds)
         me = [("GET", "/api/v1/me", token, None) for token in citizens[:200] + list(setup.clerks.values())]
         run.load("me-warm", me, 2)
-        figures["GET /api/v1/me"] = run.load("me", me, args.seconds)
-        figures["GET /healthz"] = run.load("healthz", [("GET", "/healthz", None, None)], args.seconds)
-        applications = len(applications_in(setup.url))
+        figures[ME] = run.load("me", me, args.seconds)
+        figures[HEALTHZ] = run.load("healthz", [("GET", "/healthz", None, None)], args.seconds)
     finally:
         proc.terminate()
         proc.wait(30)
-    rows = {"submission": round(submission_rows), "forward": forward_rows, "approve": approve_rows}
-    references = {rows_: pgbench(rows_, args.seconds, args.connections) for rows_ in sorted(set(rows.values()))}
+    return Measured(layout, figures, seconds)
 
-    print(f"\nPostgreSQL at {PG_ADMIN.rsplit('@', 1)[-1]}; {os.cpu_count()} cores; server: {layout}")
+
+MIX, HOT = "submit: state-wide mix", "submit: one body, one service"
+FORWARD, APPROVE = "officer: forward", "officer: approve (certificate)"
+GET, ME, HEALTHZ = "GET application", "GET /api/v1/me", "GET /healthz"
+
+
+def report(setup: Setup, tmp: Path, args: argparse.Namespace) -> None:
+    layouts: list[tuple[int | None, int | None]] = [(args.workers, args.threads)]
+    if args.layouts:
+        layouts = [(int(w), int(t)) for w, t in (item.split("x") for item in args.layouts.split(","))]
+    results = [measure(setup, tmp, args, workers, threads) for workers, threads in layouts]
+    assert setup.rows is not None
+    submission_rows, forward_rows, approve_rows = setup.rows
+    rows = {"submission": round(submission_rows), "forward": forward_rows, "approve": approve_rows}
+    references = {n: pgbench(n, args.seconds, args.connections) for n in sorted(set(rows.values()))}
+    ratio_of = {MIX: "submission", HOT: "submission", FORWARD: "forward", APPROVE: "approve"}
+
+    print(f"\nPostgreSQL at {PG_ADMIN.rsplit('@', 1)[-1]}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     print(f"wrk: {WRK_THREADS} threads, {args.connections} connections, {args.seconds} s per figure")
     print(
         f"state-wide mix: {len(setup.bodies)} local bodies of Kerala ({len(setup.bodies) - setup.generated} from the pack, "
-        f"{setup.generated} generated), {len(services)} services, {len(citizens)} citizens; "
-        f"one body, one service: {hot_body}, {hot_service}"
+        f"{setup.generated} generated), {len(_services())} services, {len(setup.citizens)} citizens; "
+        f"one body, one service: {setup.bodies[0]}, {next(iter(_services()))}"
     )
     print(
         f"rows written (all tables): submission {submission_rows:.1f} (mean of the services), "
-        f"forward {forward_rows}, approve {approve_rows}; applications made: {applications}"
+        f"forward {forward_rows}, approve {approve_rows}; applications made: {len(applications_in(setup.url))}"
     )
-    print(f"\n{'':<32}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}   {'reference':<28}{'ratio':>7}")
-
-    def line(name: str, load: Load, reference: str, ratio: float | None, note: str = "") -> None:
-        shown = f"{ratio:.3f}" if ratio is not None else ""
-        print(f"{name:<32}{load.rps:>9.0f}{load.p50:>9.2f}{load.p99:>9.2f}{load.failed:>8}   {reference:<28}{shown:>7}{note}")
-
-    def ref(kind: str) -> tuple[str, float]:
-        tps = references[rows[kind]]
-        return f"pgbench {rows[kind]} inserts/txn {tps:.0f}", tps
-
-    for name in ("submit: state-wide mix", "submit: one body, one service"):
-        label, tps = ref("submission")
-        line(name, figures[name], label, figures[name].rps / tps)
-    label, tps = ref("forward")
-    line("officer: forward", figures["officer: forward"], label, figures["officer: forward"].rps / tps, f"  ({forward_s} s)")
-    label, tps = ref("approve")
-    name = "officer: approve (certificate)"
-    line(name, figures[name], label, figures[name].rps / tps, f"  ({approve_s} s)")
-    line("GET application", figures["GET application"], "", None)
-    health = figures["GET /healthz"]
-    line("GET /api/v1/me", figures["GET /api/v1/me"], f"/healthz {health.rps:.0f}", figures["GET /api/v1/me"].rps / health.rps)
-    line("GET /healthz", health, "", None)
+    for result in results:
+        figures = result.figures
+        print(f"\nserver: {result.layout}")
+        print(
+            f"{'':<32}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}{'cpu ms':>8}{'db ms':>7}   {'reference':<28}{'ratio':>7}"
+        )
+        for name, load in figures.items():
+            reference, ratio = "", None
+            if name in ratio_of:
+                n = rows[ratio_of[name]]
+                reference, ratio = f"pgbench {n} inserts/txn {references[n]:.0f}", load.rps / references[n]
+            elif name == ME:
+                reference, ratio = f"/healthz {figures[HEALTHZ].rps:.0f}", load.rps / figures[HEALTHZ].rps
+            note = f"  ({result.seconds[name]} s)" if name in result.seconds else ""
+            shown = f"{ratio:.3f}" if ratio is not None else ""
+            print(
+                f"{name:<32}{load.rps:>9.0f}{load.p50:>9.2f}{load.p99:>9.2f}{load.failed:>8}{load.server_ms:>8.2f}"
+                f"{load.database_ms:>7.2f}   {reference:<28}{shown:>7}{note}"
+            )
+    print()
     for n, tps in references.items():
-        print(f"{'pgbench ' + str(n) + ' inserts/txn':<32}{tps:>9.0f}  transactions/s, {args.connections} clients")
+        print(
+            f"{'pgbench ' + str(n) + ' inserts/txn':<32}{tps:>9.0f}  transactions/s, {args.connections} clients (server stopped)"
+        )
+    if len(results) > 1:
+        names = [MIX, HOT, FORWARD, APPROVE, GET, ME, HEALTHZ]
+        print(f"\n{'req/s by layout':<44}" + "".join(f"{n.split(':')[-1].strip()[:10]:>11}" for n in names))
+        for result in results:
+            print(f"{result.layout:<44}" + "".join(f"{result.figures[n].rps:>11.0f}" for n in names))
     print(
-        "\ntargets (issue 11): submissions / pgbench >= 0.1 (design: 0.5); officer actions twice the first "
+        "\ncpu ms: CPU time of the server's processes per request; db ms: of the PostgreSQL backends serving it. "
+        "On a shared machine these move less than req/s does."
+    )
+    print(
+        "targets (issue 11): submissions / pgbench >= 0.1 (design: 0.5); officer actions twice the first "
         "baseline; /api/v1/me / /healthz >= 0.5"
     )
 
 
-def server_layout(proc: subprocess.Popen[bytes], args: argparse.Namespace) -> str:
+def server_layout(proc: subprocess.Popen[bytes], threads: int | None) -> str:
     """What the server runs as: its processes (uvicorn's spawned children, or itself) and threads."""
     found = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "spawn_main"], capture_output=True, text=True, check=False)
     processes = len(found.stdout.split()) or 1
-    threads = args.threads if args.threads is not None else "the default"
+    shown = threads if threads is not None else "the default"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    return f"nagara serve, {processes} process(es) x {threads} threads, {loop}, {http}"
+    return f"nagara serve, {processes} process(es) x {shown} threads, {loop}, {http}"
 
 
 if __name__ == "__main__":

@@ -267,19 +267,30 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default NAGARA_HOST (127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Default NAGARA_PORT (8000)")] = None,
     workers: Annotated[
-        int, typer.Option(help="Processes (each with its own embedded worker unless NAGARA_WORKER_EMBEDDED=false)")
-    ] = 1,
+        int | None,
+        typer.Option(
+            help="Processes, each with its own embedded worker unless NAGARA_WORKER_EMBEDDED=false. "
+            "Default NAGARA_WORKERS, or one on SQLite and one per core on PostgreSQL"
+        ),
+    ] = None,
 ) -> None:
     """Serve the platform over HTTP."""
     import uvicorn
 
     settings = _settings()
+    processes = workers or settings.serve_workers
+    if processes > 1 and settings.is_sqlite:
+        err.print(
+            f"[yellow]warning:[/yellow] {processes} processes on SQLite take turns at the one write lock "
+            "across processes; one process serves SQLite best"
+        )
+    # uvloop and httptools (uvicorn[standard]) are picked by uvicorn's "auto" when installed.
     uvicorn.run(
         "nagara.app:main_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers,
+        workers=processes,
         log_config=None,
         proxy_headers=True,
     )
@@ -336,7 +347,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="S
     )
     sys.stdout.flush()
     if serve_after:
-        serve(host=None, port=None, workers=1)
+        serve(host=None, port=None, workers=None)
 
 
 def main() -> None:

@@ -320,16 +320,15 @@ def load_principal(session: Session, user: User, token_kind: str) -> Principal:
     return Principal(user_id=user.id, kind=user.kind, state_code=user.state_code, grants=_grants(rows), token_kind=token_kind)
 
 
-# One round trip for every authenticated request: the token, its user and their grants.
+# One round trip for every authenticated request: the token, its user and their grants. Nothing
+# is cached across requests, so a revoked token or role, or a disabled account, stops working at
+# the next request (tests/identity/test_authentication_cost.py).
 _AUTHENTICATE = (
     select(
         AuthToken.kind.label("token_kind"),
         AuthToken.expires_at,
         AuthToken.revoked_at,
-        User.id.label("user_id"),
-        User.kind.label("user_kind"),
-        User.state_code.label("user_state"),
-        User.is_active,
+        User,
         *_GRANT_COLUMNS,
     )
     .select_from(AuthToken)
@@ -338,6 +337,11 @@ _AUTHENTICATE = (
     .outerjoin(Role, _ROLE_JOIN)
     .where(AuthToken.token_hash == bindparam("token_hash"))
 )
+
+# The signed-in user's row, kept in ``session.info`` for the unit of work: the identity map holds
+# rows weakly, and with this reference ``session.get(User, principal.user_id)`` (the profile,
+# /api/v1/me) finds the row that authentication read instead of asking the database again.
+SIGNED_IN_USER = "identity.signed_in_user"
 
 
 def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Principal:
@@ -348,11 +352,12 @@ def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Princ
     first = rows[0]
     if first.expires_at is not None and first.expires_at <= utcnow():
         raise NotAuthenticated("the session has expired; sign in again")
-    if not first.is_active:
+    user: User = first.User
+    if not user.is_active:
         raise NotAuthenticated("this account is disabled")
-    grants = _grants(rows)
+    session.info[SIGNED_IN_USER] = user
     return Principal(
-        user_id=first.user_id, kind=first.user_kind, state_code=first.user_state, grants=grants, token_kind=first.token_kind
+        user_id=user.id, kind=user.kind, state_code=user.state_code, grants=_grants(rows), token_kind=first.token_kind
     )
 
 

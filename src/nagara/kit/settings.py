@@ -39,8 +39,12 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1)
     # Threads that run request handlers. Handlers are CPU-bound Python under the GIL, so a
     # few threads per process (and more processes) serve more than many threads do
-    # (measured with bench/read_endpoint.py --threads).
+    # (measured with bench/read_endpoint.py --threads and bench/applications.py --layouts).
     threads: int = Field(default=4, ge=1, le=64)
+    # Processes of `nagara serve` (uvicorn's --workers). 0 chooses: one on SQLite (one writer
+    # at a time, and the embedded worker lives in that process), else one per core
+    # (bench/applications.py --layouts; README "Serving").
+    workers: int = Field(default=0, ge=0, le=64)
 
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     pii_key: SecretStr = SecretStr(DEV_PII_KEY)
@@ -114,6 +118,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def serve_workers(self) -> int:
+        """How many processes ``nagara serve`` runs: ``workers``, or else the measured default."""
+        if self.workers:
+            return self.workers
+        return 1 if self.is_sqlite else max(1, os.cpu_count() or 1)
 
     def insecure_production_problems(self) -> list[str]:
         """Each reason this configuration must not run in production."""

@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import axe_playwright_python
 import pytest
 import uvicorn
+from playwright.sync_api import sync_playwright
 
 from nagara.app import create_app
 from nagara.identity.models import User
@@ -34,6 +36,7 @@ from nagara.kit.sms import ConsoleSms
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.packs import discover, read_pack
 from nagara.tenancy.service import load_pack
+from tests.conftest import FAST_ARGON2
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -78,7 +81,6 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(db_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from tests.conftest import FAST_ARGON2
 
     url = db_factory.new_url()
     var = tmp_path_factory.mktemp("live-var")
@@ -123,7 +125,6 @@ def live_server(db_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> It
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)", pytrace=False)
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -159,8 +160,6 @@ def page(new_page: Any) -> Any:
 def _axe_script() -> str:
     global AXE_SCRIPT  # noqa: PLW0603 - read once per run
     if AXE_SCRIPT is None:
-        import axe_playwright_python
-
         AXE_SCRIPT = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
     return AXE_SCRIPT
 

@@ -17,19 +17,20 @@ import pyotp
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nagara.app import create_app
 from nagara.domains import load_all
 from nagara.identity import service as identity
-from nagara.identity.models import User
+from nagara.identity.models import RoleAssignment, User
 from nagara.kit import migrate
 from nagara.kit.db import Database, make_engine
 from nagara.kit.settings import Settings
 from nagara.kit.sms import ConsoleSms
 from nagara.runtime import Runtime, build_runtime
+from nagara.tenancy.models import LocalBody
 from nagara.tenancy.packs import discover, read_pack
 from nagara.tenancy.service import load_pack
 
@@ -188,7 +189,6 @@ def make_citizen(session: Session, runtime: Runtime, state: str, mobile: str) ->
     )
     session.add(user)
     session.flush()
-    from nagara.identity.models import RoleAssignment
 
     session.add(RoleAssignment(user_id=user.id, state_code=state, role_code="citizen"))
     session.flush()
@@ -201,9 +201,6 @@ def totp_now() -> str:
 
 @pytest.fixture
 def people(runtime: Runtime, client: TestClient) -> People:
-    from sqlalchemy import select
-
-    from nagara.tenancy.models import LocalBody
 
     with runtime.db.unit_of_work() as s:
         kl = list(

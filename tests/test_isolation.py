@@ -17,8 +17,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nagara.app import PUBLIC_API_ROUTES, api_route_table
+from nagara.applications.models import Application
 from nagara.audit.models import AuditEvent
 from nagara.identity.models import RoleAssignment
+from nagara.kit.db import utcnow
+from nagara.payments import demands as payments
+from nagara.payments.models import Demand
+from nagara.payments.service import local_day
+from tests.applications.helpers import PDF, birth_form
+from tests.applications.test_workbench import submitted
+from tests.certificates.helpers import approved_birth
 from tests.conftest import People
 
 
@@ -47,7 +55,6 @@ def _records_of_a(people: People) -> dict[str, str]:
     cached = getattr(people, "_a_records", None)
     if cached:
         return cached  # type: ignore[no-any-return]
-    from tests.applications.helpers import PDF, birth_form
 
     client = people.client
     h = people.headers("citizen1")
@@ -93,10 +100,6 @@ def _payments_of_a(people: People) -> dict[str, str]:
     cached = getattr(people, "_a_payments", None)
     if cached:
         return cached  # type: ignore[no-any-return]
-    from nagara.kit.db import utcnow
-    from nagara.payments import demands as payments
-    from nagara.payments.models import Demand
-    from nagara.payments.service import local_day
 
     owner = people.users["citizen1"].id
     with people.runtime.db.unit_of_work() as s:
@@ -135,15 +138,12 @@ def _payments_of_a(people: People) -> dict[str, str]:
 
 def _bulk_target_of_a(people: People) -> dict[str, Any]:
     """Another of citizen 1's submitted applications at body A, read now, for the bulk action."""
-    from tests.applications.test_workbench import submitted
 
     number = getattr(people, "_bulk_number", None)
     if number is None:
         number = submitted(people.client, people)["number"]
         people._bulk_number = number  # type: ignore[attr-defined]
     with people.runtime.db.unit_of_work(readonly=True) as s:
-        from nagara.applications.models import Application
-
         version = s.scalar(select(Application.version).where(Application.number == number))
     return {"number": number, "version": version}
 
@@ -299,7 +299,6 @@ def _certified_of_a(people: People, *, suspended: bool = False) -> str:
     cached = getattr(people, key, None)
     if cached:
         return str(cached)
-    from tests.certificates.helpers import approved_birth
 
     number = str(approved_birth(people.client, people)["number"])
     if suspended:
@@ -327,7 +326,6 @@ def api_routes(client: TestClient) -> set[tuple[str, str]]:
 
 
 def _pdf() -> bytes:
-    from tests.applications.helpers import PDF
 
     return PDF
 

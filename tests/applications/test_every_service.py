@@ -12,12 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from nagara.applications.models import Application
 from nagara.applications.service import sweep_due
 from nagara.catalog.forms import form_errors
 from nagara.kit.db import utcnow
 from nagara.runtime import Runtime
 from nagara.tenancy.models import LocalBody
 from nagara.tenancy.packs import discover, read_pack
+from nagara.workflow.engine import Clock, compensation_owed
+from nagara.workflow.models import Breach
 from tests.applications.helpers import PDF, PNG
 from tests.conftest import PACKS, People, make_citizen, make_officer
 
@@ -266,9 +269,6 @@ def test_the_sweep_escalates_and_counts_compensation(
     if start.get("escalate_to"):
         assert seen["assigned_role"] == start["escalate_to"]
         assert seen["history"][-1]["action"] == "escalate"
-    from nagara.applications.models import Application
-    from nagara.workflow.engine import Clock, compensation_owed
-    from nagara.workflow.models import Breach
 
     with runtime.db.unit_of_work() as s:
         row = s.scalar(select(Application).where(Application.number == app["number"]))

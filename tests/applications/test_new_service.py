@@ -5,10 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from nagara.runtime import Runtime
-from nagara.tenancy.packs import read_pack
+from nagara.tenancy.packs import InvalidPack, read_pack
 from nagara.tenancy.service import load_pack
 from tests.applications.helpers import act, apply, fetch
 from tests.conftest import PACKS, People
@@ -105,9 +106,6 @@ def test_a_service_added_as_one_file_is_applied_for_and_decided(
 
 
 def test_a_broken_service_file_is_refused_with_its_path(tmp_path: Path) -> None:
-    import pytest
-
-    from nagara.tenancy.packs import InvalidPack
 
     pack_dir = tmp_path / "kl"
     shutil.copytree(PACKS / "kl", pack_dir)

@@ -12,10 +12,11 @@ from nagara.applications.models import Application
 from nagara.applications.service import sweep_due
 from nagara.kit.db import utcnow
 from nagara.runtime import Runtime
+from nagara.worker import registry
 from nagara.worker.runner import Worker
 from nagara.workflow.models import HistoryEntry
 from tests.applications.helpers import PDF, PNG, act, apply, birth_form, fetch, upload
-from tests.conftest import People
+from tests.conftest import People, make_officer
 
 
 def submitted_birth(client: TestClient, people: People) -> dict:
@@ -130,7 +131,6 @@ def test_the_sweep_escalates_overdue_work_and_records_the_breach(client: TestCli
 
 
 def test_the_sweep_runs_as_a_scheduled_job(runtime: Runtime) -> None:
-    from nagara.worker import registry
 
     assert "workflow.sweep" in registry.SCHEDULES
     worker = Worker(runtime.db)
@@ -156,7 +156,6 @@ def test_appeals_go_to_the_first_then_the_second_authority(client: TestClient, p
 
 
 def test_a_second_appeal_can_send_it_back(client: TestClient, people: People, runtime: Runtime) -> None:
-    from tests.conftest import make_officer
 
     with runtime.db.unit_of_work() as s:
         people.users["a_appellate"] = make_officer(s, "a.appellate", "appellate_authority", "kl", people.body_a)

@@ -14,6 +14,7 @@ from nagara.certificates import statuslist, verify
 from nagara.certificates.cli import verify_file
 from nagara.cli import app as cli_app
 from nagara.ledger.models import PendingEntry
+from tests.applications.helpers import act, apply, fetch, pay_at_counter, upload
 from tests.certificates.helpers import approved_birth, certificate, credential, digital_bazaar_verify
 from tests.conftest import People
 
@@ -157,7 +158,6 @@ OFFICERS = {
 
 def _to_approval(client: TestClient, people: People, service: str, form: dict) -> dict:
     """Apply at body A as citizen 1 with every document, and let the officers carry it to approval."""
-    from tests.applications.helpers import act, apply, fetch, pay_at_counter, upload
 
     svc = client.get(f"/api/v1/tenants/{people.body_a}/services/{service}").json()
     app = apply(client, people, "citizen1", people.body_a, service, form, submit=False)

@@ -9,15 +9,16 @@ from pathlib import Path
 import pdfplumber
 import pytest
 import segno
+import weasyprint
 import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image, ImageFilter
 from pypdf import PdfReader
 
-from nagara.certificates import verify
-from tests.applications.helpers import act, apply, fetch, pay_at_counter
+from nagara.certificates import pdftext, verify
+from tests.applications.helpers import act, apply, fetch, pay_at_counter, upload
 from tests.certificates.helpers import approved_birth, credential
-from tests.conftest import People
+from tests.conftest import People, make_citizen, make_officer
 
 A4 = (595.28, 841.89)
 
@@ -91,7 +92,6 @@ def test_malayalam_certificate_text_metadata_and_qr(client: TestClient, people: 
 
 def _kannada_pdf(client: TestClient, people: People) -> bytes:
     """A birth certificate issued by the Karnataka body, in Kannada."""
-    from tests.applications.helpers import upload
 
     ka = people.body_ka
     form = {
@@ -105,7 +105,6 @@ def _kannada_pdf(client: TestClient, people: People) -> bytes:
         "purpose": "school",
         "additional_copies": 0,
     }
-    from tests.conftest import make_citizen, make_officer
 
     with people.runtime.db.unit_of_work() as s:
         people.users["ka_citizen"] = make_citizen(s, people.runtime, "ka", "9900000001")
@@ -158,9 +157,6 @@ def test_every_kannada_word_extracts_exactly(client: TestClient, people: People,
 
 def test_actual_text_patch_refuses_other_weasyprint(monkeypatch: pytest.MonkeyPatch) -> None:
     """The patch reaches into WeasyPrint's drawing code: on a version it was not written for it fails loudly."""
-    import weasyprint
-
-    from nagara.certificates import pdftext
 
     assert pdftext.actual_text("ജനന") == b"<FEFF0D1C0D280D28>"
     monkeypatch.setattr(weasyprint, "__version__", "71.0")

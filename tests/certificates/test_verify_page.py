@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
+import zxingcpp
+from PIL import Image
 
+from nagara.certificates import verify
 from nagara.identity.models import User
 from tests.browser import LiveServer, axe_check
 from tests.certificates.helpers import approved_birth
@@ -56,7 +60,6 @@ def _check_the_page(new_page: Any, live_server: LiveServer, shot: Any, tmp_path:
     assert "ആൻ മേരി" in page.content()
 
     # a phone scanning the QR code opens /verify?c=...: the answer at once
-    from nagara.certificates import verify
 
     token = verify.compact_from_qr(_qr_of(pdf, tmp_path))
     english = new_page("en")
@@ -89,10 +92,6 @@ def test_nothing_chosen_is_explained(page: Any) -> None:
 
 
 def _qr_of(pdf: bytes, tmp: Path) -> str:
-    import subprocess
-
-    import zxingcpp
-    from PIL import Image
 
     (tmp / "q.pdf").write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp / "q.pdf"), str(tmp / "q")], check=True)

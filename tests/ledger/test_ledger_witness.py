@@ -16,12 +16,13 @@ from nagara.app import create_app
 from nagara.kit.settings import Settings
 from nagara.ledger import checkpoint, keys, merkle, note
 from nagara.ledger.checkpoint import Checkpoint, CosignatureVerifier
+from nagara.ledger.cli import pair_environments
 from nagara.ledger.client import verify_log
 from nagara.ledger.models import WitnessedLog, WitnessStatus
 from nagara.runtime import Runtime, build_runtime
 from nagara.worker.registry import enqueue
 from nagara.worker.runner import Worker
-from tests.conftest import DatabaseFactory
+from tests.conftest import PACKS, DatabaseFactory
 from tests.ledger.helpers import append_entries, checkpoints, free_socket, log_vkey, serving, witness_vkey
 
 LOG = "example.com/witnessed-log"
@@ -243,8 +244,6 @@ def test_a_checkpoint_waits_for_its_quorum_before_it_is_served(ledger: Runtime, 
 
 
 def test_the_demo_pair_settings_make_each_node_witness_the_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nagara.ledger.cli import pair_environments
-    from tests.conftest import PACKS
 
     envs = pair_environments(tmp_path / "pair", PACKS, 8101)
     again = pair_environments(tmp_path / "pair", PACKS, 8101)

@@ -7,6 +7,8 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from nagara.applications import service as applications
 from nagara.identity import service as identity
 from nagara.identity.models import RoleAssignment, User
@@ -54,8 +56,6 @@ def png(width: int = 240, height: int = 140) -> bytes:
 
 def officer(runtime: Runtime, username: str, state: str, body: str | None, roles: list[str]) -> None:
     with runtime.db.unit_of_work() as s:
-        from sqlalchemy import select
-
         if s.scalar(select(User.id).where(User.username == username)) is not None:
             return
         created = identity.create_officer(
@@ -75,8 +75,6 @@ def officer(runtime: Runtime, username: str, state: str, body: str | None, roles
 
 def citizen(runtime: Runtime, state: str, mobile: str) -> User:
     with runtime.db.unit_of_work() as s:
-        from sqlalchemy import select
-
         number = identity.normalise_mobile(mobile)
         index = identity.mobile_index(runtime, state, number)
         user = s.scalar(select(User).where(User.mobile_index == index))
@@ -118,8 +116,6 @@ def submitted(
             applications.upload(s, principal, app.number, doc_type=doc_type, filename=filename, declared=None, content=content)
         applications.act(s, principal, app.number, action="submit", comment=None, version=app.version)
         if assigned_to is not None:
-            from sqlalchemy import select
-
             app.assigned_to_id = s.scalar(select(User.id).where(User.username == assigned_to))
         return app.number
 

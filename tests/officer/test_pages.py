@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from nagara.applications.models import Application
 from nagara.identity import service as identity
 from nagara.identity.models import RoleAssignment, User
+from nagara.kit.db import utcnow
+from nagara.officer import views
 from nagara.runtime import Runtime
+from nagara.web.i18n import translations
 from nagara.worker.runner import Worker
 from tests.applications.test_workbench import counts, set_due, snapshot, submitted
 from tests.conftest import People
@@ -32,9 +36,6 @@ def test_signed_out_and_citizens_are_sent_to_the_officer_sign_in(client: TestCli
 
 def test_the_inbox_marks_overdue_work_by_word_and_icon(client: TestClient, people: People) -> None:
     late, fresh = submitted(client, people), submitted(client, people)
-    from datetime import timedelta
-
-    from nagara.kit.db import utcnow
 
     set_due(people, late["number"], utcnow() - timedelta(hours=2))
     sign_in(client, people, "a_section_clerk")
@@ -50,7 +51,6 @@ def test_the_inbox_marks_overdue_work_by_word_and_icon(client: TestClient, peopl
 
 
 def test_inbox_pages(client: TestClient, people: People) -> None:
-    from nagara.officer import views
 
     made = [submitted(client, people) for _ in range(3)]
     sign_in(client, people, "a_section_clerk")
@@ -150,9 +150,6 @@ def test_documents_are_served_for_framing_by_our_pages_only(client: TestClient, 
 
 
 def test_falls_due_page_lists_each_bucket(client: TestClient, people: People) -> None:
-    from datetime import timedelta
-
-    from nagara.kit.db import utcnow
 
     late = submitted(client, people)
     set_due(people, late["number"], utcnow() - timedelta(days=1))
@@ -261,7 +258,6 @@ def test_an_operator_chooses_among_the_services_of_the_bodies_where_they_assist(
 
 @pytest.mark.parametrize("lang", ["en", "ml", "kn", "hi"])
 def test_every_page_renders_in_each_language(client: TestClient, people: People, lang: str) -> None:
-    from nagara.web.i18n import translations
 
     app = submitted(client, people)
     t = translations(lang)
@@ -291,7 +287,6 @@ def test_every_page_renders_in_each_language(client: TestClient, people: People,
 
 
 def _queries(people: People, client: TestClient, url: str) -> int:
-    from sqlalchemy import event
 
     seen = {"n": 0}
 

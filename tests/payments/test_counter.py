@@ -8,7 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from nagara.identity.models import User
 from nagara.payments.models import Receipt
+from tests.conftest import make_officer
 from tests.payments.conftest import FEE, Pay
 
 
@@ -89,14 +91,11 @@ def test_the_same_idempotency_key_gives_the_same_receipt(pay: Pay) -> None:
 
 
 def test_day_report_per_clerk_and_head_equals_the_receipts_and_closing_stops_collection(pay: Pay) -> None:
-    from tests.conftest import make_officer
 
     with pay.runtime.db.unit_of_work() as s:
         make_officer(s, "a.counter_clerk2", "counter_clerk", "kl", pay.body)
     pay.people.users["a_counter_clerk2"] = None  # type: ignore[assignment]
     with pay.runtime.db.unit_of_work() as s:
-        from nagara.identity.models import User
-
         pay.people.users["a_counter_clerk2"] = s.scalar(select(User).where(User.username == "a.counter_clerk2"))  # type: ignore[assignment]
     amounts: dict[str, int] = {"a_counter_clerk": 0, "a_counter_clerk2": 0}
     for i, copies in enumerate([1, 2, 3, 4]):

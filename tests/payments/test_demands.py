@@ -10,7 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from nagara.kit.errors import Invalid
 from nagara.payments import demands, property_tax
+from nagara.payments.demo import load_demo_properties
 from nagara.payments.models import Demand
 from nagara.payments.service import local_day
 from nagara.tenancy.packs import read_pack
@@ -102,7 +104,6 @@ def test_karnataka_cesses(pay: Pay) -> None:
 
 
 def test_an_unknown_use_is_refused_with_what_is_allowed(pay: Pay) -> None:
-    from nagara.kit.errors import Invalid
 
     with pytest.raises(Invalid) as caught, pay.runtime.db.unit_of_work() as s:
         demands.register_property(s, local_body_code=pay.body, assessment_number="1", usage="palace", zone=1, plinth_area_sqm=10)
@@ -150,7 +151,6 @@ def test_utc_midnight_is_counted_on_the_local_day(pay: Pay) -> None:
 
 
 def test_the_demo_register_raises_this_half_years_demands_once(pay: Pay) -> None:
-    from nagara.payments.demo import load_demo_properties
 
     with pay.runtime.db.unit_of_work() as s:
         assert load_demo_properties(s, "9000000001") == 8

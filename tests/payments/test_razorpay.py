@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -39,7 +40,6 @@ class FakeRazorpay:
         api = FastAPI()
 
         def check(request: Request) -> None:
-            import base64
 
             expected = "Basic " + base64.b64encode(f"{KEY_ID}:{KEY_SECRET}".encode()).decode()
             if request.headers.get("authorization") != expected:

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from nagara.identity import service as identity
 from nagara.ledger.models import PendingEntry
+from nagara.payments import receipts
+from nagara.payments.models import Receipt
+from nagara.payments.receipts import rupees
 from tests.payments.conftest import FEE, Pay
 
 
@@ -46,7 +50,6 @@ def test_receipts_are_numbered_per_local_body_and_year_and_render_as_pdf(pay: Pa
 
 
 def test_rupees_in_indian_grouping() -> None:
-    from nagara.payments.receipts import rupees
 
     assert rupees(26000) == "Rs 260.00"
     assert rupees(123456789) == "Rs 12,34,567.89"
@@ -55,14 +58,11 @@ def test_rupees_in_indian_grouping() -> None:
 
 
 def test_the_local_name_is_printed_only_with_fonts_that_shape_it(pay: Pay) -> None:
-    from nagara.payments import receipts
 
     app = pay.apply(body="kl.tvm-corp")
     other = pay.counter(pay.demand_of(app["number"])["number"], FEE, who="a_counter_clerk", status=404)
     assert other["status"] == 404  # body A's clerk does not even see another body's demand
     with pay.runtime.db.unit_of_work() as s:
-        from nagara.identity import service as identity
-
         clerk = identity.create_officer(
             s,
             None,
@@ -76,8 +76,6 @@ def test_the_local_name_is_printed_only_with_fonts_that_shape_it(pay: Pay) -> No
         pay.people.users["tvm_clerk"] = clerk
     receipt = pay.counter(pay.demand_of(app["number"])["number"], FEE, who="tvm_clerk")
     with pay.runtime.db.unit_of_work(readonly=True) as s:
-        from nagara.payments.models import Receipt
-
         row = s.scalar(select(Receipt).where(Receipt.number == receipt["number"]))
         assert row is not None
         html = receipts.render_html(s, row)

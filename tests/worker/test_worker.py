@@ -6,18 +6,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from nagara.kit.db import Database, make_engine, utcnow
+from nagara.app import create_app
+from nagara.kit.db import Database, make_engine, try_single_runner, utcnow
 from nagara.kit.settings import Settings
 from nagara.runtime import Runtime, build_runtime
 from nagara.worker import registry
 from nagara.worker.models import Job
 from nagara.worker.registry import enqueue
 from nagara.worker.runner import Worker, backoff_seconds
+from nagara.worker.tasks import prune
 from tests.conftest import ROOT, DatabaseFactory
 from tests.worker.jobs import handled_count
 
@@ -132,7 +136,6 @@ def test_single_runner_jobs_never_run_side_by_side(committed: Runtime) -> None:
     """Two workers, two claimed copies of a single-runner job: while one holds the lock the other waits."""
     if committed.db.engine.dialect.name != "postgresql":
         pytest.skip("on SQLite every writing transaction is already exclusive (BEGIN IMMEDIATE)")
-    from nagara.kit.db import try_single_runner
 
     other = Database(make_engine(committed.settings.database_url))
     with committed.db.unit_of_work() as first:
@@ -145,9 +148,6 @@ def test_single_runner_jobs_never_run_side_by_side(committed: Runtime) -> None:
 
 
 def test_the_server_runs_jobs_itself_in_embedded_mode(committed: Runtime) -> None:
-    from fastapi.testclient import TestClient
-
-    from nagara.app import create_app
 
     with committed.db.unit_of_work() as s:
         enqueue(s, "test.record", {"key": "embedded"})
@@ -163,9 +163,6 @@ def test_the_server_runs_jobs_itself_in_embedded_mode(committed: Runtime) -> Non
 
 
 def test_finished_jobs_are_pruned_after_a_day(runtime: Runtime) -> None:
-    from datetime import timedelta
-
-    from nagara.worker.tasks import prune
 
     with runtime.db.unit_of_work() as s:
         old = enqueue(s, "test.record", {"key": "old"})

@@ -23,7 +23,7 @@ from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
 from nagara.runtime import runtime_of
 from nagara.tenancy import context as tenancy
 from nagara.tenancy.context import zone_of
-from nagara.tenancy.models import State
+from nagara.tenancy.models import State, Ward
 from nagara.workflow import engine
 from nagara.workflow.models import Breach, HistoryEntry
 
@@ -122,8 +122,6 @@ def create(
     _validate_form(service, data, language, complete=submit)
     ward_code = None
     if ward is not None:
-        from nagara.tenancy.models import Ward
-
         ward_row = session.scalar(select(Ward).where(Ward.local_body_code == body.code, Ward.number == ward))
         if ward_row is None:
             raise Invalid(

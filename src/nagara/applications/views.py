@@ -29,6 +29,7 @@ from nagara.catalog.definitions import APPLICANT, DRAFT, Service
 from nagara.catalog.forms import form_errors
 from nagara.catalog.rules import all_hold, assess_fees, total
 from nagara.catalog.views import role_names
+from nagara.identity import service as identity
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
@@ -629,7 +630,6 @@ def applicant_data(session: DbSession, principal: Principal) -> list[dict[str, A
 @router.get("/my/data.json")
 def my_data(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
     """Everything the platform holds about the signed-in citizen, as one JSON download."""
-    from nagara.identity import service as identity
 
     who = citizen(principal)
     profile = identity.describe(session, identity.get_user(session, who, who.user_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -74,13 +75,11 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Draft202012Validator:
-    import json
 
     return Draft202012Validator(json.loads(schema_json), format_checker=FormatChecker())
 
 
 def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
-    import json
 
     return _validator(json.dumps(schema, sort_keys=True))
 

@@ -12,6 +12,7 @@ from nagara.certificates import ld, online, service
 from nagara.certificates.issuer import issuer_for
 from nagara.certificates.models import Certificate
 from nagara.certificates.schemas import CertificateOut, EditionOut, Links, ReasonIn, ReissueIn, VerifyIn, VerifyOut
+from nagara.certificates.verify import InputError
 from nagara.identity.deps import CurrentPrincipal, DbSession, get_runtime
 from nagara.kit.api import API_PREFIX, json_response
 from nagara.kit.db import utcnow
@@ -188,7 +189,6 @@ def verify_any(
 
 
 def _or_invalid(call: Any, field: str) -> dict[str, Any]:
-    from nagara.certificates.verify import InputError
 
     try:
         value: dict[str, Any] = call()

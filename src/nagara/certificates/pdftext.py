@@ -41,10 +41,10 @@ def actual_text(text: str) -> bytes:
 
 def install() -> None:
     """Patch WeasyPrint once per process; calling it again does nothing."""
-    import pydyf
-    import weasyprint
-    import weasyprint.draw.text as text_module
-    from weasyprint import draw
+    import pydyf  # noqa: PLC0415 - weasyprint's PDF writer, loaded only when a PDF is made
+    import weasyprint  # noqa: PLC0415 - WeasyPrint loads Pango at import: only processes that render PDFs pay for it
+    import weasyprint.draw.text as text_module  # noqa: PLC0415 - WeasyPrint loads Pango at import: only processes that render PDFs pay for it
+    from weasyprint import draw  # noqa: PLC0415 - WeasyPrint loads Pango at import: only processes that render PDFs pay for it
 
     major = int(str(weasyprint.__version__).split(".")[0])
     if not SUPPORTED[0] <= major < SUPPORTED[1]:

@@ -80,7 +80,7 @@ def font_faces() -> str:
 @cache
 def _fetcher() -> Any:
     """Only the package's fonts and data: URIs; never the network."""
-    from weasyprint.urls import URLFetcher
+    from weasyprint.urls import URLFetcher  # noqa: PLC0415 - WeasyPrint loads Pango at import: only processes that render PDFs pay for it
 
     class PackageOnly(URLFetcher):  # type: ignore[misc]
         def fetch(self, url: str, headers: Any = None) -> Any:
@@ -102,7 +102,7 @@ def local_date(value: datetime | None, zone: str) -> str | None:
 
 def render_pdf(document: dict[str, Any], credential: dict[str, Any], qr: str, *, layout: str | None = None) -> bytes:
     """The certificate as a PDF. ``document`` is the snapshot made at issue (see service.document_for)."""
-    from weasyprint import HTML, Attachment
+    from weasyprint import HTML, Attachment  # noqa: PLC0415 - WeasyPrint loads Pango at import: only processes that render PDFs pay for it
 
     pdftext.install()  # exact Malayalam/Kannada text for extraction and screen readers
     lang = document["lang"]

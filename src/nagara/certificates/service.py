@@ -23,10 +23,14 @@ from sqlalchemy.orm import Session
 
 from nagara.applications.data import seal_data, unseal_data
 from nagara.applications.models import Application
+from nagara.applications.service import get as get_application
+from nagara.applications.service import service_for
 from nagara.catalog.definitions import Service
-from nagara.certificates import compact, dataintegrity, ld, statuslist, templates
+from nagara.catalog.forms import form_errors
+from nagara.certificates import compact, dataintegrity, ld, render, statuslist, templates
 from nagara.certificates.issuer import Issuer, issuer_for
 from nagara.certificates.models import ACTIVE, REVOKED, SUPERSEDED, SUSPENDED, Certificate, StatusList
+from nagara.certificates.render import local_date
 from nagara.kit import numbers
 from nagara.kit.access import Principal, require
 from nagara.kit.db import insert_ignoring_conflict, new_id, utcnow
@@ -172,7 +176,6 @@ def document_for(
     """Everything the PDF layout prints, from the credential (so the PDF shows what is signed, nothing more)."""
     subject = credential["credentialSubject"]
     zone = place.state.timezone
-    from nagara.certificates.render import local_date
 
     record = []
     for field in subject.get("record", []):
@@ -440,7 +443,6 @@ def _renew(
 
 def for_application(session: Session, principal: Principal, number: str) -> tuple[Application, list[Certificate]]:
     """The application (if the caller may see it) and its certificates, newest edition first."""
-    from nagara.applications.service import get as get_application
 
     app = get_application(session, principal, number)
     certs = list(
@@ -493,7 +495,6 @@ def pdf(session: Session, cert: Certificate) -> bytes:
 
 
 def render_pdf(session: Session, cert: Certificate) -> bytes:
-    from nagara.certificates import render
 
     issuer = _issuer(session)
     credential = credential_of(session, cert)
@@ -575,8 +576,6 @@ def reinstate(session: Session, principal: Principal, number: str, reason: str |
 
 def reissue(session: Session, principal: Principal, number: str, reason: str | None, corrections: dict[str, Any]) -> Certificate:
     """A corrected certificate: the same number, a new edition and credential; the old one is superseded and revoked."""
-    from nagara.applications.service import service_for
-    from nagara.catalog.forms import form_errors
 
     app, old = _managed(session, principal, number)
     text = _reason(reason)

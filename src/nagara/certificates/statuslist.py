@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from nagara.certificates import ld
+from nagara.certificates.dataintegrity import xsd_datetime
 from nagara.certificates.multikey import MultibaseError, multibase_decode, multibase_encode
 
 LIST_SIZE = 131_072
@@ -56,7 +57,6 @@ def decode(encoded: str) -> bytes:
 
 
 def unsigned_credential(url: str, issuer: str, purpose: str, bits: bytes, valid_from: datetime) -> dict[str, Any]:
-    from nagara.certificates.dataintegrity import xsd_datetime
 
     return {
         "@context": [ld.VC_V2],

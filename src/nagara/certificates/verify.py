@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from nagara.certificates import compact, dataintegrity, statuslist
 from nagara.certificates.multikey import MultibaseError, public_key_from_jwk, public_key_from_multikey
+from nagara.certificates.render import ATTACHMENT
 
 GENUINE_STATES = ("current", "revoked", "suspended", "expired", "superseded", "not_yet_valid")
 
@@ -234,10 +235,8 @@ def compact_from_qr(text: str) -> str:
 
 
 def credential_from_pdf(content: bytes) -> dict[str, Any]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    from nagara.certificates.render import ATTACHMENT
+    from pypdf import PdfReader  # noqa: PLC0415 - read only when an uploaded PDF is verified
+    from pypdf.errors import PdfReadError  # noqa: PLC0415 - read only when an uploaded PDF is verified
 
     try:
         reader = PdfReader(io.BytesIO(content))

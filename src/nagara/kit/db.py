@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine, event, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -203,12 +205,8 @@ def insert_ignoring_conflict(session: Session | Connection, table: Any, values: 
     """INSERT that does nothing when a unique key already holds the row (both engines)."""
     dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
         session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
 
 
@@ -222,7 +220,6 @@ def try_single_runner(session: Session, name: str) -> bool:
     """
     if session.get_bind().dialect.name != "postgresql":
         return True
-    from sqlalchemy import func, select
 
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     return bool(session.execute(select(func.pg_try_advisory_xact_lock(key))).scalar())

@@ -6,6 +6,7 @@ own validation and HTTP errors) into ``application/problem+json``.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 PROBLEM_BASE = "https://nagara.dev/problems/"
@@ -101,7 +102,6 @@ class TooManyRequests(Problem):
 
 def http_problem(status: int, detail: str) -> dict[str, Any]:
     """Problem body for an HTTP error raised outside our services (404 route, 405...)."""
-    from http import HTTPStatus
 
     try:
         phrase = HTTPStatus(status).phrase

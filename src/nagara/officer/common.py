@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import Request
@@ -120,7 +120,6 @@ def form_rows(service: Service, data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def as_aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
 
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)

@@ -170,7 +170,7 @@ def render_html(session: Session, receipt: Receipt) -> str:
 
 
 def render_pdf(session: Session, receipt: Receipt) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import HTML  # noqa: PLC0415 - WeasyPrint loads Pango at import: only processes that render PDFs pay for it
 
     pdftext.install()  # exact Malayalam/Kannada text for extraction, as on certificates
     pdf: bytes = HTML(string=render_html(session, receipt)).write_pdf()

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nagara.kit.access import require
 from nagara.kit.calendar import WorkingCalendar
 from nagara.kit.errors import NotFound
+from nagara.runtime import runtime_of
 from nagara.tenancy.context import body_place, invalidate, thaw
 from nagara.tenancy.models import District, LocalBody, Role, State, Ward
 from nagara.tenancy.packs import InvalidPack, Pack, PackError, discover, read_pack, registered
@@ -180,8 +182,6 @@ def _pack_directory(packs_dir: Path, state_code: str) -> Path | None:
 
 def pack_status(session: Session, principal: Principal, state_code: str) -> PackStatus:
     """Validate the state's pack folder with the same checks as ``nagara pack validate``."""
-    from nagara.kit.access import require
-    from nagara.runtime import runtime_of
 
     state = get_state(session, state_code)
     require(principal, "tenancy:pack:read", state_code=state.code)

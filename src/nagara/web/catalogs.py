@@ -64,7 +64,7 @@ def extract(paths: Iterable[Path]) -> list[Message]:
 
 
 def _extract(method: str, fh: object, options: dict[str, str]) -> Iterable[tuple[int, object, list[str], str | None]]:
-    from babel.messages.extract import extract
+    from babel.messages.extract import extract  # noqa: PLC0415 - catalog extraction is a developer command, not part of serving
 
     yield from extract(method, fh, DEFAULT_KEYWORDS, options=options)  # type: ignore[arg-type]
 

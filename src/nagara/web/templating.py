@@ -8,7 +8,7 @@ from the merged catalogs (``nagara.web.i18n``) into the request's language.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -51,8 +51,6 @@ def _timezone(ctx: Context) -> ZoneInfo:
 
 def _as_local(ctx: Context, value: datetime) -> datetime:
     if value.tzinfo is None:  # SQLite hands back naive UTC
-        from datetime import UTC
-
         value = value.replace(tzinfo=UTC)
     return value.astimezone(_timezone(ctx))
 

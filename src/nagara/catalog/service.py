@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
@@ -48,16 +50,16 @@ def _version(session: Session, version_id: int) -> _Version:
     return context.immutable(session, ("catalog.version", version_id), load)
 
 
-def _current(session: Session, state_code: str) -> dict[str, int]:
+def _current(session: Session, state_code: str) -> Mapping[str, int]:
     """The current version id of each of the state's services, by code; kept until the state's pack changes."""
 
-    def read() -> dict[str, int]:
+    def read() -> Mapping[str, int]:
         rows = session.scalars(
             select(ServiceVersion)
             .where(ServiceVersion.state_code == state_code, ServiceVersion.is_current.is_(True))
             .order_by(ServiceVersion.code)
         )
-        return {row.code: _keep(session, row).id for row in rows}
+        return MappingProxyType({row.code: _keep(session, row).id for row in rows})
 
     return context.for_pack(session, state_code, "catalog.current", read)
 

@@ -184,9 +184,7 @@ def test_a_table_is_given_by_state_columns_or_a_place_code() -> None:
 PLACE_ATTRIBUTES = {"state_code", "local_body_code", "ward_code"}
 # Modules that still read where a grant is held, each with the reason; remove an entry once the
 # module uses scope() (the test fails while an entry is no longer needed).
-ALLOWED = {
-    "payments/counter.py": "counter_bodies() lists the bodies of the caller's collecting grants without a query",
-}
+ALLOWED: dict[str, str] = {}
 # Where grants are made (identity) and read (kit/access.py).
 EXEMPT = {"kit/access.py", "identity/service.py"}
 

@@ -10,20 +10,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nagara.kit.access import Principal, require
+from nagara.kit.access import Principal, require, scope
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Conflict, Invalid
 from nagara.payments.demands import amount_due, get_demand
 from nagara.payments.models import DayClose, Payment, Receipt
 from nagara.payments.service import AlreadyPaid, by_key, local_day, replay, request_hash
 from nagara.payments.settlement import settle
+from nagara.tenancy.models import LocalBody
 
 COLLECT = "payments:payment:collect"
 
 
-def counter_bodies(principal: Principal) -> list[str]:
-    """The local bodies where the principal keeps a counter."""
-    return sorted({g.local_body_code for g in principal.grants if COLLECT in g.permissions and g.local_body_code})
+def counter_bodies(session: Session, principal: Principal) -> list[str]:
+    """The local bodies where the principal keeps a counter (may collect), in code order."""
+    where = scope(principal, COLLECT, state_col=LocalBody.state_code, local_body_col=LocalBody.code)
+    return list(session.scalars(select(LocalBody.code).where(where).order_by(LocalBody.code)))
 
 
 def counter_payment(

@@ -210,7 +210,7 @@ def counter_page(request: Request, session: DbSession, principal: PagePrincipal,
     clerk = _clerk(request, principal)
     if isinstance(clerk, RedirectResponse):
         return clerk
-    bodies = counter.counter_bodies(clerk)
+    bodies = counter.counter_bodies(session, clerk)
     if not bodies:
         raise Forbidden(_("The counter is for counter clerks of a local body."))
     body_code = body if body in bodies else bodies[0]
@@ -224,7 +224,7 @@ async def counter_collect(request: Request, session: DbSession, principal: PageP
         return clerk
     form = await request.form()
     values = {k: form_text(form, k) for k in ("demand", "method", "amount", "instrument_number", "instrument_bank", "body")}
-    bodies = counter.counter_bodies(clerk)
+    bodies = counter.counter_bodies(session, clerk)
     body_code = values["body"] if values["body"] in bodies else (bodies[0] if bodies else "")
     errors: dict[str, str] = {}
     try:
@@ -265,7 +265,7 @@ async def counter_close(request: Request, session: DbSession, principal: PagePri
     if isinstance(clerk, RedirectResponse):
         return clerk
     form = await request.form()
-    bodies = counter.counter_bodies(clerk)
+    bodies = counter.counter_bodies(session, clerk)
     body_code = form_text(form, "body") if form_text(form, "body") in bodies else (bodies[0] if bodies else "")
     day = service.local_day(session, body_code, utcnow())
     try:

@@ -13,10 +13,11 @@ registered by the domain that knows them (see ``nagara/domains.py``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -188,6 +189,24 @@ def _check_guards(session: Session, app: Case, guards: list[str], service: Servi
     return failed
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_flush(step: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Session, P], R]:
+    """A step is computed in memory and written by one flush at the end: queries on the way do
+    not flush the half-changed case, so it is one UPDATE and its version goes up by one."""
+
+    @functools.wraps(step)
+    def run(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with session.no_autoflush:
+            result = step(session, *args, **kwargs)
+        session.flush()
+        return result
+
+    return run
+
+
 # --- moving a case ---------------------------------------------------------------------------
 
 
@@ -308,6 +327,7 @@ def enter_state(session: Session, service: Service, app: Case, state: str, now: 
     emit(session, kind(case=app, service=service, at=now, from_state=from_state, to_state=state, role=role))
 
 
+@_one_flush
 def take_action(
     session: Session,
     service: Service,
@@ -319,37 +339,7 @@ def take_action(
     expected_version: int,
     now: datetime,
 ) -> HistoryEntry:
-    """Apply one action for ``principal``; every refusal raises before anything changes.
-
-    The step is computed in memory and written by one flush at the end (one UPDATE of
-    the case, its version up by one), not flushed piecemeal by the queries on the way.
-    """
-    with session.no_autoflush:
-        entry = _take_action(
-            session,
-            service,
-            app,
-            principal=principal,
-            action_code=action_code,
-            comment=comment,
-            expected_version=expected_version,
-            now=now,
-        )
-    session.flush()
-    return entry
-
-
-def _take_action(
-    session: Session,
-    service: Service,
-    app: Case,
-    *,
-    principal: Principal,
-    action_code: str,
-    comment: str | None,
-    expected_version: int,
-    now: datetime,
-) -> HistoryEntry:
+    """Apply one action for ``principal``; every refusal raises before anything changes."""
     require_version_match(app, expected_version)
     candidates = possible_actions(service, app, now)
     action = next((a for a in candidates if a["code"] == action_code), None)
@@ -408,18 +398,13 @@ def _take_action(
     return entry
 
 
+@_one_flush
 def submit(session: Session, service: Service, app: Case, *, principal: Principal, data: dict[str, Any], now: datetime) -> None:
     """Start the clock: first state, due times, fees; approve at once when the applicant self-certifies.
 
     With a fee, self-certified approval waits for payment: ``Submitted.approve_to`` tells
-    payments which state the paid demand moves the case to. Written by one flush at the end.
+    payments which state the paid demand moves the case to.
     """
-    with session.no_autoflush:
-        _submit(session, service, app, principal=principal, data=data, now=now)
-    session.flush()
-
-
-def _submit(session: Session, service: Service, app: Case, *, principal: Principal, data: dict[str, Any], now: datetime) -> None:
     clock = Clock.for_application(session, app)
     lines = assess_fees(service.definition.get("fees"), data, now.astimezone(clock.zone).date())
     app.fee_lines = [

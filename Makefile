@@ -55,6 +55,7 @@ test: lint typecheck test-sqlite test-postgresql
 
 bench: $(STAMP)
 	$(BIN)/python bench/read_endpoint.py
+	$(BIN)/python bench/applications.py
 	$(BIN)/python bench/certificates.py
 
 clean:

@@ -234,7 +234,7 @@ def serve(url: str, var_dir: Path, port: int, workers: int | None, threads: int 
         args += ["--workers", str(workers)]
     with (var_dir / "server.log").open("ab") as log:
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # several processes start slowly on a loaded machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
@@ -243,7 +243,8 @@ def serve(url: str, var_dir: Path, port: int, workers: int | None, threads: int 
             pass
         time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"server did not start; see {var_dir / 'server.log'}")
+    log_tail = (var_dir / "server.log").read_text(encoding="utf-8", errors="replace")[-3000:]
+    raise RuntimeError(f"server did not start:\n{log_tail}")
 
 
 @dataclass(frozen=True)
@@ -555,7 +556,12 @@ def report(setup: Setup, tmp: Path, args: argparse.Namespace) -> None:
     layouts: list[tuple[int | None, int | None]] = [(args.workers, args.threads)]
     if args.layouts:
         layouts = [(int(w), int(t)) for w, t in (item.split("x") for item in args.layouts.split(","))]
-    results = [measure(setup, tmp, args, workers, threads) for workers, threads in layouts]
+    results = []
+    for workers, threads in layouts:
+        results.append(measure(setup, tmp, args, workers, threads))
+        # as it goes, so a long comparison that fails later still shows what it measured
+        shown = ", ".join(f"{name} {load.rps:.0f}/s ({load.server_ms:.2f} cpu ms)" for name, load in results[-1].figures.items())
+        print(f"measured {results[-1].layout}: {shown}", file=sys.stderr, flush=True)
     assert setup.rows is not None
     submission_rows, forward_rows, approve_rows = setup.rows
     rows = {"submission": round(submission_rows), "forward": forward_rows, "approve": approve_rows}
@@ -602,6 +608,9 @@ def report(setup: Setup, tmp: Path, args: argparse.Namespace) -> None:
         print(f"\n{'req/s by layout':<44}" + "".join(f"{n.split(':')[-1].strip()[:10]:>11}" for n in names))
         for result in results:
             print(f"{result.layout:<44}" + "".join(f"{result.figures[n].rps:>11.0f}" for n in names))
+    if any(load.failed for result in results for load in result.figures.values()):
+        errors = [line for line in (tmp / "server.log").read_text(encoding="utf-8", errors="replace").splitlines() if line]
+        print("\nsome requests failed (non-2xx or timed out); the server log's last lines:", *errors[-15:], sep="\n  ")
     print(
         "\ncpu ms: CPU time of the server's processes per request; db ms: of the PostgreSQL backends serving it. "
         "On a shared machine these move less than req/s does."

@@ -270,7 +270,7 @@ def serve(
         int | None,
         typer.Option(
             help="Processes, each with its own embedded worker unless NAGARA_WORKER_EMBEDDED=false. "
-            "Default NAGARA_WORKERS, or one on SQLite and one per core on PostgreSQL"
+            "Default NAGARA_WORKERS, or one on SQLite and one per two cores on PostgreSQL"
         ),
     ] = None,
 ) -> None:

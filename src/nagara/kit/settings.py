@@ -42,8 +42,8 @@ class Settings(BaseSettings):
     # (measured with bench/read_endpoint.py --threads and bench/applications.py --layouts).
     threads: int = Field(default=4, ge=1, le=64)
     # Processes of `nagara serve` (uvicorn's --workers). 0 chooses: one on SQLite (one writer
-    # at a time, and the embedded worker lives in that process), else one per core
-    # (bench/applications.py --layouts; README "Serving").
+    # at a time, and the embedded worker lives in that process), else one per two cores, as
+    # PostgreSQL usually shares the machine (bench/applications.py --layouts; README "Serving").
     workers: int = Field(default=0, ge=0, le=64)
 
     secret_key: SecretStr = SecretStr(DEV_SECRET)
@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         """How many processes ``nagara serve`` runs: ``workers``, or else the measured default."""
         if self.workers:
             return self.workers
-        return 1 if self.is_sqlite else max(1, os.cpu_count() or 1)
+        return 1 if self.is_sqlite else max(1, (os.cpu_count() or 1) // 2)
 
     def insecure_production_problems(self) -> list[str]:
         """Each reason this configuration must not run in production."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,3 +137,24 @@ def test_after_commit_handlers_go_through_the_outbox_and_only_on_commit(
 def test_a_guard_no_domain_registered_is_refused_loudly() -> None:
     with pytest.raises(RuntimeError, match="no workflow guard named 'signed_by_mayor'"):
         engine._check_guards(None, None, ["signed_by_mayor"], None)  # type: ignore[arg-type]
+
+
+def test_every_guard_and_effect_a_pack_may_name_is_registered() -> None:
+    schema = json.loads((Path(engine.__file__).parent.parent / "tenancy" / "schemas" / "service.schema.json").read_text())
+    found: dict[str, set[str]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("guards", "effects"):
+                if isinstance(node.get(key), dict) and "enum" in node[key].get("items", {}):
+                    found.setdefault(key, set()).update(node[key]["items"]["enum"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert found["guards"] and found["effects"]
+    assert found["guards"] <= set(engine.GUARDS), found["guards"] - set(engine.GUARDS)
+    assert found["effects"] <= set(engine.EFFECTS), found["effects"] - set(engine.EFFECTS)

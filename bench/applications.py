@@ -32,7 +32,6 @@ What is measured (wrk, ``--connections`` connections; each figure's failed reque
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib.util
 import json
 import os
@@ -44,7 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import yaml
@@ -247,8 +246,9 @@ def serve(url: str, var_dir: Path, port: int, workers: int | None, threads: int 
     raise RuntimeError(f"server did not start:\n{log_tail}")
 
 
-@dataclass(frozen=True)
-class Load:
+class Load(NamedTuple):
+    """One wrk run; a tuple whose first four are (req/s, p50 ms, p99 ms, failed), as bench/payments.py reads it."""
+
     rps: float
     p50: float
     p99: float
@@ -445,7 +445,7 @@ class Run:
         server_ms = (_cpu_seconds(servers) - before) * per_request
         after = database_pids(self.url) if self.url else []
         database_ms = sum(_cpu_seconds([pid]) - backends.get(pid, 0.0) for pid in after) * per_request
-        return dataclasses.replace(load, server_ms=server_ms, database_ms=database_ms)
+        return load._replace(server_ms=server_ms, database_ms=database_ms)
 
     def actions(self, name: str, action: str, apps: list[tuple[str, int, str, str]], tokens: dict[str, str]) -> tuple[Load, int]:
         """Each application once: a 2 s probe gives the rate, then a run as long as what is left allows."""

@@ -14,8 +14,11 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image, ImageFilter
 from pypdf import PdfReader
+from sqlalchemy import delete
 
 from nagara.certificates import pdftext, verify
+from nagara.kit.numbers import NumberCounter
+from nagara.runtime import Runtime
 from tests.applications.helpers import act, apply, fetch, pay_at_counter, upload
 from tests.certificates.helpers import approved_birth, credential
 from tests.conftest import People, make_citizen, make_officer
@@ -82,7 +85,7 @@ def test_malayalam_certificate_text_metadata_and_qr(client: TestClient, people: 
     offline = verify.verify_compact_form(verify.compact_from_qr(content), trust)
     assert offline.verified and offline.status == "current"
     assert ["child_name", "ആൻ മേരി"] in [list(f.values()) for f in offline.summary["record"]]
-    assert segno.make(content, error="m").version <= 22  # coarse enough to read off paper with a phone
+    assert segno.make(content, error="l").version <= 19  # coarse enough to read off paper with a phone
     header, payload, signature = verify.compact_from_qr(content).split(".")
     forged = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
     assert not verify.verify_compact_form(f"{header}.{forged}.{signature}", trust).verified
@@ -131,6 +134,27 @@ def test_kannada_certificate_text(client: TestClient, people: People) -> None:
         text = doc.pages[0].extract_text()
     for words in ("Birth certificate", "ಅನನ್ಯಾ", "ಲಕ್ಷ್ಮಿ", "ಜನನ"):
         assert _squeezed(words) in _squeezed(text), (words, text)
+
+
+@pytest.mark.parametrize("issued_before", [0, 9_999, 54_321])
+def test_a_phone_photo_of_the_qr_decodes_whatever_the_certificate_holds(
+    client: TestClient, people: People, runtime: Runtime, tmp_path: Path, issued_before: int
+) -> None:
+    """The QR's content changes with each certificate (its id, times, status-list position): a
+    blurred photo of the print must decode for any of them, not only for the first of a test run.
+    With error correction M (smaller modules) about one in twenty did not: 3 of 17 in a probe over
+    status positions, against none of 16 with L; a synthetic run gave 2 of 260 against 0 of 260."""
+    with runtime.db.unit_of_work() as s:
+        s.execute(delete(NumberCounter).where(NumberCounter.prefix == "certificate-status"))
+        s.add(NumberCounter(prefix="certificate-status", last=issued_before))
+    app = approved_birth(client, people, child_name="ആൻ മേരി", mother_name="മേരി ജോസഫ്")
+    photo = _raster(_pdf(client, people, "citizen1", app["number"]), tmp_path, 200)
+    photo = photo.convert("L").rotate(4, expand=True, fillcolor=255).filter(ImageFilter.GaussianBlur(1.0))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=55)
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(buffer.getvalue())))
+    assert len(found) == 1
+    assert credential(client, people, "citizen1", app["number"])["credentialStatus"][0]["statusListIndex"] == str(issued_before)
 
 
 def _pdftotext(pdf: bytes, tmp: Path) -> str:

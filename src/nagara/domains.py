@@ -50,7 +50,7 @@ def wire() -> None:
     # A fee is a demand from submission; cancelled when refused or withdrawn unpaid; owed again on appeal.
     subscribe(events.Submitted, payments.on_submitted)
     subscribe(events.Decided, payments.on_decided)
-    subscribe(events.StateEntered, payments.on_state_entered)
+    subscribe(events.Reopened, payments.on_reopened)
     # An approval with an output issues its certificate in the same transaction.
     subscribe(events.Decided, certificates.on_decided)
 

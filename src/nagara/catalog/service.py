@@ -34,10 +34,13 @@ class _Version:
     version: int
     definition: dict[str, Any]  # shared by every reader in the process: never edited
 
+    @classmethod
+    def of(cls, row: ServiceVersion) -> _Version:
+        return cls(row.id, row.state_code, row.code, row.version, row.definition)
+
 
 def _keep(session: Session, row: ServiceVersion) -> _Version:
-    version = _Version(row.id, row.state_code, row.code, row.version, row.definition)
-    return context.immutable(session, ("catalog.version", row.id), lambda: version)
+    return context.immutable(session, ("catalog.version", row.id), lambda: _Version.of(row))
 
 
 def _version(session: Session, version_id: int) -> _Version:
@@ -45,7 +48,7 @@ def _version(session: Session, version_id: int) -> _Version:
         row = session.get(ServiceVersion, version_id)
         if row is None:
             raise NotFound("the application's service version is missing")
-        return _Version(row.id, row.state_code, row.code, row.version, row.definition)
+        return _Version.of(row)
 
     return context.immutable(session, ("catalog.version", version_id), load)
 

@@ -22,7 +22,7 @@ from nagara.audit import service as audit
 from nagara.identity.models import AuthToken, OtpChallenge, RoleAssignment, User
 from nagara.kit.access import Grant, Principal, require, require_any, scope
 from nagara.kit.crypto import random_token, sha256_hex
-from nagara.kit.db import utcnow
+from nagara.kit.db import memo, utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
 from nagara.runtime import Runtime, runtime_of
 from nagara.tenancy import context as tenancy
@@ -338,7 +338,7 @@ _AUTHENTICATE = (
     .where(AuthToken.token_hash == bindparam("token_hash"))
 )
 
-# The signed-in user's row, kept in ``session.info`` for the unit of work: the identity map holds
+# The signed-in user's row, kept in the unit of work's memo: the identity map holds
 # rows weakly, and with this reference ``session.get(User, principal.user_id)`` (the profile,
 # /api/v1/me) finds the row that authentication read instead of asking the database again.
 SIGNED_IN_USER = "identity.signed_in_user"
@@ -355,7 +355,7 @@ def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Princ
     user: User = first.User
     if not user.is_active:
         raise NotAuthenticated("this account is disabled")
-    session.info[SIGNED_IN_USER] = user
+    memo(session)[SIGNED_IN_USER] = user
     return Principal(
         user_id=user.id, kind=user.kind, state_code=user.state_code, grants=_grants(rows), token_kind=first.token_kind
     )

@@ -6,6 +6,7 @@ rollback. Services receive a ``Session`` and only ``flush()``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine, event, func, select
+from sqlalchemy import ColumnDefault, DateTime, MetaData, String, TypeDecorator, create_engine, event, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -57,6 +58,29 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+    def __init__(self, **kwargs: Any) -> None:
+        """Set the given attributes, and the columns' fixed defaults (``default=0``, ``False``) now.
+
+        SQLAlchemy applies a column's default only at INSERT; code that reads a new row before
+        the flush (the workflow numbers a new case's first step from ``last_seq``) would see
+        None. Defaults that are functions (ids, times, fresh lists) still run at INSERT.
+        """
+        cls = type(self)
+        for key, value in {**_fixed_defaults(cls), **kwargs}.items():
+            if not hasattr(cls, key):
+                raise TypeError(f"{key!r} is an invalid keyword argument for {cls.__name__}")
+            setattr(self, key, value)
+
+
+@functools.cache
+def _fixed_defaults(cls: type[Base]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for prop in inspect(cls).column_attrs:
+        default = getattr(prop.columns[0], "default", None)
+        if isinstance(default, ColumnDefault) and default.is_scalar:
+            found[prop.key] = default.arg
+    return found
 
 
 def new_id() -> str:
@@ -177,9 +201,11 @@ _MEMO = "nagara.memo"
 
 
 def memo(session: Session) -> dict[str, Any]:
-    """What this unit of work wrote and will read again (to answer without a query).
+    """What this unit of work read or wrote and will ask for again (to answer without a query).
 
-    Any rollback, a savepoint's too, empties it: nothing remembered outlives the rows it names.
+    The one place for such values, each under a key its module names. It is emptied when the
+    session's transaction ends and by any rollback, a savepoint's too: nothing remembered
+    outlives the transaction that read it or the rows it names.
     """
     found: dict[str, Any] = session.info.setdefault(_MEMO, {})
     return found
@@ -188,6 +214,12 @@ def memo(session: Session) -> dict[str, Any]:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, _previous: Any) -> None:
     session.info.pop(_MEMO, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the session's own transaction, not a savepoint inside it
+        session.info.pop(_MEMO, None)
 
 
 @event.listens_for(Session, "after_commit")

@@ -78,6 +78,9 @@ def take_outside(session: Session, prefix: str) -> int:
     if bind.dialect.name == "postgresql":
         engine = bind.engine if isinstance(bind, Connection) else bind
         with engine.begin() as conn:
+            # Its own transaction cannot see the caller's: if the caller held this row, waiting would
+            # never end. Others hold it for one statement, so a long wait is that defect: say so.
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
             return _bump(conn, prefix, 1)
     return _bump(session.connection(), prefix, 1)
 

@@ -138,8 +138,7 @@ def raise_for_application(session: Session, app: Application, *, then_state: str
     )
     session.add(demand)
     _add_lines(session, demand, [ln for ln in app.fee_lines if ln["amount"]])
-    session.flush()
-    return demand
+    return demand  # written by the workflow step's one flush
 
 
 def register_property(
@@ -237,7 +236,10 @@ def raise_property_demands(
 
 
 def demand_number_of(session: Session, app: Application) -> str:
-    return str(session.scalar(select(Demand.number).where(Demand.application_id == app.id)) or "{demand}")
+    number = session.scalar(select(Demand.number).where(Demand.application_id == app.id))
+    if number is None:  # a fee is raised as a demand at submission: its absence is a defect, not a case to word around
+        raise RuntimeError(f"application {app.number} owes a fee but has no demand")
+    return str(number)
 
 
 def cancel_for_application(session: Session, app: Application) -> None:

@@ -16,7 +16,7 @@ from nagara.catalog.definitions import Service
 from nagara.kit.access import Principal
 from nagara.payments import demands
 from nagara.workflow.engine import NotAllowedNow
-from nagara.workflow.events import Decided, StateEntered, Submitted
+from nagara.workflow.events import Decided, Reopened, Submitted
 from nagara.workflow.models import Case
 
 
@@ -33,9 +33,9 @@ def on_decided(session: Session, event: Decided) -> None:
         demands.cancel_for_application(session, app)  # nothing is owed for a refused or withdrawn application
 
 
-def on_state_entered(session: Session, event: StateEntered) -> None:
+def on_reopened(session: Session, event: Reopened) -> None:
     app = as_application(event.case)
-    if app.appeal_level > 0 and app.is_open and app.fee_total > 0 and not app.fee_paid:
+    if app.fee_total > 0 and not app.fee_paid:
         demands.reopen_for_application(session, app)  # an appeal reopens the application, and its fee
 
 

@@ -8,8 +8,8 @@ immutable and shared between sessions and threads.
 
 How it stays correct (see CONVENTIONS.md, "The place of a request"):
 
-- Within a unit of work a place is read once and kept in ``session.info``; it is dropped
-  when the session's transaction ends.
+- Within a unit of work a place is read once and kept in its memo (``kit.db.memo``); it is dropped
+  when the session's transaction ends, or by a rollback (then checked again).
 - Across units of work each process keeps, per database and state, what the state's
   loaded pack determines, tagged with the pack's digest (``states.pack_digest``, set by
   every ``load_pack``). The first place of a state in each unit of work costs one
@@ -32,10 +32,11 @@ from types import MappingProxyType
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from nagara.kit.calendar import WorkingCalendar
+from nagara.kit.db import memo
 from nagara.kit.errors import NotFound
 from nagara.tenancy.models import LocalBody, State
 
@@ -206,7 +207,7 @@ class _DatabaseCache:
 
 _CACHES: dict[str, _DatabaseCache] = {}
 _LOCK = threading.Lock()
-_UNIT = "nagara.tenancy.context"  # session.info key: {state code: _StatePack} checked in this unit of work
+_UNIT = "nagara.tenancy.context"  # kit.db.memo key: {state code: _StatePack} checked in this unit of work
 
 
 def _database(session: Session) -> _DatabaseCache:
@@ -220,16 +221,8 @@ def _database(session: Session) -> _DatabaseCache:
 
 
 def _unit(session: Session) -> dict[str, _StatePack]:
-    unit: dict[str, _StatePack] | None = session.info.get(_UNIT)
-    if unit is None:
-        unit = session.info[_UNIT] = {}
+    unit: dict[str, _StatePack] = memo(session).setdefault(_UNIT, {})
     return unit
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _end_of_unit(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the session's own transaction, not a savepoint inside it
-        session.info.pop(_UNIT, None)
 
 
 def _read_state(session: Session, state_code: str) -> _StatePack | None:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from nagara.worker.registry import HANDLERS, enqueue, task
+from nagara.worker.registry import enqueue, task
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,11 +59,9 @@ def subscribe(event: type[E], handler: Callable[[Session, E], None]) -> None:
 
 def subscribe_after_commit(event: type[Event], job: str, handler: JobHandler) -> None:
     """Run ``handler(session, payload)`` after the emitting transaction commits, through the outbox job ``job``."""
-    if any(s.job == job for s in _SUBSCRIPTIONS):
-        return
-    if job not in HANDLERS:
-        task(job)(handler)
-    _SUBSCRIPTIONS.append(Subscription(event, handler, job))
+    task(job)(handler)  # refuses a job name already taken by another handler
+    if not any(s.job == job for s in _SUBSCRIPTIONS):
+        _SUBSCRIPTIONS.append(Subscription(event, handler, job))
 
 
 def subscriptions(event: type[Event]) -> list[Subscription]:

@@ -7,13 +7,14 @@ import threading
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from nagara.app import create_app
 from nagara.identity import service as identity
 from nagara.identity.models import RoleAssignment, User
 from nagara.kit.migrate import upgrade
 from nagara.kit.settings import Settings
-from nagara.runtime import build_runtime
+from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.packs import read_pack
 from nagara.tenancy.service import load_pack
 from tests.conftest import PACKS, ROOT, DatabaseFactory
@@ -21,7 +22,8 @@ from tests.conftest import PACKS, ROOT, DatabaseFactory
 FORM = {"applicant_name": "L", "purpose": "education", "ward": 12}
 
 
-def test_simultaneous_submissions_all_succeed(db_factory: DatabaseFactory, tmp_path: Path) -> None:
+def _node(db_factory: DatabaseFactory, tmp_path: Path) -> Runtime:
+    """A database of its own (real commits) with Kerala's pack and the quick certificate."""
     packs = tmp_path / "packs"
     shutil.copytree(PACKS / "kl", packs / "kl")
     shutil.copy(ROOT / "bench" / "packs" / "quick-certificate.yaml", packs / "kl" / "services")
@@ -31,12 +33,22 @@ def test_simultaneous_submissions_all_succeed(db_factory: DatabaseFactory, tmp_p
     upgrade(rt.db.engine)
     with rt.db.unit_of_work() as s:
         load_pack(s, read_pack(packs / "kl"))
-        citizen = User(kind="citizen", state_code="kl", mobile_index="concurrent")
-        s.add(citizen)
-        s.flush()
-        s.add(RoleAssignment(user_id=citizen.id, state_code="kl", role_code="citizen"))
-        s.flush()
-        token = identity.issue_token(s, citizen, "bearer")
+    return rt
+
+
+def _citizen(s: Session) -> User:
+    citizen = User(kind="citizen", state_code="kl", mobile_index="concurrent")
+    s.add(citizen)
+    s.flush()
+    s.add(RoleAssignment(user_id=citizen.id, state_code="kl", role_code="citizen"))
+    s.flush()
+    return citizen
+
+
+def test_simultaneous_submissions_all_succeed(db_factory: DatabaseFactory, tmp_path: Path) -> None:
+    rt = _node(db_factory, tmp_path)
+    with rt.db.unit_of_work() as s:
+        token = identity.issue_token(s, _citizen(s), "bearer")
     statuses: list[int] = []
     lock = threading.Lock()
     with TestClient(create_app(runtime=rt, start_worker=False), base_url="https://testserver") as client:
@@ -71,19 +83,9 @@ def test_twenty_officers_acting_on_one_application_at_once_make_one_step(db_fact
     """The history's sequence and the version are counters on the application row: under 20 parallel
     actions with the same version exactly one is taken, its step is numbered next, the version goes
     up by one, and the others are refused as stale or conflicting (never a 500, never a second step)."""
-    packs = tmp_path / "packs"
-    shutil.copytree(PACKS / "kl", packs / "kl")
-    shutil.copy(ROOT / "bench" / "packs" / "quick-certificate.yaml", packs / "kl" / "services")
-    rt = build_runtime(
-        Settings(env="test", database_url=db_factory.new_url(migrated=False), var_dir=tmp_path, worker_embedded=False)
-    )
-    upgrade(rt.db.engine)
+    rt = _node(db_factory, tmp_path)
     with rt.db.unit_of_work() as s:
-        load_pack(s, read_pack(packs / "kl"))
-        citizen = User(kind="citizen", state_code="kl", mobile_index="concurrent")
-        s.add(citizen)
-        s.flush()
-        s.add(RoleAssignment(user_id=citizen.id, state_code="kl", role_code="citizen"))
+        citizen = _citizen(s)
         clerk = identity.create_officer(
             s,
             None,

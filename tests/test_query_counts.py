@@ -120,4 +120,4 @@ def test_me(client: TestClient, people: People, runtime: Runtime) -> None:
     with counting(runtime) as statements:
         response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 200
-    assert len(statements) <= 2, str(statements)
+    assert len(statements) <= 1, str(statements)

@@ -38,16 +38,16 @@ def statements(people: People) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_me_runs_two_statements(client: TestClient, people: People) -> None:
+def test_me_runs_one_statement(client: TestClient, people: People) -> None:
     for who in ("a_secretary", "citizen1"):
         headers = people.headers(who)
         with statements(people) as seen:
             response = client.get("/api/v1/me", headers=headers)
         assert response.status_code == 200, response.text
-        # 1. the token, its user and the user's grants, joined (identity.service.authenticate);
-        # 2. the user's role assignments, listed in the response (identity.service.describe).
-        # The user's row is the one authentication read (no third statement for it).
-        assert len(seen) <= 2, "\n\n".join(seen)
+        # The token, its user and the user's role assignments with their grants, joined
+        # (identity.service.authenticate); the response (identity.service.describe) is built
+        # from those rows, kept in the unit of work's memo, with no statement of its own.
+        assert len(seen) <= 1, "\n\n".join(seen)
         assert response.json()["id"] == people.users[who].id
 
 
@@ -66,6 +66,22 @@ def test_a_revoked_role_stops_working_at_once(client: TestClient, people: People
     refused = client.get("/api/v1/users", headers=clerk)  # the very next request
     assert refused.status_code == 403, refused.text
     assert [r["role"] for r in client.get("/api/v1/me", headers=clerk).json()["roles"]] == ["section_clerk"]
+
+
+def test_me_lists_the_same_roles_as_the_user_record(client: TestClient, people: People) -> None:
+    """/me builds its roles from the sign-in rows; the user record reads them on its own: they agree."""
+    clerk = people.headers("a_section_clerk")
+    secretary = people.headers("a_secretary")
+    clerk_id = people.users["a_section_clerk"].id
+    for role in ("officer", "counter_clerk"):
+        granted = client.post(
+            f"/api/v1/users/{clerk_id}/roles", json={"role": role, "local_body": people.body_a}, headers=secretary
+        )
+        assert granted.status_code == 201, granted.text
+    mine = client.get("/api/v1/me", headers=clerk).json()["roles"]
+    theirs = client.get(f"/api/v1/users/{clerk_id}", headers=secretary).json()["roles"]
+    assert len(mine) == 3
+    assert mine == theirs
 
 
 def test_a_revoked_token_and_a_disabled_account_stop_working_at_once(client: TestClient, people: People) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, bindparam, event, func, select
+from sqlalchemy.orm import Session, object_session
 
 from nagara.audit import service as audit
 from nagara.identity.models import AuthToken, OtpChallenge, RoleAssignment, User
@@ -330,6 +330,8 @@ _AUTHENTICATE = (
         AuthToken.revoked_at,
         User,
         *_GRANT_COLUMNS,
+        RoleAssignment.id.label("assignment_id"),
+        RoleAssignment.created_at.label("assigned_at"),
     )
     .select_from(AuthToken)
     .join(User, User.id == AuthToken.user_id)
@@ -342,6 +344,8 @@ _AUTHENTICATE = (
 # rows weakly, and with this reference ``session.get(User, principal.user_id)`` (the profile,
 # /api/v1/me) finds the row that authentication read instead of asking the database again.
 SIGNED_IN_USER = "identity.signed_in_user"
+# And their role assignments as ``describe`` shows them, from the same rows.
+SIGNED_IN_ROLES = "identity.signed_in_roles"
 
 
 def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Principal:
@@ -355,7 +359,12 @@ def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Princ
     user: User = first.User
     if not user.is_active:
         raise NotAuthenticated("this account is disabled")
-    memo(session)[SIGNED_IN_USER] = user
+    kept = memo(session)
+    kept[SIGNED_IN_USER] = user
+    kept[SIGNED_IN_ROLES] = [
+        _role_out(r.assignment_id, r.role_code, r.state_code, r.local_body_code, r.ward_code, r.section)
+        for r in sorted((r for r in rows if r.assignment_id is not None), key=lambda r: r.assigned_at)
+    ]
     return Principal(
         user_id=user.id, kind=user.kind, state_code=user.state_code, grants=_grants(rows), token_kind=first.token_kind
     )
@@ -364,9 +373,37 @@ def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Princ
 # --- users, officers, roles -----------------------------------------------------
 
 
+def _role_out(
+    assignment_id: str, role: str, state: str, local_body: str | None, ward: str | None, section: str | None
+) -> dict[str, object]:
+    return {"id": assignment_id, "role": role, "state": state, "local_body": local_body, "ward": ward, "section": section}
+
+
+def _assignments_pending(session: Session) -> bool:
+    return any(isinstance(row, RoleAssignment) for row in (*session.new, *session.dirty, *session.deleted))
+
+
+@event.listens_for(RoleAssignment, "after_insert")
+@event.listens_for(RoleAssignment, "after_update")
+@event.listens_for(RoleAssignment, "after_delete")
+def _forget_signed_in_roles(_mapper: Any, _connection: Any, assignment: RoleAssignment) -> None:
+    """A role granted, changed or revoked in this unit of work: the roles read at sign-in are stale."""
+    session = object_session(assignment)
+    if session is not None:
+        memo(session).pop(SIGNED_IN_ROLES, None)
+
+
 def describe(session: Session, user: User) -> dict[str, object]:
     runtime = runtime_of(session)
-    roles = session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id).order_by(RoleAssignment.created_at))
+    kept = memo(session)
+    roles = kept.get(SIGNED_IN_ROLES) if kept.get(SIGNED_IN_USER) is user and not _assignments_pending(session) else None
+    if roles is None:  # another user, or the signed-in user's roles changed in this unit of work
+        roles = [
+            _role_out(ra.id, ra.role_code, ra.state_code, ra.local_body_code, ra.ward_code, ra.section)
+            for ra in session.scalars(
+                select(RoleAssignment).where(RoleAssignment.user_id == user.id).order_by(RoleAssignment.created_at)
+            )
+        ]
     return {
         "id": user.id,
         "kind": user.kind,
@@ -376,17 +413,7 @@ def describe(session: Session, user: User) -> dict[str, object]:
         "mobile": runtime.cipher.decrypt(user.mobile_sealed, context="mobile") if user.mobile_sealed else None,
         "language": user.language,
         "is_active": user.is_active,
-        "roles": [
-            {
-                "id": ra.id,
-                "role": ra.role_code,
-                "state": ra.state_code,
-                "local_body": ra.local_body_code,
-                "ward": ra.ward_code,
-                "section": ra.section,
-            }
-            for ra in roles
-        ],
+        "roles": roles,
     }
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -142,6 +143,16 @@ def _install_errors(app: FastAPI) -> None:
         return _problem_response(http_problem(500, "an internal error occurred; quote the request id when reporting it"))
 
 
+# Request ids: this process's random prefix and a counter, unique without a uuid4 per request
+# (os.urandom's system call showed as 12% of /api/v1/me's samples).
+_PROCESS_PREFIX = secrets.token_hex(8)
+_REQUEST_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_PROCESS_PREFIX}{next(_REQUEST_COUNTER):016x}"
+
+
 class RequestContextMiddleware:
     """Per request: the actor context, an X-Request-ID, security headers, metrics and one log line.
 
@@ -157,7 +168,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request_id = headers.get("x-request-id", "")[:64] or new_request_id()
         path: str = scope["path"]
         client = scope.get("client")
         ctx = context.ActorContext(

@@ -151,7 +151,8 @@ def create(
     session.add(app)
     memo(session).setdefault(NEW_CASES, {})[app.id] = []  # the documents uploaded to it in this unit of work
     if submit:
-        _submit(session, service, app, principal, data, now, docs=[])  # created just now: no documents yet
+        # Created just now: no documents yet, and the form was checked as complete above.
+        _submit(session, service, app, principal, data, now, docs=[], form_checked=True)
     session.flush()
     return app
 
@@ -165,8 +166,10 @@ def _submit(
     now: datetime,
     *,
     docs: list[Document] | None = None,
+    form_checked: bool = False,
 ) -> None:
-    _validate_form(service, data, "en", complete=True)
+    if not form_checked:
+        _validate_form(service, data, "en", complete=True)
     if docs is None:
         docs = documents(session, app) if required_codes(service, data, now.date()) else []
     missing = missing_documents(service, app, docs, data)

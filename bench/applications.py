@@ -254,6 +254,7 @@ class Load(NamedTuple):
     p99: float
     failed: int
     done: int
+    reached: int = 0  # the first row index that no thread of wrk had taken (rows past the offset)
     server_ms: float = 0.0  # CPU time of the server's processes per request
     database_ms: float = 0.0  # CPU time of the PostgreSQL backends serving the bench's database per request
 
@@ -291,9 +292,9 @@ def database_pids(url: str) -> list[int]:
 # WRK_THREADS-th request, so no request is sent twice until the file is used up.
 LUA = """
 local requests = {}
-local index = 0
-local threads = 0
-function setup(thread) thread:set("id", threads); threads = threads + 1 end
+index = 0  -- global, so that done() can read it with thread:get
+local threads = {}
+function setup(thread) thread:set("id", #threads); threads[#threads + 1] = thread end
 function init(args)
   for line in io.lines(args[1]) do
     local method, path, token, body = line:match("^(%S+)\\t(%S+)\\t(%S+)\\t(.*)$")
@@ -308,6 +309,13 @@ function request()
   local r = requests[index % #requests + 1]
   index = index + THREADS
   return r
+end
+-- Each thread walks its own rows (id, id + THREADS, ...), so how many requests were done does not
+-- say which rows were taken: print the next row of the thread that got furthest.
+function done(summary, latency, requests)
+  local reached = 0
+  for _, thread in ipairs(threads) do reached = math.max(reached, thread:get("index")) end
+  io.write(string.format("reached %d\\n", reached))
 end
 """.replace("THREADS", str(WRK_THREADS))
 
@@ -344,7 +352,8 @@ def wrk(base: str, script: Path, seconds: int, connections: int, *args: str) -> 
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"Socket errors: .*timeout (\d+)", out)
     failed = (int(bad.group(1)) if bad else 0) + (int(timeouts.group(1)) if timeouts else 0)
-    return Load(rps, latency("50"), latency("99"), failed, done)
+    reached = re.search(r"^reached (\d+)$", out, re.MULTILINE)
+    return Load(rps, latency("50"), latency("99"), failed, done, int(reached.group(1)) if reached else 0)
 
 
 def _row_counts(engine: Any) -> int:
@@ -454,7 +463,9 @@ class Run:
             for n, v, body, _ in apps
         ]
         probe = self.load(name, rows, 2)
-        offset = probe.done + 2 * self.connections  # requests in flight when the probe stopped were served too
+        if not probe.reached:  # LUA's done() prints it; without it the run would repeat the probe's rows
+            raise RuntimeError("wrk did not say which rows the probe reached")
+        offset = probe.reached  # every row a probe thread took, in flight when it stopped or not
         left = len(rows) - offset
         seconds = max(1, min(self.seconds, int(0.8 * left / max(probe.rps, 1.0))))
         return self.load(name, rows, seconds, offset), seconds

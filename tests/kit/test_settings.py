@@ -79,7 +79,7 @@ def test_port_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.database_url.startswith("sqlite:///var/")
 
 
-def test_serve_runs_one_process_on_sqlite_and_one_per_two_cores_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_runs_one_process_on_sqlite_and_one_per_core_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *_args, **kw: ran.append(kw))
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
@@ -90,4 +90,4 @@ def test_serve_runs_one_process_on_sqlite_and_one_per_two_cores_on_postgresql(mo
     monkeypatch.setenv("NAGARA_WORKERS", "3")
     assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
     assert CliRunner().invoke(cli, ["serve", "--workers", "1"]).exit_code == 0  # the option wins over the setting
-    assert [kw["workers"] for kw in ran] == [1, 4, 3, 1]
+    assert [kw["workers"] for kw in ran] == [1, 8, 3, 1]

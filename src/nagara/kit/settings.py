@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         """How many processes ``nagara serve`` runs: ``workers``, or else the measured default."""
         if self.workers:
             return self.workers
-        return 1 if self.is_sqlite else max(1, (os.cpu_count() or 1) // 2)
+        return 1 if self.is_sqlite else max(1, os.cpu_count() or 1)
 
     def insecure_production_problems(self) -> list[str]:
         """Each reason this configuration must not run in production."""

@@ -415,7 +415,11 @@ def _review_context(session: DbSession, app: Application, svc: Service) -> dict[
             with contextlib.suppress(ValueError):
                 f.value = date.fromisoformat(f.value)
     context = _documents_context(session, app, svc)
+    every = form_fields(svc, data)
     context.update(
+        labels={f.name: f.label for f in every},
+        # The answers are changed on the form: the error summary's links go there.
+        targets={f.name: f"/applications/{app.number}/edit#f-{f.name}" for f in every},
         fields=fields,
         fee_lines=lines,
         fee_total=total(lines),

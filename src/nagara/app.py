@@ -54,6 +54,7 @@ from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
 from nagara.web import pages
 from nagara.web.i18n import LocaleMiddleware
+from nagara.web.info import router as web_info_router
 from nagara.web.templating import STATIC_DIR
 from nagara.web.views import router as web_views_router
 from nagara.worker.runner import Worker
@@ -311,6 +312,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 # Pages (server-rendered HTML, outside /api/v1); see CONVENTIONS.md "Pages".
 VIEW_ROUTERS: tuple[APIRouter, ...] = (
     web_views_router,
+    web_info_router,
     identity_views_router,
     catalog_views_router,
     applications_views_router,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import importlib
 
-from nagara.applications import documents
+from nagara.applications import acknowledgement, documents
 from nagara.catalog.definitions import check_service
 from nagara.catalog.packs import load_services
 from nagara.certificates import handlers as certificates
+from nagara.certificates import pdftext
 from nagara.certificates.templates import pack_problems
 from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
@@ -58,6 +59,8 @@ def wire() -> None:
     engine.register_guard("documents_verified", documents.guard_documents_verified)
     engine.register_effect("verify_documents", documents.effect_verify_documents)
     engine.register_effect("record_fee_payment", payments.effect_record_fee_payment)
+    # Acknowledgement slips get the certificates' exact-text layer for Indic scripts.
+    acknowledgement.before_pdf(pdftext.install)
 
 
 def load_all() -> None:

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 
-from nagara.applications import service
+from nagara.applications import acknowledgement, service
 from nagara.applications.api import MAX_UPLOAD
 from nagara.applications.data import unseal_data
 from nagara.applications.documents import required_codes
@@ -33,12 +33,14 @@ from nagara.identity import service as identity
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
-from nagara.kit.errors import Forbidden, Invalid, NotAuthenticated, NotFound, Problem
+from nagara.kit.errors import Forbidden, Invalid, NotAuthenticated, NotFound, Problem, TooManyRequests
+from nagara.runtime import runtime_of
 from nagara.tenancy.context import LocalBodyInfo, body_place, zone_of
+from nagara.web import csrf
 from nagara.web.i18n import N_, current_language
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
-from nagara.web.templating import localised, render
+from nagara.web.templating import environment, localised, render
 from nagara.workflow import engine
 
 router = APIRouter(include_in_schema=False)
@@ -415,7 +417,11 @@ def _review_context(session: DbSession, app: Application, svc: Service) -> dict[
             with contextlib.suppress(ValueError):
                 f.value = date.fromisoformat(f.value)
     context = _documents_context(session, app, svc)
+    every = form_fields(svc, data)
     context.update(
+        labels={f.name: f.label for f in every},
+        # The answers are changed on the form: the error summary's links go there.
+        targets={f.name: f"/applications/{app.number}/edit#f-{f.name}" for f in every},
         fields=fields,
         fee_lines=lines,
         fee_total=total(lines),
@@ -533,6 +539,7 @@ def _track_context(session: DbSession, app: Application, svc: Service, principal
         "doc_names": {d["code"]: localised(d["name"]) for d in svc.definition.get("documents", [])},
         "timezone": _timezone(session, app.state_code),
         "errors": {},
+        "status_code": acknowledgement.status_code(runtime_of(session).secret, app.number) if app.submitted_at else "",
     }
 
 
@@ -641,3 +648,101 @@ def my_data(request: Request, session: DbSession, principal: PagePrincipal) -> R
         media_type="application/json",
         headers={"Content-Disposition": 'attachment; filename="my-nagara-data.json"', "Cache-Control": "private, no-store"},
     )
+
+
+# --- the acknowledgement slip and the public status ----------------------------------------------
+
+
+def _slip_context(session: DbSession, request: Request, app: Application) -> dict[str, Any]:
+    slip = acknowledgement.slip(session, app)
+    return {
+        "page_title": _("Acknowledgement of application %(number)s") % {"number": app.number},
+        "slip": slip,
+        "service_name": localised(slip.service),
+        "body_name": localised(slip.local_body),
+        "status_url": str(request.base_url).rstrip("/") + "/status",
+        "timezone": slip.timezone,
+    }
+
+
+@router.get("/applications/{number}/acknowledgement")
+def acknowledgement_page(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """The acknowledgement the Right to Service Acts require: number, documents received, decision due by."""
+    app = service.get(session, citizen(principal), number)
+    return render(request, "applications/acknowledgement.html", _slip_context(session, request, app))
+
+
+@router.get("/applications/{number}/acknowledgement.pdf")
+def acknowledgement_pdf(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    app = service.get(session, citizen(principal), number)
+    context = _slip_context(session, request, app)
+    html = (
+        environment()
+        .get_template("applications/acknowledgement_pdf.html")
+        .render(lang=current_language(), font_faces=acknowledgement.font_faces(), **context)
+    )
+    return Response(
+        acknowledgement.render_pdf(html),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="acknowledgement-{app.number}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _status_form(request: Request, values: dict[str, str], errors: dict[str, str], status_code: int) -> Response:
+    context = {"page_title": _("Check the status of an application"), "values": values, "errors": errors}
+    return render(request, "applications/status.html", context, status_code=status_code)
+
+
+@router.get("/status")
+def status_form(request: Request, number: str = "", code: str = "") -> Response:
+    """The public status lookup: the application number and the status code from the acknowledgement."""
+    return _status_form(request, {"number": number, "code": code}, {}, 200)
+
+
+@router.post("/status")
+async def status_result(request: Request, session: DbSession) -> Response:
+    form = await request.form()
+    csrf.check_anonymous(request, form.get(csrf.FIELD))
+    values = {"number": form_text(form, "number"), "code": form_text(form, "code")}
+    errors: dict[str, str] = {}
+    if not values["number"]:
+        errors["number"] = _("Enter the application number.")
+    if not values["code"]:
+        errors["code"] = _("Enter the status code printed on the acknowledgement.")
+    if errors:
+        return _status_form(request, values, errors, 422)
+    address = request.client.host if request.client else None
+    try:
+        with attempt(session):
+            app = acknowledgement.lookup(session, number=values["number"], code=values["code"], address=address)
+    except TooManyRequests as exc:
+        message = _("Too many wrong numbers or codes were tried from this network. Try again in an hour.")
+        response = _status_form(request, values, {"_": message}, 429)
+        response.headers.update(exc.headers)
+        return response
+    except NotFound:
+        message = _("No submitted application has this number and status code. Check both on the acknowledgement.")
+        return _status_form(request, values, {"number": message}, 404)
+    svc = service.service_for(session, app)
+    now = utcnow()
+    context = {
+        "page_title": _("Status of application %(number)s") % {"number": app.number},
+        # Only what the public may know: no name, no answers, no documents, no comments.
+        "public": {
+            "number": app.number,
+            "service": localised(svc.definition["name"]),
+            "body": localised(body_place(session, app.local_body_code).body.name),
+            "state": state_name(svc, app.state),
+            "outcome": app.outcome,
+            "is_open": app.is_open,
+            "submitted_at": app.submitted_at,
+            "decide_by": app.service_due_at,
+            "decided_at": app.decided_at,
+            "overdue": bool(app.is_open and app.service_due_at and app.service_due_at < now),
+        },
+        "timezone": _timezone(session, app.state_code),
+    }
+    return render(request, "applications/status_result.html", context, headers={"Cache-Control": "no-store"})

@@ -52,6 +52,28 @@ def _walk_names(node: Any, path: str) -> Iterator[tuple[str, Any]]:
             yield from _walk_names(value, f"{path}[{i}]")
 
 
+def unanswered_conditions(form_schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """``if`` conditions that an unanswered question satisfies.
+
+    In JSON Schema ``{"if": {"properties": {"place_of_birth": {"const": "hospital"}}}}`` holds
+    when ``place_of_birth`` is absent (``properties`` checks only what is there), so its ``then``
+    would ask for the hospital's name before anyone said the birth was in a hospital. The
+    condition must also list the fields it tests under ``required``.
+    """
+    found: list[tuple[str, str]] = []
+    branches = [("form.schema.if", form_schema.get("if"))]
+    branches += [(f"form.schema.allOf[{i}].if", part.get("if")) for i, part in enumerate(form_schema.get("allOf", []))]
+    for path, condition in branches:
+        if not isinstance(condition, dict):
+            continue
+        tested = set(condition.get("properties", {}))
+        unlisted = sorted(tested - set(condition.get("required", [])))
+        if unlisted:
+            names = ", ".join(unlisted)
+            found.append((path, f"the condition holds while {names} is unanswered: add required: [{names}] to it"))
+    return found
+
+
 def check_service(definition: dict[str, Any], *, roles: set[str], languages: list[str]) -> list[tuple[str, str]]:
     """Problems a schema cannot see: dangling states, unknown roles, fees on missing fields."""
     problems: list[tuple[str, str]] = []
@@ -63,6 +85,7 @@ def check_service(definition: dict[str, Any], *, roles: set[str], languages: lis
     if form_schema.get("type") != "object":
         problems.append(("form.schema.type", "the form schema must be of type object"))
     fields = set(form_schema.get("properties", {}))
+    problems.extend(unanswered_conditions(form_schema))
     ui = definition["form"].get("ui", {})
     for i, name in enumerate(ui.get("order", [])):
         if name not in fields:

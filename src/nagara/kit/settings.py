@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     otp_per_number_per_hour: int = Field(default=5, ge=1)
     otp_per_address_per_hour: int = Field(default=20, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
+    # The public status page (applications/acknowledgement.py): wrong number-and-code pairs per address.
+    status_lookups_per_address_per_hour: int = Field(default=20, ge=1)
 
     files_backend: Literal["local", "s3"] = "local"  # uploaded documents: under var_dir/documents, or S3
     s3_bucket: str = ""

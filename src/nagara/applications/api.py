@@ -150,15 +150,23 @@ def search(
     session: DbSession,
     principal: CurrentPrincipal,
     number: Annotated[str | None, Query(description="an application number or its beginning")] = None,
+    name: Annotated[
+        str | None, Query(description="a person's name, or some of its words: each must be a whole word of a name on it")
+    ] = None,
+    mobile: Annotated[str | None, Query(description="a mobile number: the applicant's, or one on the form")] = None,
     service_code: Annotated[str | None, Query(alias="service")] = None,
     state: str | None = None,
     local_body: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    """A citizen's own applications; for officers, those within their jurisdiction. Newest first."""
+    """A citizen's own applications; for officers, those within their jurisdiction. Newest first.
+
+    ``name`` and ``mobile`` match keyed hashes of the (sealed) form's names and numbers: whole
+    words, in any script and case, never a part of one.
+    """
     f = service.InboxFilter(service=service_code, state=state, local_body=local_body)
-    apps = service.search(session, principal, f, number=number, limit=limit, offset=offset)
+    apps = service.search(session, principal, f, number=number, name=name, mobile=mobile, limit=limit, offset=offset)
     return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in apps])
 
 

@@ -187,6 +187,10 @@ ROUTES: dict[tuple[str, str], Spec] = {
         lambda p: Call({"tenant": p.body_a}, json={"service": "birth-registration", "data": {}, "submit": False}),
     ),
     ("GET", "/api/v1/applications"): ("foreign", lambda p: Call(query={"local_body": p.body_a}) if _records_of_a(p) else Call()),
+    ("GET", "/api/v1/applications.csv"): (
+        "foreign",
+        lambda p: Call(query={"local_body": p.body_a}) if _records_of_a(p) else Call(),
+    ),
     ("GET", "/api/v1/applications/{number}"): ("foreign", lambda p: Call({"number": _records_of_a(p)["submitted"]})),
     ("PATCH", "/api/v1/applications/{number}"): (
         "foreign",
@@ -218,6 +222,7 @@ ROUTES: dict[tuple[str, str], Spec] = {
         lambda p: Call({"number": _records_of_a(p)["draft"], "doc_id": _records_of_a(p)["doc"]}),
     ),
     ("GET", "/api/v1/inbox"): ("foreign", lambda p: Call(owner="a_section_clerk") if _records_of_a(p) else Call()),
+    ("GET", "/api/v1/inbox.csv"): ("foreign", lambda p: Call(owner="a_section_clerk") if _records_of_a(p) else Call()),
     ("GET", "/api/v1/audit-events/{event_id}"): ("foreign", lambda p: Call({"event_id": _event_of(p)})),
     ("GET", "/api/v1/demands"): ("foreign", lambda p: Call(query={"local_body": p.body_a}) if _payments_of_a(p) else Call()),
     ("GET", "/api/v1/demands/{number}"): ("foreign", lambda p: Call({"number": _payments_of_a(p)["paid_demand"]})),
@@ -388,7 +393,7 @@ def test_the_records_owner_can_reach_them(client: TestClient, people: People) ->
         call = make(people)
         response = send(client, method, path, call, people.headers(call.owner))
         assert response.status_code < 300, (method, path, call.owner, response.status_code, response.text)
-        if method == "GET" and path.endswith(("/users", "/audit-events", "/applications", "/inbox", "/demands")):
+        if method == "GET" and path.endswith(("/users", "/audit-events", "/applications", "/inbox", "/demands", ".csv")):
             assert any(m in response.text for m in _foreign_markers(people)), (path, response.text[:300])
 
 

@@ -27,9 +27,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Nagara: citi
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 pack_app = typer.Typer(no_args_is_help=True, help="State configuration packs.")
 users_app = typer.Typer(no_args_is_help=True, help="Users, roles and tokens.")
+applications_app = typer.Typer(no_args_is_help=True, help="Applications.")
 app.add_typer(db_app, name="db")
 app.add_typer(pack_app, name="pack")
 app.add_typer(users_app, name="users")
+app.add_typer(applications_app, name="applications")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(certificates_app, name="certificates")
 
@@ -125,6 +127,24 @@ def pack_load(
 
     rt = _runtime()
     _load_packs(rt, directories or discover(rt.settings.packs_dir))
+
+
+@applications_app.command("reindex")
+def applications_reindex(
+    batch: Annotated[int, typer.Option(min=1, max=10000, help="Applications per transaction")] = 500,
+) -> None:
+    """Rewrite every application's search terms (keyed hashes of its names and mobile numbers)."""
+    from nagara.applications.data import reindex
+
+    rt = _runtime()
+    done, last = 0, ""
+    while True:
+        with rt.db.unit_of_work() as session:
+            count, after = reindex(session, after=last, batch=batch)
+        if after is None:
+            break
+        done, last = done + count, after
+    out.print(f"search terms written for {done} application(s)")
 
 
 @users_app.command("token")

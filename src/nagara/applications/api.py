@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
-from nagara.applications import service
+from nagara.applications import export, service
 from nagara.applications.data import unseal_data
 from nagara.applications.models import Application
 from nagara.applications.schemas import (
@@ -150,16 +151,48 @@ def search(
     session: DbSession,
     principal: CurrentPrincipal,
     number: Annotated[str | None, Query(description="an application number or its beginning")] = None,
+    name: Annotated[
+        str | None, Query(description="a person's name, or some of its words: each must be a whole word of a name on it")
+    ] = None,
+    mobile: Annotated[str | None, Query(description="a mobile number: the applicant's, or one on the form")] = None,
     service_code: Annotated[str | None, Query(alias="service")] = None,
     state: str | None = None,
     local_body: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    """A citizen's own applications; for officers, those within their jurisdiction. Newest first."""
+    """A citizen's own applications; for officers, those within their jurisdiction. Newest first.
+
+    ``name`` and ``mobile`` match keyed hashes of the (sealed) form's names and numbers: whole
+    words, in any script and case, never a part of one.
+    """
     f = service.InboxFilter(service=service_code, state=state, local_body=local_body)
-    apps = service.search(session, principal, f, number=number, limit=limit, offset=offset)
+    apps = service.search(session, principal, f, number=number, name=name, mobile=mobile, limit=limit, offset=offset)
     return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in apps])
+
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "UTF-8 with a byte-order mark; formulas neutralised"}
+}
+
+
+@router.get("/applications.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def search_csv(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    number: Annotated[str | None, Query(description="an application number or its beginning")] = None,
+    name: Annotated[str | None, Query(description="words of a person's name on it")] = None,
+    mobile: Annotated[str | None, Query(description="a mobile number: the applicant's, or one on the form")] = None,
+    service_code: Annotated[str | None, Query(alias="service")] = None,
+    state: str | None = None,
+    local_body: str | None = None,
+) -> Response:
+    """The search as a spreadsheet (CSV): the same applications as ``GET /applications``, every one
+    of them (at most 10,000: more is refused with 422, asking for narrower filters)."""
+    f = service.InboxFilter(service=service_code, state=state, local_body=local_body)
+    apps = service.search(session, principal, f, number=number, name=name, mobile=mobile, limit=export.MAX_ROWS + 1)
+    return export.download(session, principal, apps, "applications", _language(request))
 
 
 @router.post("/applications/bulk-actions", response_model=BulkActionOut)
@@ -249,6 +282,24 @@ def inbox(
     f = service.InboxFilter(service=service_code, state=state, due_before=due_before, due_after=due_after, overdue=overdue)
     work = service.inbox(session, principal, f, limit=limit, offset=offset)
     return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in work])
+
+
+@router.get("/inbox.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def inbox_csv(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    service_code: Annotated[str | None, Query(alias="service")] = None,
+    state: str | None = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    overdue: bool | None = None,
+) -> Response:
+    """The inbox as a spreadsheet (CSV): the same work as ``GET /inbox``, every item of it, in its order
+    (at most 10,000: more is refused with 422, asking for narrower filters)."""
+    f = service.InboxFilter(service=service_code, state=state, due_before=due_before, due_after=due_after, overdue=overdue)
+    work = service.inbox(session, principal, f, limit=export.MAX_ROWS + 1)
+    return export.download(session, principal, work, "inbox", _language(request))
 
 
 @router.get("/inbox/falls-due", response_model=DueViewOut)

@@ -73,6 +73,22 @@ class Document(IdMixin, Base):
     verified_by_id: Mapped[str | None] = mapped_column(String(36))
 
 
+class SearchTerm(Base):
+    """A keyed hash of one normalised name token, or of a mobile number, on an application.
+
+    Officers find applications by a person's name or mobile number; the form is sealed, so
+    the search matches these hashes (``applications/search.py``), never the plaintext.
+    """
+
+    __tablename__ = "application_search_terms"
+    # Derived from the sealed form and rewritten with it; the form's own change is audited.
+    __audited__ = False
+    __table_args__ = (Index("ix_application_search_terms_digest", "digest"),)
+
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 def as_application(case: object) -> Application:
     """The workflow hands handlers its case; the handlers of applications' concerns need an application."""
     if not isinstance(case, Application):

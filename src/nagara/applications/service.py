@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from nagara.applications import search as search_index
 from nagara.applications.data import seal_data, unseal_data
 from nagara.applications.documents import check_upload, missing_documents, required_codes
 from nagara.applications.models import Application, Document
@@ -373,13 +374,30 @@ def inbox(session: Session, principal: Principal, f: InboxFilter, *, limit: int 
 
 
 def search(
-    session: Session, principal: Principal, f: InboxFilter, *, number: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    principal: Principal,
+    f: InboxFilter,
+    *,
+    number: str | None = None,
+    name: str | None = None,
+    mobile: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[Application]:
-    """Applications within the caller's jurisdiction (officers) or their own (citizens), newest first."""
+    """Applications within the caller's jurisdiction (officers) or their own (citizens), newest first.
+
+    ``name`` finds those with every word of it among the names on them, ``mobile`` those of
+    that number (the applicant's, or one on the form): by keyed hashes, as the form is sealed
+    (``search.py``).
+    """
     now = utcnow()
     query = select(Application).where(visible(principal))
     if number:
         query = query.where(Application.number.startswith(number.upper(), autoescape=True))
+    if name is not None or mobile is not None:
+        query = query.where(
+            search_index.found_by(search_index.query_digests(runtime_of(session).cipher, name=name, mobile=mobile))
+        )
     query = _filtered(query, f, now).order_by(Application.created_at.desc(), Application.number)
     return list(session.scalars(query.limit(limit).offset(offset)))
 

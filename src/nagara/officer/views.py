@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from nagara.applications import service
+from nagara.applications import export, service
 from nagara.applications.data import unseal_data
 from nagara.applications.models import Application
 from nagara.catalog import service as catalog
@@ -31,7 +31,7 @@ from nagara.officer.common import (
 )
 from nagara.tenancy.context import body_place
 from nagara.tenancy.models import LocalBody
-from nagara.web.i18n import N_
+from nagara.web.i18n import N_, current_language
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
 from nagara.workflow import engine
@@ -137,8 +137,8 @@ def _inbox(
         for action in engine.allowed_actions(services[app.id], app, principal, now):
             if action["code"] in ("submit", "appeal"):
                 continue
-            if "record_fee_payment" in action.get("effects", []) and not app.fee_paid:
-                continue  # money is taken at the counter, whose receipt marks the fee paid: the page links there
+            if "record_fee_payment" in action.get("effects", []):
+                continue  # a fee is recorded only by a counter receipt, one application at a time: never a bulk action
             entry = actions.setdefault(action["code"], {"code": action["code"], "name": action["name"], "count": 0})
             entry["comment_required"] = entry.get("comment_required", False) or bool(action.get("comment_required"))
             entry["count"] += 1
@@ -151,6 +151,7 @@ def _inbox(
     done = request.query_params.get("done")
     context = {
         "page_title": _("Inbox"),
+        "csv_url": f"{WORKBENCH}/inbox.csv" + (f"?{urlencode(kept)}" if kept else ""),
         "htmx": True,  # the filters update the list in place
         "rows": rows,
         "params": params,
@@ -175,6 +176,101 @@ def inbox(request: Request, session: DbSession, principal: PagePrincipal) -> Res
     if isinstance(officer, Response):
         return officer
     return _inbox(request, session, officer)
+
+
+@router.get("/officer/inbox.csv")
+def inbox_csv(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """The inbox as the page filters it, every item (not one page), as a spreadsheet."""
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    params = {k: v for k, v in request.query_params.items() if k in ("service", "state", "due", "overdue")}
+    work = service.inbox(session, officer, _inbox_filter(session, officer, params), limit=export.MAX_ROWS + 1)
+    return export.download(session, officer, work, "inbox", current_language())
+
+
+SEARCH_FIELDS = ("number", "name", "mobile", "service")
+
+
+def _search_params(request: Request) -> dict[str, str]:
+    return {k: v.strip() for k, v in request.query_params.items() if k in SEARCH_FIELDS and v.strip()}
+
+
+def _search(session: DbSession, officer: Principal, params: dict[str, str], *, limit: int, offset: int = 0) -> list[Application]:
+    return service.search(
+        session,
+        officer,
+        service.InboxFilter(service=params.get("service")),
+        number=params.get("number"),
+        name=params.get("name"),
+        mobile=params.get("mobile"),
+        limit=limit,
+        offset=offset,
+    )
+
+
+SEARCH_ERRORS = {
+    "name": N_("Write at least one whole word of the name, at most 8 words."),
+    "mobile": N_("Enter a 10-digit mobile number starting with 6, 7, 8 or 9."),
+}
+
+
+@router.get("/officer/search")
+def search(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Applications in the officer's jurisdiction by number, a word of a name or a mobile number."""
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    params = _search_params(request)
+    try:
+        number = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        number = 1
+    errors: dict[str, str] = {}
+    rows: list[dict[str, Any]] | None = None
+    more = False
+    status_code = 200
+    if any(params.get(k) for k in ("number", "name", "mobile")):
+        try:
+            found = _search(session, officer, params, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+        except Invalid as exc:
+            for key in field_errors(exc):
+                field = key.rpartition(".")[2]
+                errors[field] = _(SEARCH_ERRORS[field]) if field in SEARCH_ERRORS else exc.detail
+            status_code = 422
+        else:
+            roles = role_names(session, officer.state_code)
+            shown = found[:PAGE_SIZE]
+            services = _services_of(session, shown)
+            rows = [_row(session, a, roles, services[a.id]) for a in shown]
+            more = len(found) > PAGE_SIZE
+
+    def page_url(n: int) -> str:
+        return f"{WORKBENCH}/search?" + urlencode({**params, "page": str(n)})
+
+    service_choices, _states = _filter_options(session, officer)
+    context = {
+        "page_title": _("Search applications"),
+        "params": params,
+        "services": service_choices,
+        "errors": errors,
+        "rows": rows,
+        "page_number": number,
+        "previous_url": page_url(number - 1) if rows is not None and number > 1 else None,
+        "next_url": page_url(number + 1) if more else None,
+        "csv_url": f"{WORKBENCH}/search.csv?" + urlencode(params),
+    }
+    return page(request, session, officer, "officer/search.html", context, status_code=status_code)
+
+
+@router.get("/officer/search.csv")
+def search_csv(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Every application the search finds (not one page), as a spreadsheet."""
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    found = _search(session, officer, _search_params(request), limit=export.MAX_ROWS + 1)
+    return export.download(session, officer, found, "applications", current_language())
 
 
 @router.post("/officer/bulk")
@@ -248,14 +344,17 @@ def _application(
         for action in engine.allowed_actions(svc, app, principal, now):
             if action["code"] in ("submit", "appeal"):
                 continue
-            if "record_fee_payment" in action.get("effects", []) and not app.fee_paid:
-                continue  # money is taken at the counter, whose receipt marks the fee paid: the page links there
+            counter = "record_fee_payment" in action.get("effects", [])
+            if counter and app.fee_paid:
+                continue  # the receipt has marked the fee paid: nothing is left to record
             actions.append(
                 {
                     "code": action["code"],
                     "name": built_in_name(action["code"], action.get("name")),
                     "comment_required": bool(action.get("comment_required")),
                     "warning": action["code"] in ("reject", "dismiss_appeal", "return"),
+                    # while the fee is owed, the action is the way to the counter, whose receipt marks it paid
+                    "counter": counter,
                 }
             )
     history = [

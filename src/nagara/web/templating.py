@@ -7,6 +7,7 @@ from the merged catalogs (``nagara.web.i18n``) into the request's language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from fastapi import Request
@@ -55,27 +57,50 @@ def _as_local(ctx: Context, value: datetime) -> datetime:
     return value.astimezone(_timezone(ctx))
 
 
+NAMED_FORMS = ("short", "medium", "long", "full")
+TWO_DIGIT_YEAR = re.compile(r"(?<![yY'])([yY])\1(?![yY])")
+
+
+def date_pattern(form: str, locale: Locale) -> str:
+    """The locale's date pattern for a named form, or ``form`` itself, always with the whole year.
+
+    CLDR's short forms write the year in two digits (``d/M/yy``: 4/12/26), which is ambiguous
+    on registers kept for a century; every date on a page shows four (4/12/2026).
+    """
+    pattern = str(locale.date_formats[form].pattern) if form in NAMED_FORMS else form
+    return TWO_DIGIT_YEAR.sub(r"\1", pattern)
+
+
 @pass_context
 def format_datetime(ctx: Context, value: datetime | None, form: str = "") -> str:
     """A moment in the local body's time zone, written the locale's way: by default the date
-    spelt out and the time to the minute ("4 Dec 2026, 5:00 pm"); ``form`` picks a Babel format."""
+    spelt out and the time to the minute ("4 Dec 2026, 5:00 pm"); ``form`` picks a Babel format
+    (the year always in four digits)."""
     if value is None:
         return ""
     local = _as_local(ctx, value)
-    if form:
-        return babel_dates.format_datetime(local, format=form, locale=format_locale())
     locale = format_locale()
+    if form in NAMED_FORMS:
+        day = babel_dates.format_date(local.date(), format=date_pattern(form, locale), locale=locale)
+        moment = babel_dates.format_time(local, format=form, locale=locale)
+        # as Babel joins them, with the date's pattern widened to the whole year
+        joined = str(locale.datetime_formats[form]).replace("'", "")
+        return joined.replace("{0}", moment).replace("{1}", day)
+    if form:
+        return babel_dates.format_datetime(local, format=date_pattern(form, locale), locale=locale)
     day = babel_dates.format_date(local.date(), format="medium", locale=locale)
     return f"{day}, {babel_dates.format_time(local, format='short', locale=locale)}"
 
 
 @pass_context
 def format_date(ctx: Context, value: date | datetime | None, form: str = "medium") -> str:
+    """A day the locale's way (``form``: a Babel named form or pattern), the year in four digits."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = _as_local(ctx, value).date()
-    return babel_dates.format_date(value, format=form, locale=format_locale())
+    locale = format_locale()
+    return babel_dates.format_date(value, format=date_pattern(form, locale), locale=locale)
 
 
 @pass_context

@@ -556,11 +556,20 @@ def grant_role(session: Session, principal: Principal | None, user: User, role_c
     return ra
 
 
+def _role_count(session: Session, user_id: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(RoleAssignment).where(RoleAssignment.user_id == user_id)) or 0)
+
+
 def revoke_role(session: Session, principal: Principal, user_id: str, assignment_id: str) -> None:
     ra = session.get(RoleAssignment, assignment_id)
     if ra is None or ra.user_id != user_id:
         raise NotFound("no such role assignment")
     _require_manage(principal, Place(ra.state_code, ra.local_body_code, ra.ward_code, ra.section))
+    if user_id == principal.user_id and _role_count(session, user_id) <= 1:
+        raise Conflict(
+            "you cannot revoke your own last role: you would lock yourself out, and no one would be left "
+            "to undo it from your account; ask another administrator to revoke it"
+        )
     session.delete(ra)
     session.flush()
 

@@ -56,6 +56,22 @@ def active(session: Session, user_id: str) -> list[AuthToken]:
     return list(session.scalars(query.order_by(AuthToken.created_at, AuthToken.id)))
 
 
+def active_of(session: Session, user_ids: list[str]) -> dict[str, list[AuthToken]]:
+    """:func:`active` for several users in one query (an administration page's list of officers)."""
+    found: dict[str, list[AuthToken]] = {uid: [] for uid in user_ids}
+    if not user_ids:
+        return found
+    now = utcnow()
+    query = select(AuthToken).where(
+        AuthToken.user_id.in_(user_ids),
+        AuthToken.revoked_at.is_(None),
+        or_(AuthToken.expires_at.is_(None), AuthToken.expires_at > now),
+    )
+    for token in session.scalars(query.order_by(AuthToken.created_at, AuthToken.id)):
+        found[token.user_id].append(token)
+    return found
+
+
 def mint(session: Session, principal: Principal, *, label: str) -> str:
     """A bearer token for scripts acting as oneself, from a recent interactive sign-in only."""
     current = signed_in_with(session)

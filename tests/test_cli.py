@@ -93,3 +93,43 @@ def test_demo_loads_packs_and_accounts_without_serving(operator_env: str) -> Non
     code = CliRunner().invoke(cli, ["users", "totp", "kl.admin"])
     assert code.exit_code == 0
     assert code.output.strip().isdigit()
+
+
+def test_an_operator_lists_revokes_and_disables(operator_env: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli, ["pack", "load"]).exit_code == 0
+    created = runner.invoke(
+        cli,
+        ["users", "create-partner", "ksitm.bridge", "--name", "Bridge", "--role", "auditor", "--state", "kl"],
+    )
+    assert created.exit_code == 0, created.output
+    first = created.output.strip()
+    renewed = runner.invoke(cli, ["users", "api-key", "ksitm.bridge", "--label", "renewed"])
+    assert renewed.exit_code == 0, renewed.output
+    second = renewed.output.strip()
+    listed = runner.invoke(cli, ["users", "tokens", "ksitm.bridge"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split() for line in listed.output.splitlines() if "api_key" in line]
+    assert len(rows) == 2, listed.output
+    first_id = rows[0][1]  # the table's first column, after its border
+
+    rt = build_runtime(Settings(env="test", database_url=operator_env, var_dir=tmp_path, worker_embedded=False))
+    try:
+        with TestClient(create_app(runtime=rt, start_worker=False), base_url="https://testserver") as client:
+
+            def works(key: str) -> int:
+                return client.get("/api/v1/audit-events", headers={"X-API-Key": key}).status_code
+
+            assert works(first) == 200 and works(second) == 200
+            revoked = runner.invoke(cli, ["users", "revoke-token", "ksitm.bridge", first_id])
+            assert revoked.exit_code == 0, revoked.output
+            assert works(first) == 401 and works(second) == 200
+            assert runner.invoke(cli, ["users", "disable", "ksitm.bridge"]).exit_code == 0
+            assert works(second) == 401
+            assert runner.invoke(cli, ["users", "enable", "ksitm.bridge"]).exit_code == 0
+            assert works(second) == 401  # disabling revoked it; a new key is issued with `users api-key`
+            unknown = runner.invoke(cli, ["users", "revoke-token", "ksitm.bridge", "no-such-id"])
+            assert unknown.exit_code == 1 and "no token or key" in unknown.output
+    finally:
+        rt.db.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from nagara.app import PUBLIC_API_ROUTES, api_route_table
 from nagara.applications.models import Application
 from nagara.audit.models import AuditEvent
-from nagara.identity.models import RoleAssignment
+from nagara.identity.models import AuthToken, RoleAssignment
 from nagara.kit.db import utcnow
 from nagara.payments import demands as payments
 from nagara.payments.models import Demand
@@ -48,6 +48,20 @@ Spec = tuple[str, Callable[[People], Call]]
 def _assignment_of(people: People, user: str) -> str:
     with people.runtime.db.unit_of_work() as s:
         return str(s.scalar(select(RoleAssignment.id).where(RoleAssignment.user_id == people.users[user].id)))
+
+
+def _token_of(people: People, user: str) -> str:
+    """The id of a bearer token of ``user`` (one of A's officers), made once."""
+    cached = getattr(people, "_a_token", None)
+    if cached:
+        return str(cached)
+    people.token(user)
+    with people.runtime.db.unit_of_work() as s:
+        token_id = str(
+            s.scalar(select(AuthToken.id).where(AuthToken.user_id == people.users[user].id).order_by(AuthToken.created_at))
+        )
+    people._a_token = token_id  # type: ignore[attr-defined]
+    return token_id
 
 
 def _records_of_a(people: People) -> dict[str, str]:
@@ -181,6 +195,22 @@ ROUTES: dict[tuple[str, str], Spec] = {
         "foreign",
         lambda p: Call({"user_id": p.users["a_officer"].id, "assignment_id": _assignment_of(p, "a_officer")}),
     ),
+    ("GET", "/api/v1/me/tokens"): ("self", lambda p: Call()),
+    ("DELETE", "/api/v1/me/tokens/{token_id}"): (
+        "foreign",
+        lambda p: Call({"token_id": _token_of(p, "a_officer")}, owner="a_officer"),
+    ),
+    ("GET", "/api/v1/users/{user_id}/tokens"): (
+        "foreign",
+        lambda p: Call({"user_id": p.users["a_officer"].id}) if _token_of(p, "a_officer") else Call(),
+    ),
+    ("DELETE", "/api/v1/users/{user_id}/tokens/{token_id}"): (
+        "foreign",
+        lambda p: Call({"user_id": p.users["a_officer"].id, "token_id": _token_of(p, "a_officer")}),
+    ),
+    # Disabled, then enabled again (in this order), so later calls made as the clerk still work.
+    ("POST", "/api/v1/users/{user_id}/disable"): ("foreign", lambda p: Call({"user_id": p.users["a_section_clerk"].id})),
+    ("POST", "/api/v1/users/{user_id}/enable"): ("foreign", lambda p: Call({"user_id": p.users["a_section_clerk"].id})),
     ("GET", "/api/v1/audit-events"): ("foreign", lambda p: Call()),
     ("POST", "/api/v1/tenants/{tenant}/applications"): (
         "self",  # a citizen may apply at any local body of the state; officers only on a citizen's behalf

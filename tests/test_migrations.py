@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from nagara.identity.models import AuthToken, User
 from nagara.kit import migrate
-from nagara.kit.db import make_engine
+from nagara.kit.db import make_engine, utcnow
 from tests.conftest import DatabaseFactory
 
 
@@ -11,5 +16,24 @@ def test_migrations_match_the_models(db_factory: DatabaseFactory) -> None:
     engine = make_engine(db_factory.new_url())
     try:
         migrate.check(engine)  # raises when autogenerate would add anything
+    finally:
+        engine.dispose()
+
+
+def test_api_keys_that_never_expired_expire_after_the_upgrade(db_factory: DatabaseFactory) -> None:
+    """identity0001: a partner's key issued when keys lived forever gets the default 90 days."""
+    engine = make_engine(db_factory.new_url(migrated=False))
+    try:
+        migrate.upgrade(engine, "workflow0001")
+        with engine.begin() as conn:
+            conn.execute(User.__table__.insert().values(id="p1", kind="partner", username="old.partner"))
+            for token_id, kind in (("k1", "api_key"), ("b1", "bearer")):
+                conn.execute(AuthToken.__table__.insert().values(id=token_id, user_id="p1", kind=kind, token_hash=token_id * 32))
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            expiry = {row.id: row.expires_at for row in conn.execute(select(AuthToken.id, AuthToken.expires_at))}
+        assert expiry["b1"] is None  # only keys are given an end
+        assert expiry["k1"] is not None
+        assert abs(expiry["k1"] - (utcnow() + timedelta(days=90))) < timedelta(hours=1)
     finally:
         engine.dispose()

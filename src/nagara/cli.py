@@ -162,7 +162,7 @@ def users_token(
     try:
         with rt.db.unit_of_work() as session:
             found = service.find_user(session, user)
-            token = service.issue_token(session, found, "bearer", label=label, ttl=timedelta(hours=hours))
+            token = service.issue_token(session, found, "bearer", label=label, ttl=timedelta(hours=hours), origin="cli")
     except Exception as exc:
         raise _fail(exc) from exc
     print(token)
@@ -267,6 +267,93 @@ def users_create_partner(
     except Exception as exc:
         raise _fail(exc) from exc
     print(key)
+
+
+@users_app.command("api-key")
+def users_api_key(
+    user: Annotated[str, typer.Argument(help="A partner system's username or id")],
+    label: str = "partner",
+) -> None:
+    """Print a new API key for a partner system (shown once); it expires after NAGARA_API_KEY_TTL_DAYS."""
+    from nagara.identity import service
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            found = service.find_user(session, user)
+            if found.kind != "partner":
+                err.print(f"[red]error:[/red] {user} is a {found.kind}; API keys are for partner systems")
+                raise typer.Exit(1)
+            key = service.issue_token(session, found, "api_key", label=label, origin="partner")
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(exc) from exc
+    print(key)
+
+
+@users_app.command("tokens")
+def users_tokens(user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")]) -> None:
+    """A user's sessions, bearer tokens and API keys that still work, with when each expires."""
+    from nagara.identity import credentials
+
+    rt = _runtime()
+    table = Table(Column("id", no_wrap=True), "kind", "label", "origin", "created", "expires")
+    try:
+        with rt.db.unit_of_work(readonly=True) as session:
+            found = credentials.managed_user(session, None, user)
+            for t in credentials.listing(session, None, found):
+                expires = t.expires_at.isoformat(timespec="minutes") if t.expires_at else "never"
+                created = t.created_at.isoformat(timespec="minutes")
+                table.add_row(t.id, t.kind, t.label or "", t.origin or "", created, expires)
+    except Exception as exc:
+        raise _fail(exc) from exc
+    out.print(table)
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(
+    user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")],
+    token_id: Annotated[str, typer.Argument(help="The id that `nagara users tokens USER` lists")],
+) -> None:
+    """Revoke one of a user's sessions, tokens or API keys; it stops working at the next request."""
+    from nagara.identity import credentials
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            credentials.revoke(session, credentials.managed_user(session, None, user), token_id)
+    except Exception as exc:
+        raise _fail(exc) from exc
+    out.print(f"revoked {token_id}")
+
+
+@users_app.command("disable")
+def users_disable(user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")]) -> None:
+    """Disable an account and revoke every credential it holds."""
+    from nagara.identity import credentials
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            credentials.set_active(session, None, credentials.managed_user(session, None, user), enabled=False)
+    except Exception as exc:
+        raise _fail(exc) from exc
+    out.print(f"disabled {user}; their sessions, tokens and keys no longer work")
+
+
+@users_app.command("enable")
+def users_enable(user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")]) -> None:
+    """Enable a disabled account (it signs in again; its old credentials stay revoked)."""
+    from nagara.identity import credentials
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            credentials.set_active(session, None, credentials.managed_user(session, None, user), enabled=True)
+    except Exception as exc:
+        raise _fail(exc) from exc
+    out.print(f"enabled {user}")
 
 
 @users_app.command("list")

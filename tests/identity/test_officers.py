@@ -151,3 +151,19 @@ def test_a_secretary_enrols_an_officer_of_their_own_body(client: TestClient, peo
         headers=people.headers("a_secretary"),
     )
     assert escalate.status_code == 403
+
+
+def test_an_officer_cannot_revoke_their_own_last_role(client: TestClient, people: People) -> None:
+    me = people.users["a_secretary"].id
+    h = people.headers("a_secretary")
+    only = client.get("/api/v1/me", headers=h).json()["roles"][0]["id"]
+    refused = client.delete(f"/api/v1/users/{me}/roles/{only}", headers=h)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "last role" in refused.json()["detail"]
+    assert client.get("/api/v1/me", headers=h).status_code == 200
+    # With a second role, one of them may go.
+    second = client.post(f"/api/v1/users/{me}/roles", json={"role": "officer", "local_body": people.body_a}, headers=h)
+    assert second.status_code == 201, second.text
+    assert client.delete(f"/api/v1/users/{me}/roles/{second.json()['id']}", headers=h).status_code == 204
+    assert client.delete(f"/api/v1/users/{me}/roles/{only}", headers=h).status_code == 409

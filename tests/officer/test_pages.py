@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 
 from nagara.applications.models import Application
 from nagara.identity import service as identity
-from nagara.identity.models import RoleAssignment, User
+from nagara.identity.models import AuthToken, RoleAssignment, User
 from nagara.kit.db import utcnow
 from nagara.officer import views
 from nagara.runtime import Runtime
@@ -311,3 +311,38 @@ def test_the_inbox_and_falls_due_cost_the_same_queries_for_more_rows(client: Tes
         submitted(client, people)
     many = (_queries(people, client, "/officer"), _queries(people, client, "/officer/due"))
     assert many == few, "a query per row crept in"
+
+
+def test_a_secretary_disables_an_officer_and_revokes_their_keys(client: TestClient, people: People) -> None:
+    clerk = people.users["a_counter_clerk"]
+    bearer = {"Authorization": f"Bearer {people.token('a_counter_clerk')}"}
+    kept = {"Authorization": f"Bearer {people.token('a_counter_clerk')}"}
+    sign_in(client, people, "a_secretary")
+    url = f"/officer/admin/bodies/{people.body_a}/officers"
+    html = client.get(url).text
+    assert "Revoke API token 1 of a.counter_clerk" in html
+    assert "Disable a.secretary" not in html  # not one's own account
+    with people.runtime.db.unit_of_work(readonly=True) as s:
+        first = s.scalar(
+            select(AuthToken.id).where(AuthToken.user_id == clerk.id).order_by(AuthToken.created_at, AuthToken.id).limit(1)
+        )
+        assert s.get(AuthToken, first).token_hash == identity.sha256_hex(bearer["Authorization"][7:])  # type: ignore[union-attr]
+    revoked = client.post(f"{url}/revoke-key", data={"csrf_token": csrf_of(html), "user": clerk.id, "token": first})
+    assert revoked.status_code == 200 and "It was revoked and no longer works." in revoked.text
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    assert client.get("/api/v1/me", headers=kept).status_code == 200
+
+    mine = client.post(f"{url}/disable", data={"csrf_token": csrf_of(html), "user": people.users["a_secretary"].id})
+    assert mine.status_code == 409 and "You cannot disable or enable your own account." in mine.text
+    disabled = client.post(f"{url}/disable", data={"csrf_token": csrf_of(html), "user": clerk.id})
+    assert disabled.status_code == 200 and "The account was disabled" in disabled.text
+    assert client.get("/api/v1/me", headers=kept).status_code == 401
+    assert "Enable a.counter_clerk" in disabled.text
+    enabled = client.post(f"{url}/enable", data={"csrf_token": csrf_of(html), "user": clerk.id})
+    assert "The account was enabled." in enabled.text
+    # Another body's secretary reaches neither the page nor the officer.
+    client.cookies.clear()
+    sign_in(client, people, "b_secretary")
+    html_b = client.get(f"/officer/admin/bodies/{people.body_b}/officers").text
+    refused = client.post(f"{url}/disable", data={"csrf_token": csrf_of(html_b), "user": clerk.id})
+    assert refused.status_code in (403, 404)

@@ -186,11 +186,20 @@ def _submit(
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
-    """Applications the principal may read: their own, or within an officer's jurisdiction."""
-    return or_(
-        Application.applicant_id == principal.user_id,
-        Application.filed_by_id == principal.user_id,
-        jurisdiction(principal),
+    """Applications the principal may read: their own, those they filed for a citizen where they
+    still assist, or those within an officer's jurisdiction. Access comes from the roles held
+    now: having filed an application once grants nothing (``engine.acts_as_applicant``)."""
+    return or_(Application.applicant_id == principal.user_id, filed_here(principal), jurisdiction(principal))
+
+
+def filed_here(principal: Principal) -> ColumnElement[bool]:
+    """Applications the principal filed for a citizen at a place where they hold the assisting permission now."""
+    return (Application.filed_by_id == principal.user_id) & scope(
+        principal,
+        engine.ASSIST,
+        state_col=Application.state_code,
+        local_body_col=Application.local_body_code,
+        ward_col=Application.ward_code,
     )
 
 

@@ -7,10 +7,11 @@ from typing import Annotated
 import pyotp
 from fastapi import APIRouter, Query, Request, Response, status
 
-from nagara.identity import service
+from nagara.identity import credentials, service
 from nagara.identity.deps import CurrentPrincipal, DbSession, csrf_token_for, get_runtime, set_session_cookie
-from nagara.identity.models import User
+from nagara.identity.models import AuthToken, User
 from nagara.identity.schemas import (
+    CredentialOut,
     OfficerCreate,
     OfficerCreated,
     OfficerLogin,
@@ -26,6 +27,7 @@ from nagara.identity.schemas import (
     UserOut,
 )
 from nagara.kit.api import API_PREFIX
+from nagara.kit.db import memo
 from nagara.kit.errors import NotFound
 
 router = APIRouter(prefix=API_PREFIX, tags=["identity"])
@@ -41,7 +43,7 @@ def _signed_in(request: Request, response: Response, session: DbSession, user: U
         raw = service.issue_token(session, user, "session")
         set_session_cookie(runtime, response, raw)
         return SignedIn(token=raw, token_type="session", csrf_token=csrf_token_for(runtime, raw), user_id=user.id)
-    return SignedIn(token=service.issue_token(session, user, "bearer", label="sign-in"), user_id=user.id)
+    return SignedIn(token=service.issue_token(session, user, "bearer", label="sign-in", origin="sign_in"), user_id=user.id)
 
 
 @router.post("/auth/otp", status_code=status.HTTP_201_CREATED, response_model=OtpSent)
@@ -67,12 +69,13 @@ def officer_sign_in(body: OfficerLogin, request: Request, response: Response, se
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(request: Request, response: Response, session: DbSession, principal: CurrentPrincipal) -> None:
-    """End this session or revoke this bearer token."""
-    runtime = get_runtime(request)
-    auth = request.headers.get("authorization", "")
-    raw = auth[7:].strip() if auth.lower().startswith("bearer ") else request.cookies.get(runtime.settings.session_cookie, "")
-    service.revoke_token(session, raw)
-    response.delete_cookie(runtime.settings.session_cookie)
+    """End this session or revoke this bearer token (the credential the request came with).
+
+    An API key is not signed out: the answer is 400, and the key is revoked with
+    ``DELETE /api/v1/me/tokens/{id}``.
+    """
+    credentials.sign_out(session)
+    response.delete_cookie(get_runtime(request).settings.session_cookie)
 
 
 def _user_out(session: DbSession, user: User) -> UserOut:
@@ -91,9 +94,34 @@ def update_me(body: ProfileUpdate, session: DbSession, principal: CurrentPrincip
 
 @router.post("/me/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
 def create_token(body: TokenCreate, session: DbSession, principal: CurrentPrincipal) -> TokenOut:
-    """A bearer token for scripts acting as oneself; shown once."""
-    user = service.get_user(session, principal, principal.user_id)
-    return TokenOut(token=service.issue_token(session, user, "bearer", label=body.label))
+    """A bearer token for scripts acting as oneself; shown once.
+
+    Only with a session or token from a sign-in (one-time code or password) made at most
+    NAGARA_TOKEN_MINT_WITHIN_MINUTES ago: not with an API key, nor with a created token.
+    """
+    return TokenOut(token=credentials.mint(session, principal, label=body.label))
+
+
+def _credentials_out(session: DbSession, tokens: list[AuthToken]) -> list[CredentialOut]:
+    current = memo(session).get(service.SIGNED_IN_WITH)
+    current_id = current.token_id if isinstance(current, service.SignedInWith) else None
+    return [CredentialOut.model_validate(t).model_copy(update={"current": t.id == current_id}) for t in tokens]
+
+
+@router.get("/me/tokens", response_model=list[CredentialOut])
+def my_tokens(session: DbSession, principal: CurrentPrincipal) -> list[CredentialOut]:
+    """One's sessions, bearer tokens and API keys that still work, with when each expires."""
+    me = service.get_user(session, principal, principal.user_id)
+    return _credentials_out(session, credentials.listing(session, principal, me))
+
+
+@router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_my_token(token_id: str, session: DbSession, principal: CurrentPrincipal) -> None:
+    """Revoke one of one's own sessions, tokens or API keys; it stops working at the next request."""
+    me = session.get(User, principal.user_id)
+    if me is None:
+        raise NotFound("no such user")
+    credentials.revoke(session, me, token_id)
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -144,3 +172,30 @@ def grant_role(user_id: str, body: RoleGrant, session: DbSession, principal: Cur
 def revoke_role(user_id: str, assignment_id: str, session: DbSession, principal: CurrentPrincipal) -> None:
     service.get_user(session, principal, user_id)
     service.revoke_role(session, principal, user_id, assignment_id)
+
+
+@router.get("/users/{user_id}/tokens", response_model=list[CredentialOut])
+def user_tokens(user_id: str, session: DbSession, principal: CurrentPrincipal) -> list[CredentialOut]:
+    """A user's credentials that still work, for an administrator who manages every role they hold."""
+    user = credentials.managed_user(session, principal, user_id)
+    return _credentials_out(session, credentials.listing(session, principal, user))
+
+
+@router.delete("/users/{user_id}/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_user_token(user_id: str, token_id: str, session: DbSession, principal: CurrentPrincipal) -> None:
+    """Revoke a user's session, token or API key (a partner system's key, say)."""
+    credentials.revoke(session, credentials.managed_user(session, principal, user_id), token_id)
+
+
+@router.post("/users/{user_id}/disable", response_model=UserOut)
+def disable_user(user_id: str, session: DbSession, principal: CurrentPrincipal) -> UserOut:
+    """Disable an account: every credential it holds is revoked and it cannot sign in until enabled."""
+    user = credentials.managed_user(session, principal, user_id)
+    return _user_out(session, credentials.set_active(session, principal, user, enabled=False))
+
+
+@router.post("/users/{user_id}/enable", response_model=UserOut)
+def enable_user(user_id: str, session: DbSession, principal: CurrentPrincipal) -> UserOut:
+    """Enable a disabled account; its old credentials stay revoked, so it signs in again."""
+    user = credentials.managed_user(session, principal, user_id)
+    return _user_out(session, credentials.set_active(session, principal, user, enabled=True))

@@ -11,6 +11,9 @@ from nagara.kit.db import Base, IdMixin, TimestampMixin, utcnow
 
 USER_KINDS = ("citizen", "officer", "partner")
 TOKEN_KINDS = ("session", "bearer", "api_key")
+# Where a credential came from: a sign-in (one-time code or password), minted by a signed-in
+# person (POST /me/tokens), issued by the operator's CLI, or a partner system's key.
+TOKEN_ORIGINS = ("sign_in", "minted", "cli", "partner")
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -90,3 +93,4 @@ class AuthToken(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    origin: Mapped[str | None] = mapped_column(String(16))  # one of TOKEN_ORIGINS; None: issued before it was kept

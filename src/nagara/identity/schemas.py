@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -97,3 +99,17 @@ class TokenCreate(Strict):
 
 class TokenOut(BaseModel):
     token: str
+
+
+class CredentialOut(BaseModel):
+    """A session, bearer token or API key that still works; never its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: str = Field(description="session, bearer or api_key")
+    label: str | None
+    origin: str | None = Field(description="sign_in, minted, cli or partner (None: issued before origins were kept)")
+    created_at: datetime
+    expires_at: datetime | None = Field(description="It stops working then; API keys expire after NAGARA_API_KEY_TTL_DAYS")
+    current: bool = Field(default=False, description="The credential this request came with")

@@ -10,7 +10,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -259,13 +259,29 @@ def officer_login(session: Session, *, username: str, password: str, totp_code: 
 # --- tokens and principals ----------------------------------------------------
 
 
-def issue_token(session: Session, user: User, kind: str, *, label: str | None = None, ttl: timedelta | None = None) -> str:
-    """Create a secret for ``user``; only its hash is stored. Returns the secret (shown once)."""
+def issue_token(
+    session: Session,
+    user: User,
+    kind: str,
+    *,
+    label: str | None = None,
+    ttl: timedelta | None = None,
+    origin: str | None = None,
+) -> str:
+    """Create a secret for ``user``; only its hash is stored. Returns the secret (shown once).
+
+    ``origin`` (``models.TOKEN_ORIGINS``): a session always comes from a sign-in; give it for the rest.
+    Every kind expires: API keys after ``NAGARA_API_KEY_TTL_DAYS``.
+    """
     settings = runtime_of(session).settings
     if ttl is None and kind == "session":
         ttl = timedelta(hours=settings.session_ttl_hours)
     elif ttl is None and kind == "bearer":
         ttl = timedelta(hours=settings.token_ttl_hours)
+    elif ttl is None and kind == "api_key":
+        ttl = timedelta(days=settings.api_key_ttl_days)
+    if origin is None and kind == "session":
+        origin = "sign_in"
     raw = TOKEN_PREFIX[kind] + random_token(32)
     session.add(
         AuthToken(
@@ -274,6 +290,7 @@ def issue_token(session: Session, user: User, kind: str, *, label: str | None = 
             token_hash=sha256_hex(raw),
             label=label,
             expires_at=utcnow() + ttl if ttl else None,
+            origin=origin,
         )
     )
     session.flush()
@@ -328,6 +345,9 @@ _AUTHENTICATE = (
         AuthToken.kind.label("token_kind"),
         AuthToken.expires_at,
         AuthToken.revoked_at,
+        AuthToken.id.label("token_id"),
+        AuthToken.origin.label("token_origin"),
+        AuthToken.created_at.label("token_created_at"),
         User,
         *_GRANT_COLUMNS,
         RoleAssignment.id.label("assignment_id"),
@@ -346,6 +366,16 @@ _AUTHENTICATE = (
 SIGNED_IN_USER = "identity.signed_in_user"
 # And their role assignments as ``describe`` shows them, from the same rows.
 SIGNED_IN_ROLES = "identity.signed_in_roles"
+# And the credential the request came with (``SignedInWith``): sign-out revokes it, minting checks it.
+SIGNED_IN_WITH = "identity.signed_in_with"
+
+
+@dataclass(frozen=True)
+class SignedInWith:
+    token_id: str
+    kind: str
+    origin: str | None
+    created_at: datetime
 
 
 def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Principal:
@@ -361,6 +391,7 @@ def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Princ
         raise NotAuthenticated("this account is disabled")
     kept = memo(session)
     kept[SIGNED_IN_USER] = user
+    kept[SIGNED_IN_WITH] = SignedInWith(first.token_id, first.token_kind, first.token_origin, first.token_created_at)
     kept[SIGNED_IN_ROLES] = [
         _role_out(r.assignment_id, r.role_code, r.state_code, r.local_body_code, r.ward_code, r.section)
         for r in sorted((r for r in rows if r.assignment_id is not None), key=lambda r: r.assigned_at)
@@ -556,11 +587,20 @@ def grant_role(session: Session, principal: Principal | None, user: User, role_c
     return ra
 
 
+def _role_count(session: Session, user_id: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(RoleAssignment).where(RoleAssignment.user_id == user_id)) or 0)
+
+
 def revoke_role(session: Session, principal: Principal, user_id: str, assignment_id: str) -> None:
     ra = session.get(RoleAssignment, assignment_id)
     if ra is None or ra.user_id != user_id:
         raise NotFound("no such role assignment")
     _require_manage(principal, Place(ra.state_code, ra.local_body_code, ra.ward_code, ra.section))
+    if user_id == principal.user_id and _role_count(session, user_id) <= 1:
+        raise Conflict(
+            "you cannot revoke your own last role: you would lock yourself out, and no one would be left "
+            "to undo it from your account; ask another administrator to revoke it"
+        )
     session.delete(ra)
     session.flush()
 
@@ -627,7 +667,7 @@ def create_partner(session: Session, *, state_code: str, username: str, name: st
     session.add(user)
     session.flush()
     grant_role(session, None, user, role, place)
-    return user, issue_token(session, user, "api_key", label=f"partner {username}")
+    return user, issue_token(session, user, "api_key", label=f"partner {username}", origin="partner")
 
 
 def find_user(session: Session, ref: str) -> User:

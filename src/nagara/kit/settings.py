@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     session_cookie: str = "nagara_session"
     session_ttl_hours: int = Field(default=12, ge=1)
     token_ttl_hours: int = Field(default=24 * 30, ge=1)
+    api_key_ttl_days: int = Field(default=90, ge=1, le=3650)  # a partner's API key expires; issue a new one before
+    token_mint_within_minutes: int = Field(default=15, ge=1, le=24 * 60)  # POST /me/tokens only this soon after sign-in
     cookie_secure: bool = True
 
     otp_length: int = Field(default=6, ge=4, le=8)

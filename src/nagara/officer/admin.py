@@ -2,7 +2,9 @@
 
 Reads go through ``catalog.service_settings``, ``identity.list_users`` / ``describe`` and
 ``tenancy.pack_status``; granting and revoking roles through ``identity.grant_role`` and
-``identity.revoke_role``, the functions behind ``nagara users grant``.
+``identity.revoke_role``, the functions behind ``nagara users grant``; disabling and enabling
+an officer and revoking their keys and sessions through ``identity.credentials`` (behind
+``nagara users disable / enable / revoke-token`` and the API's ``/users/{id}/...``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from nagara.catalog import service as catalog
+from nagara.identity import credentials
 from nagara.identity import service as identity
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.identity.models import RoleAssignment
@@ -136,6 +139,7 @@ def _officers_page(
     roles = role_names(session, body.state_code)
     bodies = {b.code: b.name for b in session.scalars(select(LocalBody).where(LocalBody.state_code == body.state_code))}
     people: list[dict[str, Any]] = []
+    held = credentials.active_of(session, [u.id for u in users])
     for user in users:
         described = identity.describe(session, user)
         people.append(
@@ -144,6 +148,9 @@ def _officers_page(
                 "username": described["username"],
                 "name": described["name"],
                 "active": described["is_active"],
+                "credentials": [
+                    {"id": t.id, "kind": t.kind, "label": t.label or "", "expires_at": t.expires_at} for t in held[user.id]
+                ],
                 "roles": [
                     {
                         "id": r["id"],
@@ -162,6 +169,9 @@ def _officers_page(
                 ],
             }
         )
+        person = people[-1]
+        # Their account and keys are the caller's to manage when the caller manages every role they hold.
+        person["account"] = user.id != officer.user_id and all(r["manageable"] for r in person["roles"])
     grantable = [
         {"code": r.code, "name": r.name}
         for r in session.scalars(
@@ -186,9 +196,13 @@ def officers(request: Request, code: str, session: DbSession, principal: PagePri
     officer = _admin(request, principal)
     if isinstance(officer, Response):
         return officer
-    done = {"granted": _("The role was granted."), "revoked": _("The role was revoked.")}.get(
-        request.query_params.get("done", "")
-    )
+    done = {
+        "granted": _("The role was granted."),
+        "revoked": _("The role was revoked."),
+        "disabled": _("The account was disabled: its sessions, tokens and keys no longer work."),
+        "enabled": _("The account was enabled. They sign in again."),
+        "key-revoked": _("It was revoked and no longer works."),
+    }.get(request.query_params.get("done", ""))
     return _officers_page(request, session, officer, code, done=done)
 
 
@@ -231,6 +245,54 @@ async def revoke(request: Request, code: str, session: DbSession, principal: Pag
         raise NotFound("no such role at this local body")
     identity.revoke_role(session, officer, user_id, assignment_id)
     return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done=revoked")
+
+
+async def _account_form(request: Request, session: DbSession, officer: Principal, code: str) -> tuple[Any, str]:
+    """The officer named by a form of the officers page: at this body, and theirs to manage."""
+    form = await request.form()
+    user_id = form_text(form, "user")
+    body = tenancy.get_local_body(session, code)
+    if body not in _bodies(session, officer, "identity:user:read"):
+        raise NotFound(f"no local body {code!r} within your jurisdiction")
+    user = credentials.managed_user(session, officer, user_id)
+    here = session.scalar(
+        select(RoleAssignment.id).where(RoleAssignment.user_id == user.id, RoleAssignment.local_body_code == code).limit(1)
+    )
+    if here is None:
+        raise NotFound("no such officer at this local body")
+    return user, form_text(form, "token")
+
+
+@router.post("/officer/admin/bodies/{code}/officers/disable")
+async def disable(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    return await _set_active(request, code, session, principal, enabled=False)
+
+
+@router.post("/officer/admin/bodies/{code}/officers/enable")
+async def enable(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    return await _set_active(request, code, session, principal, enabled=True)
+
+
+async def _set_active(request: Request, code: str, session: DbSession, principal: Principal | None, *, enabled: bool) -> Response:
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    user, _token = await _account_form(request, session, officer, code)
+    if user.id == officer.user_id:
+        errors = {"_": _("You cannot disable or enable your own account.")}
+        return _officers_page(request, session, officer, code, errors=errors, status_code=409)
+    credentials.set_active(session, officer, user, enabled=enabled)
+    return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done={'enabled' if enabled else 'disabled'}")
+
+
+@router.post("/officer/admin/bodies/{code}/officers/revoke-key")
+async def revoke_key(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    user, token_id = await _account_form(request, session, officer, code)
+    credentials.revoke(session, user, token_id)
+    return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done=key-revoked")
 
 
 @router.get("/officer/admin/pack")

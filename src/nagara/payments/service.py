@@ -81,13 +81,33 @@ def require_body(principal: Principal, permission: str, local_body_code: str) ->
     require(principal, permission, state_code=tenancy.parse_tenant(local_body_code).state, local_body_code=local_body_code)
 
 
-def get_payment(session: Session, principal: Principal, payment_id: str) -> Payment:
-    """A payment its maker, or whoever sees its demand, may see."""
-    payment = session.get(Payment, payment_id)
-    if payment is not None and (
-        payment.created_by_id == principal.user_id
+def made_here(principal: Principal, payment: Payment) -> bool:
+    """The principal made this payment and may still make payments at its local body.
+
+    Access comes from the roles held now: a clerk or operator whose role there is revoked no
+    longer sees the payments they once took (a payer sees theirs through the demand).
+    """
+    if payment.created_by_id != principal.user_id:
+        return False
+    state_code = tenancy.parse_tenant(payment.local_body_code).state
+    return any(
+        principal.may(permission, state_code=state_code, local_body_code=payment.local_body_code)
+        for permission in ("payments:payment:collect", "payments:payment:create")
+    )
+
+
+def may_see_payment(session: Session, principal: Principal, payment: Payment) -> bool:
+    """Its maker while they may still take payments there, or whoever sees its demand."""
+    return (
+        made_here(principal, payment)
         or session.scalar(select(Demand.id).where(Demand.id == payment.demand_id, demand_visible(principal))) is not None
-    ):
+    )
+
+
+def get_payment(session: Session, principal: Principal, payment_id: str) -> Payment:
+    """A payment its maker (see :func:`made_here`), or whoever sees its demand, may see."""
+    payment = session.get(Payment, payment_id)
+    if payment is not None and may_see_payment(session, principal, payment):
         return payment
     raise NotFound(f"no payment {payment_id!r} that you may see")
 
@@ -108,7 +128,11 @@ def request_hash(**parts: Any) -> str:
 
 
 def by_key(session: Session, principal: Principal, key: str) -> Payment | None:
-    return session.scalar(select(Payment).where(Payment.created_by_id == principal.user_id, Payment.idempotency_key == key))
+    """The payment the principal made under this Idempotency-Key, if they may still see it."""
+    payment = session.scalar(select(Payment).where(Payment.created_by_id == principal.user_id, Payment.idempotency_key == key))
+    if payment is not None and not may_see_payment(session, principal, payment):
+        raise NotFound("the payment made under this Idempotency-Key is not one you may see now")
+    return payment
 
 
 def replay(session: Session, existing: Payment, fingerprint: str) -> Created:

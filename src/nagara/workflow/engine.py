@@ -85,12 +85,29 @@ class Clock:
         return self.calendar.working_days_between(start.astimezone(self.zone).date(), end.astimezone(self.zone).date())
 
 
+# The permission behind an operator's rights over what they filed for a citizen (assisted access).
+ASSIST = "identity:citizen:assist"
+
+
+def acts_as_applicant(principal: Principal, app: Case) -> bool:
+    """The citizen who owns the case, or the operator who filed it while they still assist there.
+
+    Access comes from the roles held now: having filed a case once grants nothing after the
+    operator's assisting role at its local body is revoked.
+    """
+    if principal.user_id == app.applicant_id:
+        return True
+    return principal.user_id == app.filed_by_id and principal.may(
+        ASSIST, state_code=app.state_code, local_body_code=app.local_body_code, ward_code=app.ward_code
+    )
+
+
 def roles_here(principal: Principal, app: Case) -> set[str]:
-    """The roles the principal holds over this case, and ``applicant`` for its owner."""
+    """The roles the principal holds over this case, and ``applicant`` for its owner (see :func:`acts_as_applicant`)."""
     roles = {
         g.role for g in principal.grants if g.scope != "self" and g.covers(app.state_code, app.local_body_code, app.ward_code)
     }
-    if principal.user_id in (app.applicant_id, app.filed_by_id):
+    if acts_as_applicant(principal, app):
         roles.add(APPLICANT)
     return roles
 
@@ -430,7 +447,7 @@ def submit(session: Session, service: Service, app: Case, *, principal: Principa
     app.fee_paid = app.fee_total == 0
     app.submitted_at = now
     app.service_due_at = clock.due(now, service.workflow["sla_days"])
-    role = APPLICANT if principal.user_id in (app.applicant_id, app.filed_by_id) else SYSTEM
+    role = APPLICANT if acts_as_applicant(principal, app) else SYSTEM
     enter_state(session, service, app, service.workflow["start"], now, clock)
     _history(
         session,

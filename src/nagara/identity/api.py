@@ -61,7 +61,9 @@ def verify_code(body: OtpVerify, request: Request, response: Response, session: 
 @router.post("/auth/officer", response_model=SignedIn)
 def officer_sign_in(body: OfficerLogin, request: Request, response: Response, session: DbSession) -> SignedIn:
     """Officers sign in with username, password and an authenticator (TOTP) code."""
-    user = service.officer_login(session, username=body.username, password=body.password, totp_code=body.totp)
+    user = service.officer_login(
+        session, username=body.username, password=body.password, totp_code=body.totp, ip=_client_ip(request)
+    )
     return _signed_in(request, response, session, user, body.session)
 
 

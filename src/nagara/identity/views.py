@@ -145,7 +145,11 @@ async def officer_check(request: Request, session: DbSession) -> Response:
     try:
         with attempt(session):
             user = service.officer_login(
-                session, username=username, password=str(form.get("password") or ""), totp_code=form_text(form, "totp")
+                session,
+                username=username,
+                password=str(form.get("password") or ""),
+                totp_code=form_text(form, "totp"),
+                ip=_client_ip(request),
             )
     except NotAuthenticated:
         errors = {"_": _("The username, password or authenticator code is wrong.")}

@@ -292,7 +292,8 @@ def serve(
         port=port or settings.port,
         workers=processes,
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, from NAGARA_TRUSTED_PROXIES only (app.TrustedProxyMiddleware).
+        proxy_headers=False,
     )
 
 

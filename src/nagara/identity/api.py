@@ -25,7 +25,7 @@ from nagara.identity.schemas import (
     TokenOut,
     UserOut,
 )
-from nagara.kit.api import API_PREFIX
+from nagara.kit.api import API_PREFIX, json_response
 from nagara.kit.errors import NotFound
 
 router = APIRouter(prefix=API_PREFIX, tags=["identity"])
@@ -35,36 +35,42 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _signed_in(request: Request, response: Response, session: DbSession, user: User, as_session: bool) -> SignedIn:
+def _signed_in(request: Request, session: DbSession, user: User, as_session: bool) -> Response:
+    """The token (and the session cookie), as a finished response: the unit of work commits as soon
+    as the endpoint returns (kit.api.json_response), so a sign-in that held a row lock (the one-time
+    code's challenge) never waits for a pool thread that requests queued on that lock hold."""
     runtime = get_runtime(request)
     if as_session:
         raw = service.issue_token(session, user, "session")
+        response = json_response(
+            SignedIn(token=raw, token_type="session", csrf_token=csrf_token_for(runtime, raw), user_id=user.id)
+        )
         set_session_cookie(runtime, response, raw)
-        return SignedIn(token=raw, token_type="session", csrf_token=csrf_token_for(runtime, raw), user_id=user.id)
-    return SignedIn(token=service.issue_token(session, user, "bearer", label="sign-in"), user_id=user.id)
+        return response
+    return json_response(SignedIn(token=service.issue_token(session, user, "bearer", label="sign-in"), user_id=user.id))
 
 
 @router.post("/auth/otp", status_code=status.HTTP_201_CREATED, response_model=OtpSent)
-def request_code(body: OtpRequest, request: Request, session: DbSession) -> OtpSent:
+def request_code(body: OtpRequest, request: Request, session: DbSession) -> Response:
     """Send a one-time sign-in code by SMS to a citizen's mobile number."""
     issued = service.request_otp(session, state_code=body.state, mobile=body.mobile, ip=_client_ip(request))
-    return OtpSent(challenge_id=issued.challenge_id, expires_in=issued.expires_in)
+    return json_response(OtpSent(challenge_id=issued.challenge_id, expires_in=issued.expires_in), status.HTTP_201_CREATED)
 
 
 @router.post("/auth/otp/verify", response_model=SignedIn)
-def verify_code(body: OtpVerify, request: Request, response: Response, session: DbSession) -> SignedIn:
+def verify_code(body: OtpVerify, request: Request, session: DbSession) -> Response:
     """Exchange a correct code for a token (or a web session); registers the citizen on first sign-in."""
     user = service.verify_otp(session, state_code=body.state, challenge_id=body.challenge_id, mobile=body.mobile, code=body.code)
-    return _signed_in(request, response, session, user, body.session)
+    return _signed_in(request, session, user, body.session)
 
 
 @router.post("/auth/officer", response_model=SignedIn)
-def officer_sign_in(body: OfficerLogin, request: Request, response: Response, session: DbSession) -> SignedIn:
+def officer_sign_in(body: OfficerLogin, request: Request, session: DbSession) -> Response:
     """Officers sign in with username, password and an authenticator (TOTP) code."""
     user = service.officer_login(
         session, username=body.username, password=body.password, totp_code=body.totp, ip=_client_ip(request)
     )
-    return _signed_in(request, response, session, user, body.session)
+    return _signed_in(request, session, user, body.session)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)

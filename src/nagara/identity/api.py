@@ -17,6 +17,8 @@ from nagara.identity.schemas import (
     OtpRequest,
     OtpSent,
     OtpVerify,
+    PasswordChange,
+    PasswordReset,
     ProfileUpdate,
     RoleGrant,
     RoleOut,
@@ -33,6 +35,14 @@ router = APIRouter(prefix=API_PREFIX, tags=["identity"])
 
 def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def _credential(request: Request) -> str | None:
+    """The secret this request is made with: the bearer token, else the session cookie."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.cookies.get(get_runtime(request).settings.session_cookie)
 
 
 def _signed_in(request: Request, session: DbSession, user: User, as_session: bool) -> Response:
@@ -77,9 +87,7 @@ def officer_sign_in(body: OfficerLogin, request: Request, session: DbSession) ->
 def logout(request: Request, response: Response, session: DbSession, principal: CurrentPrincipal) -> None:
     """End this session or revoke this bearer token."""
     runtime = get_runtime(request)
-    auth = request.headers.get("authorization", "")
-    raw = auth[7:].strip() if auth.lower().startswith("bearer ") else request.cookies.get(runtime.settings.session_cookie, "")
-    service.revoke_token(session, raw)
+    service.revoke_token(session, _credential(request) or "")
     response.delete_cookie(runtime.settings.session_cookie)
 
 
@@ -102,6 +110,21 @@ def create_token(body: TokenCreate, session: DbSession, principal: CurrentPrinci
     """A bearer token for scripts acting as oneself; shown once."""
     user = service.get_user(session, principal, principal.user_id)
     return TokenOut(token=service.issue_token(session, user, "bearer", label=body.label))
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(body: PasswordChange, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Change one's own password (officers); needs the current one. Every other session and token of
+    one's own ends; the one making this request stays signed in."""
+    service.change_password(
+        session,
+        principal,
+        current=body.current_password,
+        new=body.password,
+        keep_token=_credential(request),
+        ip=_client_ip(request),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -128,6 +151,14 @@ def create_officer(body: OfficerCreate, session: DbSession, principal: CurrentPr
     )
     uri = pyotp.TOTP(created.totp_secret).provisioning_uri(name=created.user.username or "", issuer_name="Nagara")
     return OfficerCreated(user=_user_out(session, created.user), totp_secret=created.totp_secret, totp_uri=uri)
+
+
+@router.post("/users/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+def reset_password(user_id: str, body: PasswordReset, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Set an officer's password (needs identity:user:manage wherever they hold a role); all their
+    sessions and tokens end."""
+    service.reset_password(session, principal, user_id, new=body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/users/{user_id}", response_model=UserOut)

@@ -324,6 +324,7 @@ def _password_matches(runtime: Runtime, user: User, password: str) -> bool:
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256
+PASSWORD_OWN_REST = 8  # characters besides the holder's own username, name or state, at the least
 PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4: 3 is "safely unguessable" (about 10^8 guesses and more)
 
 
@@ -347,6 +348,17 @@ def check_password(
     for value in list(inputs):
         inputs.extend(part for part in re.split(r"[\s._@-]+", value) if len(part) >= 3)
     result = zxcvbn(password[:100], user_inputs=inputs)
+    own_matches = [m for m in result.get("sequence", []) if m.get("dictionary_name") == "user_inputs"]
+    own_chars = sum(int(m["j"]) - int(m["i"]) + 1 for m in own_matches)
+    if own_matches and len(password) - own_chars < PASSWORD_OWN_REST:
+        # Mostly the holder's own username, name or state: guessable by anyone who knows them.
+        words = ", ".join(sorted({str(m["matched_word"]) for m in own_matches}))
+        raise field_error(
+            field,
+            f"the password is too easy to guess: it is built from your username, name or state ({words}); "
+            "add words of your own that are not about you",
+            "weak_password",
+        )
     if int(result["score"]) < PASSWORD_MIN_SCORE:
         feedback = result.get("feedback") or {}
         why = (feedback.get("warning") or "").rstrip(".")

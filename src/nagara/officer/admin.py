@@ -2,7 +2,8 @@
 
 Reads go through ``catalog.service_settings``, ``identity.list_users`` / ``describe`` and
 ``tenancy.pack_status``; granting and revoking roles through ``identity.grant_role`` and
-``identity.revoke_role``, the functions behind ``nagara users grant``.
+``identity.revoke_role``, the functions behind ``nagara users grant``; an officer's password is
+set through ``identity.reset_password`` (``nagara users reset-password``).
 """
 
 from __future__ import annotations
@@ -186,9 +187,11 @@ def officers(request: Request, code: str, session: DbSession, principal: PagePri
     officer = _admin(request, principal)
     if isinstance(officer, Response):
         return officer
-    done = {"granted": _("The role was granted."), "revoked": _("The role was revoked.")}.get(
-        request.query_params.get("done", "")
-    )
+    done = {
+        "granted": _("The role was granted."),
+        "revoked": _("The role was revoked."),
+        "password": _("The password was set. Their sessions and tokens have ended."),
+    }.get(request.query_params.get("done", ""))
     return _officers_page(request, session, officer, code, done=done)
 
 
@@ -231,6 +234,26 @@ async def revoke(request: Request, code: str, session: DbSession, principal: Pag
         raise NotFound("no such role at this local body")
     identity.revoke_role(session, officer, user_id, assignment_id)
     return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done=revoked")
+
+
+@router.post("/officer/admin/bodies/{code}/officers/password")
+async def reset_password(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """Set an officer's password (``identity.reset_password``, as ``nagara users reset-password`` does)."""
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    form = await request.form()
+    user_id = form_text(form, "user")
+    if user_id == officer.user_id:
+        errors = {f"password-{user_id}": _("Change your own password with your current one, not here.")}
+        return _officers_page(request, session, officer, code, errors=errors, status_code=409)
+    try:
+        with attempt(session):
+            identity.reset_password(session, officer, user_id, new=str(form.get("password") or ""))
+    except Invalid as exc:
+        errors = {f"password-{user_id}": field_errors(exc).get("password") or exc.detail}
+        return _officers_page(request, session, officer, code, errors=errors, status_code=422)
+    return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done=password")
 
 
 @router.get("/officer/admin/pack")

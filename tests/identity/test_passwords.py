@@ -210,3 +210,24 @@ def test_passwords_are_not_in_the_audit_data(client: TestClient, people: People,
     with runtime.db.unit_of_work(readonly=True) as s:
         texts = [str(e.data) for e in s.query(AuditEvent).all()]
     assert not any(re.search("heron", t) for t in texts)
+
+
+def test_an_officer_changes_their_password_on_the_profile_page(client: TestClient, people: People) -> None:
+    other = people.token("a_operator")
+    csrf = sign_in(client, people, "a_operator")
+    page = client.get("/my/profile")
+    assert "Change your password" in page.text
+    wrong = client.post("/my/password", data={"csrf_token": csrf, "current_password": "not it at all", "password": NEW})
+    assert wrong.status_code == 422
+    assert "The current password is wrong." in wrong.text
+    weak = client.post("/my/password", data={"csrf_token": csrf, "current_password": PASSWORD, "password": "a.operator123"})
+    assert weak.status_code == 422
+    assert "too easy to guess" in weak.text
+    done = client.post("/my/password", data={"csrf_token": csrf, "current_password": PASSWORD, "password": NEW})
+    assert done.status_code == 200  # followed the redirect to the profile
+    assert "Your password is changed." in done.text
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {other}"}).status_code == 401
+    assert client.get("/api/v1/me").status_code == 200  # this browser's session stays
+    client.cookies.clear()
+    sign_in(client, people, "citizen1")
+    assert "Change your password" not in client.get("/my/profile").text

@@ -231,3 +231,9 @@ def test_an_officer_changes_their_password_on_the_profile_page(client: TestClien
     client.cookies.clear()
     sign_in(client, people, "citizen1")
     assert "Change your password" not in client.get("/my/profile").text
+
+
+def test_any_username_typed_is_counted_without_error(client: TestClient) -> None:
+    for name in ("x" * 500, "ಬಳಕೆದಾರ" * 40, ""):
+        body = {"username": name, "password": "whatever it is", "totp": "123456"}
+        assert client.post("/api/v1/auth/officer", json=body).status_code == 401

@@ -34,6 +34,7 @@ from nagara.worker.registry import enqueue, task
 
 MOBILE_RE = re.compile(r"^(?:\+91|91|0)?([6-9]\d{9})$")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
+USERNAME_MAX = 80
 TOKEN_PREFIX = {"session": "ngs_", "bearer": "ngt_", "api_key": "ngk_"}
 LOCKOUT = timedelta(minutes=15)
 OTP_WINDOW = timedelta(hours=1)
@@ -226,8 +227,12 @@ def verify_otp(
 
 
 def _login_keys(username: str, ip: str | None) -> tuple[str, str]:
-    """The counters of sign-in tries: this username from this address, and this username anywhere."""
-    return f"login:{username}|{ip or '-'}", f"login:{username}"
+    """The counters of sign-in tries: this username from this address, and this username anywhere.
+
+    A name longer than any username (anything may be typed) is counted by its hash, so the key fits.
+    """
+    name = username if len(username) <= USERNAME_MAX else sha256_hex(username)
+    return f"login:{name}|{(ip or '-')[:64]}", f"login:{name}"
 
 
 def _totp_step(secret: str, code: str) -> int | None:

@@ -310,6 +310,8 @@ def officer_login(session: Session, *, username: str, password: str, totp_code: 
         raise failure
     limits.clear(session, pair_key)
     limits.give_back(session, user_key)
+    # The accepted time step was written by one UPDATE, outside the flush that audits rows.
+    audit.record(session, "identity.login.succeeded", entity_type="users", entity_id=user.id, tenant_code=user.state_code)
     if runtime.hasher.check_needs_rehash(user.password_hash):
         user.password_hash = runtime.hasher.hash(password)
     session.flush()
@@ -388,8 +390,17 @@ def _end_other_sessions(session: Session, user: User, keep_hash: str | None) -> 
     )
     if keep_hash is not None:
         query = query.where(AuthToken.token_hash != keep_hash)
-    result = session.execute(query)
-    return int(getattr(result, "rowcount", 0) or 0)
+    ended = int(getattr(session.execute(query), "rowcount", 0) or 0)
+    # One UPDATE of many tokens, outside the flush that audits rows: recorded here.
+    audit.record(
+        session,
+        "identity.tokens.revoked",
+        entity_type="users",
+        entity_id=user.id,
+        tenant_code=user.state_code,
+        data={"count": ended},
+    )
+    return ended
 
 
 def _officer_inputs(runtime: Runtime, user: User) -> dict[str, str | None]:

@@ -82,6 +82,17 @@ def test_an_operator_sets_up_and_gets_a_token(operator_env: str, tmp_path: Path)
     assert me.status_code == 200
     assert me.json()["username"] == "tvm.sec"
 
+    weak = runner.invoke(cli, ["users", "reset-password", "tvm.sec", "--password", "tvm.sec12345"])
+    assert weak.exit_code == 1
+    assert "too easy to guess" in weak.output
+    reset = runner.invoke(cli, ["users", "reset-password", "tvm.sec", "--password", "a new long passphrase here"])
+    assert reset.exit_code == 0, reset.output
+    rt = build_runtime(Settings(env="test", database_url=operator_env, var_dir=tmp_path, worker_embedded=False))
+    with TestClient(create_app(runtime=rt, start_worker=False), base_url="https://testserver") as client:
+        ended = client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+    rt.db.dispose()
+    assert ended.status_code == 401  # the reset ended the officer's tokens
+
 
 def test_demo_loads_packs_and_accounts_without_serving(operator_env: str) -> None:
     result = CliRunner().invoke(cli, ["demo", "--no-serve"])

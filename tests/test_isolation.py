@@ -172,6 +172,10 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/me"): ("self", lambda p: Call()),
     ("PATCH", "/api/v1/me"): ("self", lambda p: Call(json={"language": "en"})),
     ("POST", "/api/v1/me/tokens"): ("self", lambda p: Call(json={"label": "script"})),
+    ("POST", "/api/v1/me/password"): (
+        "self",
+        lambda p: Call(json={"current_password": "not the current one", "password": "a fresh passphrase of mine"}),
+    ),
     ("GET", "/api/v1/users"): ("foreign", lambda p: Call(query={"local_body": p.body_a})),
     ("POST", "/api/v1/users"): (
         "foreign",
@@ -187,6 +191,10 @@ ROUTES: dict[tuple[str, str], Spec] = {
         ),
     ),
     ("GET", "/api/v1/users/{user_id}"): ("foreign", lambda p: Call({"user_id": p.users["a_officer"].id})),
+    ("POST", "/api/v1/users/{user_id}/password"): (
+        "foreign",
+        lambda p: Call({"user_id": p.users["a_officer"].id}, json={"password": "reset by the secretary 2026"}),
+    ),
     ("POST", "/api/v1/users/{user_id}/roles"): (
         "foreign",
         lambda p: Call({"user_id": p.users["a_officer"].id}, json={"role": "section_clerk", "local_body": p.body_a}),

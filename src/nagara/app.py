@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import logging
 import secrets
@@ -154,6 +155,65 @@ def new_request_id() -> str:
     return f"{_PROCESS_PREFIX}{next(_REQUEST_COUNTER):016x}"
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def forwarded_client(peer: str | None, forwarded_for: str, trusted: tuple[Network, ...]) -> str | None:
+    """The client's address: the peer's, unless the peer is a trusted proxy and says whom it forwards.
+
+    ``X-Forwarded-For`` lists the hops, the client first; each proxy appends the address it was
+    reached from. Read from the right, every trusted proxy is passed over; the first address that is
+    not one is the client (what lies left of it was written by the client and proves nothing). An
+    entry that is not an address stops the walk at the last trusted hop.
+    """
+    peer_address = _address(peer or "")
+    if not trusted or peer_address is None or not any(peer_address in net for net in trusted) or not forwarded_for:
+        return peer
+    client = peer
+    for entry in reversed(forwarded_for.split(",")):
+        hop = _address(entry)
+        if hop is None:
+            return client
+        client = str(hop)
+        if not any(hop in net for net in trusted):
+            return client
+    return client
+
+
+class TrustedProxyMiddleware:
+    """``X-Forwarded-For`` and ``X-Forwarded-Proto`` from the proxies in ``NAGARA_TRUSTED_PROXIES`` only.
+
+    From any other peer they are ignored: a client cannot choose the address its requests are
+    limited and audited under. (``nagara serve`` runs uvicorn without its own proxy headers.)
+    """
+
+    def __init__(self, app: ASGIApp, trusted: tuple[Network, ...] = ()) -> None:
+        self.app = app
+        self.trusted = trusted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.trusted and scope["type"] in ("http", "websocket") and scope.get("client"):
+            host, _port = scope["client"]
+            peer = _address(host)
+            if peer is not None and any(peer in net for net in self.trusted):
+                headers = Headers(scope=scope)
+                client = forwarded_client(host, headers.get("x-forwarded-for", ""), self.trusted)
+                proto = headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+                scope = dict(scope)
+                if client and client != host:
+                    scope["client"] = (client, 0)
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto if scope["type"] == "http" else {"http": "ws", "https": "wss"}[proto]
+        await self.app(scope, receive, send)
+
+
 class RequestContextMiddleware:
     """Per request: the actor context, an X-Request-ID, security headers, metrics and one log line.
 
@@ -283,6 +343,7 @@ def create_app(
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(pages.PageCompression)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_networks)
     _ops_routes(app)
     for router in API_ROUTERS:
         app.include_router(router)

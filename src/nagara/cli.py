@@ -225,6 +225,24 @@ def users_create_officer(
     out.print(pyotp.TOTP(created.totp_secret).provisioning_uri(name=username, issuer_name="Nagara"))
 
 
+@users_app.command("reset-password")
+def users_reset_password(
+    user: Annotated[str, typer.Argument(help="The officer's username or user id")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Set an officer's password (checked like any new one); every session and token of theirs ends."""
+    from nagara.identity import service
+
+    rt = _runtime()
+    try:
+        with rt.db.unit_of_work() as session:
+            found = service.find_user(session, user)
+            service.reset_password(session, None, found.id, new=password)
+    except Exception as exc:
+        raise _fail(exc) from exc
+    out.print(f"the password of {found.username} is reset; their sessions and tokens have ended")
+
+
 @users_app.command("grant")
 def users_grant(
     user: str,
@@ -399,7 +417,8 @@ def serve(
         port=port or settings.port,
         workers=processes,
         log_config=None,
-        proxy_headers=True,
+        # X-Forwarded-For is read by the app, from NAGARA_TRUSTED_PROXIES only (app.TrustedProxyMiddleware).
+        proxy_headers=False,
     )
 
 

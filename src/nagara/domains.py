@@ -26,6 +26,7 @@ from nagara.workflow import engine, events
 
 DOMAIN_MODULES = (
     "nagara.kit.numbers",  # the register counters (number_counters)
+    "nagara.kit.limits",  # the limit counters (throttles)
     "nagara.tenancy.models",
     "nagara.identity.models",
     "nagara.identity.service",  # registers identity.send_sms

@@ -18,6 +18,8 @@ from nagara.identity.schemas import (
     OtpRequest,
     OtpSent,
     OtpVerify,
+    PasswordChange,
+    PasswordReset,
     ProfileUpdate,
     RoleGrant,
     RoleOut,
@@ -26,7 +28,7 @@ from nagara.identity.schemas import (
     TokenOut,
     UserOut,
 )
-from nagara.kit.api import API_PREFIX
+from nagara.kit.api import API_PREFIX, json_response
 from nagara.kit.db import memo
 from nagara.kit.errors import NotFound
 
@@ -37,34 +39,51 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _signed_in(request: Request, response: Response, session: DbSession, user: User, as_session: bool) -> SignedIn:
+def _credential(request: Request) -> str | None:
+    """The secret this request is made with: the bearer token, else the session cookie."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.cookies.get(get_runtime(request).settings.session_cookie)
+
+
+def _signed_in(request: Request, session: DbSession, user: User, as_session: bool) -> Response:
+    """The token (and the session cookie), as a finished response: the unit of work commits as soon
+    as the endpoint returns (kit.api.json_response), so a sign-in that held a row lock (the one-time
+    code's challenge) never waits for a pool thread that requests queued on that lock hold."""
     runtime = get_runtime(request)
     if as_session:
         raw = service.issue_token(session, user, "session")
+        response = json_response(
+            SignedIn(token=raw, token_type="session", csrf_token=csrf_token_for(runtime, raw), user_id=user.id)
+        )
         set_session_cookie(runtime, response, raw)
-        return SignedIn(token=raw, token_type="session", csrf_token=csrf_token_for(runtime, raw), user_id=user.id)
-    return SignedIn(token=service.issue_token(session, user, "bearer", label="sign-in", origin="sign_in"), user_id=user.id)
+        return response
+    token = service.issue_token(session, user, "bearer", label="sign-in", origin="sign_in")
+    return json_response(SignedIn(token=token, user_id=user.id))
 
 
 @router.post("/auth/otp", status_code=status.HTTP_201_CREATED, response_model=OtpSent)
-def request_code(body: OtpRequest, request: Request, session: DbSession) -> OtpSent:
+def request_code(body: OtpRequest, request: Request, session: DbSession) -> Response:
     """Send a one-time sign-in code by SMS to a citizen's mobile number."""
     issued = service.request_otp(session, state_code=body.state, mobile=body.mobile, ip=_client_ip(request))
-    return OtpSent(challenge_id=issued.challenge_id, expires_in=issued.expires_in)
+    return json_response(OtpSent(challenge_id=issued.challenge_id, expires_in=issued.expires_in), status.HTTP_201_CREATED)
 
 
 @router.post("/auth/otp/verify", response_model=SignedIn)
-def verify_code(body: OtpVerify, request: Request, response: Response, session: DbSession) -> SignedIn:
+def verify_code(body: OtpVerify, request: Request, session: DbSession) -> Response:
     """Exchange a correct code for a token (or a web session); registers the citizen on first sign-in."""
     user = service.verify_otp(session, state_code=body.state, challenge_id=body.challenge_id, mobile=body.mobile, code=body.code)
-    return _signed_in(request, response, session, user, body.session)
+    return _signed_in(request, session, user, body.session)
 
 
 @router.post("/auth/officer", response_model=SignedIn)
-def officer_sign_in(body: OfficerLogin, request: Request, response: Response, session: DbSession) -> SignedIn:
+def officer_sign_in(body: OfficerLogin, request: Request, session: DbSession) -> Response:
     """Officers sign in with username, password and an authenticator (TOTP) code."""
-    user = service.officer_login(session, username=body.username, password=body.password, totp_code=body.totp)
-    return _signed_in(request, response, session, user, body.session)
+    user = service.officer_login(
+        session, username=body.username, password=body.password, totp_code=body.totp, ip=_client_ip(request)
+    )
+    return _signed_in(request, session, user, body.session)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -124,6 +143,21 @@ def revoke_my_token(token_id: str, session: DbSession, principal: CurrentPrincip
     credentials.revoke(session, me, token_id)
 
 
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(body: PasswordChange, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Change one's own password (officers); needs the current one. Every other session and token of
+    one's own ends; the one making this request stays signed in."""
+    service.change_password(
+        session,
+        principal,
+        current=body.current_password,
+        new=body.password,
+        keep_token=_credential(request),
+        ip=_client_ip(request),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/users", response_model=list[UserOut])
 def list_users(
     session: DbSession,
@@ -148,6 +182,14 @@ def create_officer(body: OfficerCreate, session: DbSession, principal: CurrentPr
     )
     uri = pyotp.TOTP(created.totp_secret).provisioning_uri(name=created.user.username or "", issuer_name="Nagara")
     return OfficerCreated(user=_user_out(session, created.user), totp_secret=created.totp_secret, totp_uri=uri)
+
+
+@router.post("/users/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+def reset_password(user_id: str, body: PasswordReset, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Set an officer's password (needs identity:user:manage wherever they hold a role); all their
+    sessions and tokens end."""
+    service.reset_password(session, principal, user_id, new=body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/users/{user_id}", response_model=UserOut)

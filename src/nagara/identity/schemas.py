@@ -76,11 +76,25 @@ class RoleGrant(Strict):
     section: str | None = None
 
 
+class PasswordChange(Strict):
+    current_password: str = Field(description="The password in use now")
+    password: str = Field(
+        description="The new password: at least 12 characters, not a common one, not built from the username, name or state"
+    )
+
+
+class PasswordReset(Strict):
+    password: str = Field(
+        description="The officer's new password: at least 12 characters, not a common one, not built from their username, "
+        "name or state"
+    )
+
+
 class OfficerCreate(Strict):
     state: str
     username: str
     name: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=12)
+    password: str = Field(description="At least 12 characters, not a common one, not built from the username, name or state")
     role: str
     local_body: str | None = None
     ward: str | None = None

@@ -15,11 +15,14 @@ from typing import Any
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, bindparam, event, func, select
+from sqlalchemy import ColumnElement, bindparam, event, func, or_, select, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+from zxcvbn import zxcvbn
 
 from nagara.audit import service as audit
 from nagara.identity.models import AuthToken, OtpChallenge, RoleAssignment, User
+from nagara.kit import limits
 from nagara.kit.access import Grant, Principal, require, require_any, scope
 from nagara.kit.crypto import random_token, sha256_hex
 from nagara.kit.db import memo, utcnow
@@ -31,8 +34,10 @@ from nagara.worker.registry import enqueue, task
 
 MOBILE_RE = re.compile(r"^(?:\+91|91|0)?([6-9]\d{9})$")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
+USERNAME_MAX = 80
 TOKEN_PREFIX = {"session": "ngs_", "bearer": "ngt_", "api_key": "ngk_"}
 LOCKOUT = timedelta(minutes=15)
+OTP_WINDOW = timedelta(hours=1)
 
 
 def field_error(field: str, msg: str, type_: str = "value_error") -> Invalid:
@@ -100,26 +105,27 @@ def request_otp(session: Session, *, state_code: str, mobile: str, ip: str | Non
     number = normalise_mobile(mobile)
     index = mobile_index(runtime, state_code, number)
     now = utcnow()
-    hour_ago = now - timedelta(hours=1)
-
-    def recent(*where: ColumnElement[bool]) -> int:
-        query = select(func.count()).select_from(OtpChallenge).where(OtpChallenge.created_at > hour_ago, *where)
-        return int(session.scalar(query) or 0)
-
-    if recent(OtpChallenge.mobile_index == index) >= settings.otp_per_number_per_hour:
-        audit.record(session, "identity.otp.rate_limited", data={"by": "number"}, tenant_code=state_code)
-        raise TooManyRequests(
-            f"too many codes for this number; at most {settings.otp_per_number_per_hour} an hour. Try again later.",
-            retry_after=3600,
-            keep_changes=True,
-        )
-    if ip and recent(OtpChallenge.ip == ip) >= settings.otp_per_address_per_hour:
-        audit.record(session, "identity.otp.rate_limited", data={"by": "address"}, tenant_code=state_code)
-        raise TooManyRequests(
-            f"too many codes from this network address; at most {settings.otp_per_address_per_hour} an hour.",
-            retry_after=3600,
-            keep_changes=True,
-        )
+    # Counted before anything is sent, atomically (kit.limits), so parallel requests cannot all
+    # read the same old count. A refused request gives its counts back: refusals from one busy
+    # address do not use up a citizen's codes, nor the other way round.
+    keys = (f"otp:number:{index}", f"otp:address:{ip}" if ip else "")
+    limits_ = (settings.otp_per_number_per_hour, settings.otp_per_address_per_hour)
+    for i, (key, limit) in enumerate(zip(keys, limits_, strict=True)):
+        if not key:
+            continue
+        hit = limits.hit(session, key, window=OTP_WINDOW)
+        if hit.over(limit):
+            for taken in keys[: i + 1]:
+                if taken:
+                    limits.give_back(session, taken)
+            by = "number" if i == 0 else "address"
+            audit.record(session, "identity.otp.rate_limited", data={"by": by}, tenant_code=state_code)
+            message = (
+                f"too many codes for this number; at most {limit} an hour. Try again later."
+                if by == "number"
+                else f"too many codes from this network address; at most {limit} an hour."
+            )
+            raise TooManyRequests(message, retry_after=hit.retry_after, keep_changes=True)
     code = "".join(secrets.choice("0123456789") for _ in range(settings.otp_length))
     challenge = OtpChallenge(
         id=random_token(16),
@@ -167,7 +173,9 @@ def verify_otp(
     settings = runtime.settings
     number = normalise_mobile(mobile)
     index = mobile_index(runtime, state_code, number)
-    challenge = session.get(OtpChallenge, challenge_id)
+    # The challenge's row lock (PostgreSQL; SQLite has one writer) until the transaction ends: parallel
+    # tries of one challenge take turns, so its attempts count and its one use hold.
+    challenge = session.get(OtpChallenge, challenge_id, with_for_update=True, populate_existing=True)
     if challenge is None or challenge.mobile_index != index:
         raise field_error("code", "this code request is not known for this number; ask for a new code")
     if consent is None and challenge.purpose != "sign_in":
@@ -218,41 +226,256 @@ def verify_otp(
 # --- officers: password and TOTP ----------------------------------------------
 
 
-def officer_login(session: Session, *, username: str, password: str, totp_code: str) -> User:
+def _login_keys(username: str, ip: str | None) -> tuple[str, str]:
+    """The counters of sign-in tries: this username from this address, and this username anywhere.
+
+    A name longer than any username (anything may be typed) is counted by its hash, so the key fits.
+    """
+    name = username if len(username) <= USERNAME_MAX else sha256_hex(username)
+    return f"login:{name}|{(ip or '-')[:64]}", f"login:{name}"
+
+
+def _totp_step(secret: str, code: str) -> int | None:
+    """The time step whose code ``code`` is (the current one or either neighbour), else None."""
+    totp = pyotp.TOTP(secret)
+    now = utcnow()
+    for offset in (0, -1, 1):
+        at = now + timedelta(seconds=offset * totp.interval)
+        if code and hmac.compare_digest(totp.at(at), code):
+            return int(totp.timecode(at))
+    return None
+
+
+def _take_totp_step(session: Session, user: User, step: int) -> bool:
+    """Record ``step`` as the user's last accepted one, if it is later than that; atomically.
+
+    One UPDATE that matches only while the stored step is older: of parallel sign-ins with one
+    code, exactly one changes the row, so a code signs in once.
+    """
+    taken = session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
+        return False
+    set_committed_value(user, "totp_last_step", step)
+    return True
+
+
+def officer_login(session: Session, *, username: str, password: str, totp_code: str, ip: str | None = None) -> User:
+    """Sign an officer in by password and authenticator code.
+
+    Tries are limited per username from one address (``login_max_failures`` in 15 minutes) and,
+    more loosely, per username from every address (``login_max_failures_per_user``): someone
+    guessing from elsewhere does not lock the officer out at their usual place, and guessing spread
+    over many addresses still stops. Each try is counted before the password is checked (one
+    atomic statement, kit.limits), so parallel tries never pass the limit; a right sign-in gives
+    its count back and clears this address's.
+    """
     runtime = runtime_of(session)
-    user = session.scalar(select(User).where(User.username == username.strip().lower(), User.kind == "officer"))
+    settings = runtime.settings
+    name = (username or "").strip().lower()
+    pair_key, user_key = _login_keys(name, ip)
+    counted = (
+        (pair_key, settings.login_max_failures, "from this address"),
+        (user_key, settings.login_max_failures_per_user, "from many addresses"),
+    )
+    for key, limit, where in counted:
+        hit = limits.hit(session, key, window=LOCKOUT)
+        if hit.over(limit):
+            # Not kept (the unit of work rolls back): a refused try counts nothing more.
+            minutes = -(-hit.retry_after // 60)
+            raise TooManyRequests(
+                f"too many failed sign-ins to this account {where}; it is locked for {minutes} minute(s)",
+                retry_after=hit.retry_after,
+            )
+    user = session.scalar(select(User).where(User.username == name, User.kind == "officer"))
     failure = NotAuthenticated("the username, password or authenticator code is wrong", keep_changes=True)
     if user is None or user.password_hash is None:
         runtime.hasher.hash(password)  # same work as a real check, so timing does not reveal usernames
         audit.record(session, "identity.login.failed", data={"reason": "unknown user"})
         raise failure
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        raise TooManyRequests(
-            "too many failed sign-ins; this account is locked for a few minutes",
-            retry_after=int((user.locked_until - now).total_seconds()) + 1,
-        )
-    ok = False
-    try:
-        ok = runtime.hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        ok = False
+    ok = _password_matches(runtime, user, password)
     if ok and user.totp_sealed:
         secret = runtime.cipher.decrypt(user.totp_sealed, context="totp")
-        ok = pyotp.TOTP(secret).verify((totp_code or "").strip(), valid_window=1)
+        step = _totp_step(secret, (totp_code or "").strip())
+        # A code already used (or older than one used) is refused like a wrong one.
+        ok = step is not None and _take_totp_step(session, user, step)
     if not ok or not user.is_active:
-        user.failed_logins += 1
-        if user.failed_logins >= runtime.settings.login_max_failures:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
         audit.record(session, "identity.login.failed", entity_type="users", entity_id=user.id, tenant_code=user.state_code)
         session.flush()
         raise failure
-    user.failed_logins = 0
-    user.locked_until = None
+    limits.clear(session, pair_key)
+    limits.give_back(session, user_key)
+    # The accepted time step was written by one UPDATE, outside the flush that audits rows.
+    audit.record(session, "identity.login.succeeded", entity_type="users", entity_id=user.id, tenant_code=user.state_code)
     if runtime.hasher.check_needs_rehash(user.password_hash):
         user.password_hash = runtime.hasher.hash(password)
     session.flush()
+    return user
+
+
+def _password_matches(runtime: Runtime, user: User, password: str) -> bool:
+    if user.password_hash is None:
+        return False
+    try:
+        return bool(runtime.hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- passwords: strength, change, reset ---------------------------------------
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 256
+PASSWORD_OWN_REST = 8  # characters besides the holder's own username, name or state, at the least
+PASSWORD_MIN_SCORE = 3  # zxcvbn's 0-4: 3 is "safely unguessable" (about 10^8 guesses and more)
+
+
+def check_password(
+    password: str, *, username: str | None, name: str | None, email: str | None = None, state: str | None = None
+) -> None:
+    """Refuse a password that is short, common or built from what is known of its holder (NIST SP 800-63B 5.1.1.2).
+
+    zxcvbn scores it against dictionaries of common passwords, names and words, keyboard patterns,
+    repeats and sequences, and against ``user_inputs``: the username, the name, the email, the
+    state, and "nagara". The 422 names what is wrong.
+    """
+    field = "password"
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
+        raise field_error(field, f"the password must be at least {PASSWORD_MIN_LENGTH} characters", "too_short")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise field_error(field, f"the password must be at most {PASSWORD_MAX_LENGTH} characters", "too_long")
+    if not password.strip():
+        raise field_error(field, "the password cannot be only spaces", "weak_password")
+    inputs = [v for v in (username, name, email, state, "nagara") if v]
+    for value in list(inputs):
+        inputs.extend(part for part in re.split(r"[\s._@-]+", value) if len(part) >= 3)
+    result = zxcvbn(password[:100], user_inputs=inputs)
+    own_matches = [m for m in result.get("sequence", []) if m.get("dictionary_name") == "user_inputs"]
+    own_chars = sum(int(m["j"]) - int(m["i"]) + 1 for m in own_matches)
+    if own_matches and len(password) - own_chars < PASSWORD_OWN_REST:
+        # Mostly the holder's own username, name or state: guessable by anyone who knows them.
+        words = ", ".join(sorted({str(m["matched_word"]) for m in own_matches}))
+        raise field_error(
+            field,
+            f"the password is too easy to guess: it is built from your username, name or state ({words}); "
+            "add words of your own that are not about you",
+            "weak_password",
+        )
+    if int(result["score"]) < PASSWORD_MIN_SCORE:
+        feedback = result.get("feedback") or {}
+        why = (feedback.get("warning") or "").rstrip(".")
+        hints = " ".join(feedback.get("suggestions") or [])
+        own = sorted(
+            {m["matched_word"] for m in result.get("sequence", []) if m.get("dictionary_name") == "user_inputs"},
+        )
+        if own:
+            why = f"it is built from your username, name or state ({', '.join(own)})"
+        detail = "the password is too easy to guess" + (f": {why[0].lower() + why[1:]}" if why else "")
+        raise field_error(field, detail + (f". {hints}" if hints else ""), "weak_password")
+
+
+def _end_other_sessions(session: Session, user: User, keep_hash: str | None) -> int:
+    """Revoke the user's sessions and bearer tokens except the one in use (API keys are systems', not a person's)."""
+    now = utcnow()
+    query = (
+        update(AuthToken)
+        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None), AuthToken.kind.in_(("session", "bearer")))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if keep_hash is not None:
+        query = query.where(AuthToken.token_hash != keep_hash)
+    ended = int(getattr(session.execute(query), "rowcount", 0) or 0)
+    # One UPDATE of many tokens, outside the flush that audits rows: recorded here.
+    audit.record(
+        session,
+        "identity.tokens.revoked",
+        entity_type="users",
+        entity_id=user.id,
+        tenant_code=user.state_code,
+        data={"count": ended},
+    )
+    return ended
+
+
+def _officer_inputs(runtime: Runtime, user: User) -> dict[str, str | None]:
+    return {
+        "username": user.username,
+        "name": runtime.cipher.decrypt(user.name_sealed, context="name") if user.name_sealed else None,
+        "state": user.state_code,
+    }
+
+
+def change_password(
+    session: Session, principal: Principal, *, current: str, new: str, keep_token: str | None, ip: str | None
+) -> User:
+    """The signed-in officer changes their own password; needs the current one.
+
+    Every other session and bearer token of theirs ends (``keep_token`` is the one in use).
+    A wrong current password counts like a failed sign-in from this address.
+    """
+    require(principal, "identity:profile:update", owner_id=principal.user_id, state_code=principal.state_code)
+    runtime = runtime_of(session)
+    user = session.get(User, principal.user_id)
+    if user is None or user.password_hash is None:
+        raise field_error("current_password", "this account signs in without a password")
+    pair_key, _user_key = _login_keys(user.username or user.id, ip)
+    hit = limits.hit(session, pair_key, window=LOCKOUT)
+    if hit.over(runtime.settings.login_max_failures):
+        raise TooManyRequests("too many wrong passwords; try again in a few minutes", retry_after=hit.retry_after)
+    if not _password_matches(runtime, user, current):
+        audit.record(
+            session, "identity.password.change_refused", entity_type="users", entity_id=user.id, tenant_code=user.state_code
+        )
+        raise Invalid(
+            "wrong password",
+            [{"loc": ["body", "current_password"], "msg": "the current password is wrong", "type": "value_error"}],
+            keep_changes=True,
+        )
+    limits.give_back(session, pair_key)
+    if new == current:
+        raise field_error("password", "the new password must differ from the current one")
+    check_password(new, **_officer_inputs(runtime, user))
+    user.password_hash = runtime.hasher.hash(new)
+    session.flush()
+    _end_other_sessions(session, user, sha256_hex(keep_token) if keep_token else None)
+    return user
+
+
+def reset_password(session: Session, principal: Principal | None, user_id: str, *, new: str) -> User:
+    """An administrator sets an officer's password (``principal=None``: the operator's CLI, trusted).
+
+    Needs ``identity:user:manage`` where the officer holds a role; every session and bearer
+    token of the officer ends, and this address's count of their failed sign-ins is cleared.
+    """
+    runtime = runtime_of(session)
+    if principal is not None:
+        require_any(principal, "identity:user:manage")
+        user = get_user(session, principal, user_id)
+        if user.id == principal.user_id:
+            raise field_error("user", "change your own password with your current one (POST /api/v1/me/password)")
+        places = session.scalars(select(RoleAssignment).where(RoleAssignment.user_id == user.id)).all()
+        if not places:
+            raise NotFound("no such user within your jurisdiction")
+        for ra in places:
+            _require_manage(principal, Place(ra.state_code, ra.local_body_code, ra.ward_code, ra.section))
+    else:
+        found = session.get(User, user_id)
+        if found is None:
+            raise NotFound("no such user")
+        user = found
+    if user.kind != "officer":
+        raise field_error("user", "only officers have passwords; citizens sign in with a code to their mobile")
+    check_password(new, **_officer_inputs(runtime, user))
+    user.password_hash = runtime.hasher.hash(new)
+    session.flush()
+    _end_other_sessions(session, user, None)
+    audit.record(session, "identity.password.reset", entity_type="users", entity_id=user.id, tenant_code=user.state_code)
     return user
 
 
@@ -630,9 +853,8 @@ def create_officer(
         raise field_error(
             "username", "3 to 80 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
-    if len(password) < 12:
-        raise field_error("password", "the password must be at least 12 characters")
     _state(session, state_code)
+    check_password(password, username=username, name=name, state=state_code)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     if principal is not None:

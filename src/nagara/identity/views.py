@@ -145,7 +145,11 @@ async def officer_check(request: Request, session: DbSession) -> Response:
     try:
         with attempt(session):
             user = service.officer_login(
-                session, username=username, password=str(form.get("password") or ""), totp_code=form_text(form, "totp")
+                session,
+                username=username,
+                password=str(form.get("password") or ""),
+                totp_code=form_text(form, "totp"),
+                ip=_client_ip(request),
             )
     except NotAuthenticated:
         errors = {"_": _("The username, password or authenticator code is wrong.")}
@@ -173,11 +177,12 @@ def sign_out(request: Request, session: DbSession, principal: PagePrincipal) -> 
 
 
 @router.get("/my/profile")
-def profile(request: Request, session: DbSession, principal: PagePrincipal, saved: int = 0) -> Response:
+def profile(request: Request, session: DbSession, principal: PagePrincipal, saved: int = 0, password: int = 0) -> Response:
     if principal is None:
         raise NotAuthenticated("sign in to see your profile")
     me = service.describe(session, service.get_user(session, principal, principal.user_id))
-    context = {"page_title": _("My profile"), "me": me, "errors": {}, "notice": _("Saved.") if saved else ""}
+    notice = _("Saved.") if saved else _("Your password is changed. Your other sessions have ended.") if password else ""
+    context = {"page_title": _("My profile"), "me": me, "errors": {}, "notice": notice}
     return render(request, "identity/profile.html", context)
 
 
@@ -198,3 +203,50 @@ async def save_profile(request: Request, session: DbSession, principal: PagePrin
         context = {"page_title": _("My profile"), "me": me, "errors": errors, "notice": ""}
         return render(request, "identity/profile.html", context, status_code=422)
     return see_other("/my/profile?saved=1")
+
+
+def _password_errors(exc: Invalid) -> dict[str, str]:
+    """The service's refusal in the page's language: which field, and why."""
+    errors: dict[str, str] = {}
+    for error in exc.extra.get("errors") or []:
+        field = str(error["loc"][-1])
+        if field == "current_password":
+            errors[field] = _("The current password is wrong.")
+        elif error.get("type") == "too_short":
+            errors["password"] = _("The new password must be at least 12 characters.")
+        elif error.get("type") == "weak_password":
+            errors["password"] = _(
+                "This password is too easy to guess: it is a common one, or built from your username, name or state. "
+                "Use a longer phrase of uncommon words."
+            )
+        else:
+            errors["password"] = _("Choose a new password that differs from the current one.")
+    return errors
+
+
+@router.post("/my/password")
+async def change_password(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """An officer changes their password (the current one first); their other sessions end."""
+    if principal is None:
+        raise NotAuthenticated("sign in to change your password")
+    form = await request.form()
+    try:
+        with attempt(session):
+            service.change_password(
+                session,
+                principal,
+                current=str(form.get("current_password") or ""),
+                new=str(form.get("password") or ""),
+                keep_token=request.cookies.get(get_runtime(request).settings.session_cookie),
+                ip=_client_ip(request),
+            )
+    except (Invalid, TooManyRequests) as exc:
+        errors = (
+            _password_errors(exc)
+            if isinstance(exc, Invalid)
+            else {"current_password": _("Too many wrong passwords. Try again in a few minutes.")}
+        )
+        me = service.describe(session, service.get_user(session, principal, principal.user_id))
+        context = {"page_title": _("My profile"), "me": me, "errors": errors, "notice": ""}
+        return render(request, "identity/profile.html", context, status_code=422)
+    return see_other("/my/profile?password=1")

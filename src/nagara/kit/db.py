@@ -301,3 +301,23 @@ def try_single_runner(session: Session, name: str) -> bool:
 
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     return bool(session.execute(select(func.pg_try_advisory_xact_lock(key))).scalar())
+
+
+def upsert_returning(
+    session: Session | Connection,
+    table: Any,
+    values: dict[str, Any],
+    *,
+    index_elements: list[Any],
+    set_: dict[str, Any],
+    returning: list[Any],
+) -> Any:
+    """``INSERT ... ON CONFLICT (index_elements) DO UPDATE SET set_ RETURNING returning``: one atomic
+    statement on both engines (each spells it from its own dialect's insert). In ``set_`` the
+    table's columns name the row already there. Returns the one row."""
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(table).values(**values).on_conflict_do_update(index_elements=index_elements, set_=set_).returning(*returning)
+    )
+    return session.execute(statement).one()

@@ -6,12 +6,14 @@ tools can build their own. A misspelt ``NAGARA_`` variable is an error.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-change-me"
 DEV_PII_KEY = "0" * 64  # hex; refused in production
@@ -61,9 +63,17 @@ class Settings(BaseSettings):
     otp_max_attempts: int = Field(default=5, ge=1)
     otp_per_number_per_hour: int = Field(default=5, ge=1)
     otp_per_address_per_hour: int = Field(default=20, ge=1)
+    # Sign-in tries per username from one address in 15 minutes (the person at their usual place is
+    # not locked out by someone else's guesses), and per username from all addresses together
+    # (looser, against guessing spread over many addresses).
     login_max_failures: int = Field(default=5, ge=1)
     # The public status page (applications/acknowledgement.py): wrong number-and-code pairs per address.
     status_lookups_per_address_per_hour: int = Field(default=20, ge=1)
+    login_max_failures_per_user: int = Field(default=20, ge=1)
+    # Reverse proxies whose X-Forwarded-For (and X-Forwarded-Proto) are believed: addresses or
+    # networks, comma-separated ("10.0.0.5, 192.168.1.0/24"). Empty: the peer's own address is the
+    # client's, whatever headers it sends.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     files_backend: Literal["local", "s3"] = "local"  # uploaded documents: under var_dir/documents, or S3
     s3_bucket: str = ""
@@ -108,6 +118,27 @@ class Settings(BaseSettings):
     # Certificates (src/nagara/certificates): the node's credential-signing key and its did:web DID.
     credential_key: SecretStr = SecretStr("")  # Multikey Ed25519 secret key (z3u2...); development generates one
     credential_did: str = ""  # default: did:web of base_url's host (and port)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [part for part in text.replace(",", " ").split() if part]
+        if isinstance(value, list | tuple):
+            for entry in value:
+                try:
+                    ipaddress.ip_network(str(entry).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"NAGARA_TRUSTED_PROXIES: {entry!r} is not an address or network (such as 10.0.0.5 or 10.0.0.0/8)"
+                    ) from None
+            return [str(entry).strip() for entry in value]
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
 
     @model_validator(mode="after")
     def _defaults_from_var_dir(self) -> Settings:

@@ -4,7 +4,8 @@ Reads go through ``catalog.service_settings``, ``identity.list_users`` / ``descr
 ``tenancy.pack_status``; granting and revoking roles through ``identity.grant_role`` and
 ``identity.revoke_role``, the functions behind ``nagara users grant``; disabling and enabling
 an officer and revoking their keys and sessions through ``identity.credentials`` (behind
-``nagara users disable / enable / revoke-token`` and the API's ``/users/{id}/...``).
+``nagara users disable / enable / revoke-token`` and the API's ``/users/{id}/...``); an
+officer's password is set through ``identity.reset_password`` (``nagara users reset-password``).
 """
 
 from __future__ import annotations
@@ -202,6 +203,7 @@ def officers(request: Request, code: str, session: DbSession, principal: PagePri
         "disabled": _("The account was disabled: its sessions, tokens and keys no longer work."),
         "enabled": _("The account was enabled. They sign in again."),
         "key-revoked": _("It was revoked and no longer works."),
+        "password": _("The password was set. Their sessions and tokens have ended."),
     }.get(request.query_params.get("done", ""))
     return _officers_page(request, session, officer, code, done=done)
 
@@ -293,6 +295,24 @@ async def revoke_key(request: Request, code: str, session: DbSession, principal:
     user, token_id = await _account_form(request, session, officer, code)
     credentials.revoke(session, user, token_id)
     return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done=key-revoked")
+@router.post("/officer/admin/bodies/{code}/officers/password")
+async def reset_password(request: Request, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """Set an officer's password (``identity.reset_password``, as ``nagara users reset-password`` does)."""
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    form = await request.form()
+    user_id = form_text(form, "user")
+    if user_id == officer.user_id:
+        errors = {f"password-{user_id}": _("Change your own password with your current one, not here.")}
+        return _officers_page(request, session, officer, code, errors=errors, status_code=409)
+    try:
+        with attempt(session):
+            identity.reset_password(session, officer, user_id, new=str(form.get("password") or ""))
+    except Invalid as exc:
+        errors = {f"password-{user_id}": field_errors(exc).get("password") or exc.detail}
+        return _officers_page(request, session, officer, code, errors=errors, status_code=422)
+    return see_other(f"{WORKBENCH}/admin/bodies/{code}/officers?done=password")
 
 
 @router.get("/officer/admin/pack")

@@ -52,7 +52,22 @@ def remember(request: Request, response: Response) -> None:
 
 
 def check_anonymous(request: Request, sent: object) -> None:
-    """Refuse a form posted before sign-in unless it carries the token of this browser's cookie."""
+    """Refuse a form posted before sign-in unless it carries the token its page was given.
+
+    A page is given the token of the browser's session cookie when it has one, else that of the
+    ``nagara_form`` cookie (:func:`token_for`); either is accepted here. The session cookie may be
+    stale (expired, revoked, another person's kind): these forms do not need it to be valid, only
+    the browser to hold it, so signing in again works whatever cookie is left over.
+    """
+    if not isinstance(sent, str) or not sent:
+        raise Forbidden(EXPIRED)
+    raw = request.cookies.get(get_runtime(request).settings.session_cookie)
+    if raw and hmac.compare_digest(sent, csrf_token_for(get_runtime(request), raw)):
+        return
     seed = request.cookies.get(FORM_COOKIE)
-    if not seed or not isinstance(sent, str) or not hmac.compare_digest(sent, _anonymous_token(request, seed)):
-        raise Forbidden("this form has expired or was not sent from this site; reload the page and try again")
+    if seed and hmac.compare_digest(sent, _anonymous_token(request, seed)):
+        return
+    raise Forbidden(EXPIRED)
+
+
+EXPIRED = "this form has expired or was not sent from this site; reload the page and try again"

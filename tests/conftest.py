@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pyotp
@@ -26,7 +27,7 @@ from nagara.domains import load_all
 from nagara.identity import service as identity
 from nagara.identity.models import RoleAssignment, User
 from nagara.kit import migrate
-from nagara.kit.db import Database, make_engine
+from nagara.kit.db import Database, make_engine, utcnow
 from nagara.kit.settings import Settings
 from nagara.kit.sms import ConsoleSms
 from nagara.runtime import Runtime, build_runtime
@@ -197,6 +198,13 @@ def make_citizen(session: Session, runtime: Runtime, state: str, mobile: str) ->
 
 def totp_now() -> str:
     return pyotp.TOTP(TOTP_SECRET).now()
+
+
+def totp_next() -> str:
+    """The authenticator's next code (accepted as the current step's neighbour): a second sign-in
+    of one officer within the same 30 seconds needs it, as a code signs in only once."""
+    totp = pyotp.TOTP(TOTP_SECRET)
+    return totp.at(utcnow() + timedelta(seconds=totp.interval))
 
 
 @pytest.fixture

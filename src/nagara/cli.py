@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Column, Table
 
 from nagara.certificates.cli import certificates_app
-from nagara.command import close_runtimes
+from nagara.command import Output, close_runtimes
 from nagara.command import open_runtime as _runtime
 from nagara.command import settings_or_exit as _settings
 from nagara.ledger.cli import ledger_app
@@ -35,7 +35,7 @@ app.add_typer(applications_app, name="applications")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(certificates_app, name="certificates")
 
-out = Console()
+out = Output()
 err = Console(stderr=True)
 
 

@@ -11,7 +11,7 @@ import os
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from nagara.kit import context
 from nagara.kit.settings import InsecureProductionSettings, Settings, load_settings
@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from nagara.runtime import Runtime
 
 err = Console(stderr=True)
+
+
+class Output(Console):
+    """Standard output: as wide as the terminal, and never cut or wrapped when piped or captured.
+
+    Rich takes 80 columns when the output is not a terminal, so ``nagara users list | grep``
+    saw local-body codes and ids cut to ``kl.tvm…``.
+    """
+
+    @property  # type: ignore[misc]  # rich's size can be set; nothing here sets it
+    def size(self) -> ConsoleDimensions:
+        if self.is_terminal:
+            return super().size
+        return ConsoleDimensions(10_000, 25)
 
 _OPENED: list[Runtime] = []
 

@@ -18,10 +18,30 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Upgrade to ``revision`` in one transaction.
+
+    On SQLite, Alembic changes a table by copying it and dropping the old one; with foreign keys
+    enforced, dropping ``users`` deleted every row that cascades from it (sessions, keys, grants).
+    Enforcement is off during the upgrade, as SQLite's documentation prescribes for table
+    changes, and the upgrade fails (and rolls back) if it left a dangling reference.
+    """
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        if sqlite and raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction: inside one SQLite ignores it
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if sqlite:
+                    dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if dangling:
+                        raise RuntimeError(f"the upgrade left references to missing rows: {dangling[:5]}")
+        finally:
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def check(engine: Engine) -> None:

@@ -14,13 +14,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from nagara.command import open_runtime, settings_or_exit
+from nagara.command import Output, open_runtime, settings_or_exit
 
 ledger_app = typer.Typer(
     no_args_is_help=True, help="The public ledger: verify, prove, check proofs, keys, a witnessing demo pair."
 )
 
-out = Console()
+out = Output()
 err = Console(stderr=True)
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from nagara.identity import service as identity_service
 from nagara.identity.models import OtpChallenge
 from nagara.identity.views import SIGN_IN_SMS
 from nagara.kit.db import utcnow
@@ -143,6 +144,7 @@ def test_bad_numbers_say_what_is_allowed(client: TestClient) -> None:
 
 
 def test_the_code_is_sent_in_the_language_of_the_request(client: TestClient, runtime: Runtime) -> None:
+    assert identity_service.SIGN_IN_SMS == SIGN_IN_SMS  # the English default is the catalogs' msgid
     for lang, mobile in (("hi", "98470 12001"), ("ml", "98470 12002"), ("kn", "98470 12003")):
         response = client.post("/api/v1/auth/otp", json={"state": "kl", "mobile": mobile}, headers={"Accept-Language": lang})
         assert response.status_code == 201, response.text

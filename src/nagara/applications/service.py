@@ -75,7 +75,7 @@ def request_consent(
     language = current_language()
     message = gettext(CONSENT_SMS) % {
         "code": "{code}",
-        "service": service.definition["name"][language],
+        "service": service.definition["name"].get(language) or service.definition["name"]["en"],
         "body": body.name.get(language) or body.name["en"],
         "minutes": "{minutes}",
     }

@@ -126,8 +126,10 @@ def _add_lines(session: Session, demand: Demand, lines: list[dict[str, Any]]) ->
 
 def fee_description(number: str, service_name: dict[str, str]) -> dict[str, str]:
     """``{language: "Fee for application N (the service's name)"}`` in every interface language."""
+    # A service version loaded before its pack carried every language shows its English name, as pages do.
     return {
-        lang: translations(lang).gettext(FEE_DESCRIPTION) % {"number": number, "service": service_name[lang]}
+        lang: translations(lang).gettext(FEE_DESCRIPTION)
+        % {"number": number, "service": service_name.get(lang) or service_name["en"]}
         for lang in LANGUAGES
     }
 

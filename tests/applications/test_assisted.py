@@ -101,3 +101,17 @@ def test_only_assisting_roles_of_the_body_may_ask(client: TestClient, people: Pe
     assert state_wide.status_code == 422
     bad_mobile = client.post(url, json={**body, "mobile": "12345"}, headers=people.headers("a_operator"))
     assert bad_mobile.status_code == 422 and bad_mobile.json()["errors"][0]["loc"] == ["body", "mobile"]
+
+
+def test_the_consent_sms_is_in_the_language_of_the_request(client: TestClient, people: People, runtime: Runtime) -> None:
+    response = client.post(
+        f"/api/v1/tenants/{people.body_a}/consent-codes",
+        json={"service": "birth-registration", "mobile": MOBILE},
+        headers={**people.headers("a_operator"), "Accept-Language": "hi"},
+    )
+    assert response.status_code == 201, response.text
+    Worker(runtime.db).run_until_idle()
+    _to, text = runtime.sms.sent[-1]  # type: ignore[attr-defined]
+    assert re.match(r"\d+ आपका सहमति कोड है: ", text), text
+    assert "जन्म पंजीकरण" in text  # the service's Hindi name, from the pack
+    assert "consent code" not in text and "Birth registration" not in text

@@ -17,8 +17,8 @@ from tests.conftest import PACKS, People
 PET_LICENCE = """
 code: pet-licence
 short: PL
-name: {ml: വളർത്തുമൃഗ ലൈസൻസ്, en: Pet licence}
-description: {ml: നായയ്ക്കും പൂച്ചയ്ക്കും ലൈസൻസ്, en: Licence for a dog or a cat}
+name: {ml: വളർത്തുമൃഗ ലൈസൻസ്, en: Pet licence, kn: ಸಾಕುಪ್ರಾಣಿ ಪರವಾನಗಿ, hi: पालतू पशु लाइसेंस}
+description: {ml: നായയ്ക്കും പൂച്ചയ്ക്കും ലൈസൻസ്, en: Licence for a dog or a cat, kn: ನಾಯಿ ಅಥವಾ ಬೆಕ್ಕಿಗೆ ಪರವಾನಗಿ, hi: कुत्ते या बिल्ली का लाइसेंस}
 category: licences
 offered_by: [corporation, municipality, grama_panchayat]
 form:
@@ -33,23 +33,23 @@ form:
       count: {type: integer, minimum: 1, maximum: 5}
 fees:
   items:
-    - {code: licence, name: {ml: ലൈസൻസ് ഫീസ്, en: Licence fee}, kind: per_unit, field: count, rate: 5000, minimum: 5000}
+    - {code: licence, name: {ml: ലൈസൻസ് ഫീസ്, en: Licence fee, kn: ಪರವಾನಗಿ ಶುಲ್ಕ, hi: लाइसेंस शुल्क}, kind: per_unit, field: count, rate: 5000, minimum: 5000}
   exemptions:
     - when: [{field: animal, op: eq, value: cat}]
       waives: [licence]
-      reason: {ml: പൂച്ചകൾക്ക് സൗജന്യം, en: Free for cats}
+      reason: {ml: പൂച്ചകൾക്ക് സൗജന്യം, en: Free for cats, kn: ಬೆಕ್ಕುಗಳಿಗೆ ಉಚಿತ, hi: बिल्लियों के लिए निःशुल्क}
 workflow:
   start: check
   sla_days: 5
   designated_officer: secretary
   states:
-    check: {name: {ml: പരിശോധന, en: Check}, role: counter_clerk, sla_days: 2, escalate_to: secretary}
-    granted: {name: {ml: അനുവദിച്ചു, en: Granted}, final: true, outcome: approved}
-    refused: {name: {ml: നിരസിച്ചു, en: Refused}, final: true, outcome: rejected}
+    check: {name: {ml: പരിശോധന, en: Check, kn: ಪರಿಶೀಲನೆ, hi: जाँच}, role: counter_clerk, sla_days: 2, escalate_to: secretary}
+    granted: {name: {ml: അനുവദിച്ചു, en: Granted, kn: ನೀಡಲಾಗಿದೆ, hi: दिया गया}, final: true, outcome: approved}
+    refused: {name: {ml: നിരസിച്ചു, en: Refused, kn: ನಿರಾಕರಿಸಲಾಗಿದೆ, hi: अस्वीकृत}, final: true, outcome: rejected}
   actions:
-    - {code: take_fee, name: {ml: ഫീസ്, en: Take the fee}, from: [check], to: "=", roles: [counter_clerk], effects: [record_fee_payment], comment_required: true}
-    - {code: grant, name: {ml: അനുവദിക്കുക, en: Grant}, from: [check], to: granted, roles: [counter_clerk], guards: [fee_paid]}
-    - {code: refuse, name: {ml: നിരസിക്കുക, en: Refuse}, from: [check], to: refused, roles: [counter_clerk], comment_required: true}
+    - {code: take_fee, name: {ml: ഫീസ്, en: Take the fee, kn: ಶುಲ್ಕ ಸ್ವೀಕರಿಸಿ, hi: शुल्क लें}, from: [check], to: "=", roles: [counter_clerk], effects: [record_fee_payment], comment_required: true}
+    - {code: grant, name: {ml: അനുവദിക്കുക, en: Grant, kn: ನೀಡಿ, hi: दें}, from: [check], to: granted, roles: [counter_clerk], guards: [fee_paid]}
+    - {code: refuse, name: {ml: നിരസിക്കുക, en: Refuse, kn: ನಿರಾಕರಿಸಿ, hi: अस्वीकार करें}, from: [check], to: refused, roles: [counter_clerk], comment_required: true}
 output: {type: pet-licence, validity_days: 365}
 """
 

@@ -8,10 +8,13 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from nagara.identity import service as identity_service
 from nagara.identity.models import OtpChallenge
+from nagara.identity.views import SIGN_IN_SMS
 from nagara.kit.db import utcnow
 from nagara.kit.sms import ConsoleSms
 from nagara.runtime import Runtime
+from nagara.web.i18n import translations
 from nagara.worker.runner import Worker
 
 MOBILE = "98470 12345"
@@ -138,3 +141,18 @@ def test_bad_numbers_say_what_is_allowed(client: TestClient) -> None:
     unknown_state = client.post("/api/v1/auth/otp", json={"state": "zz", "mobile": "9847000000"})
     assert unknown_state.status_code == 422
     assert unknown_state.json()["errors"][0]["loc"] == ["body", "state"]
+
+
+def test_the_code_is_sent_in_the_language_of_the_request(client: TestClient, runtime: Runtime) -> None:
+    assert identity_service.SIGN_IN_SMS == SIGN_IN_SMS  # the English default is the catalogs' msgid
+    for lang, mobile in (("hi", "98470 12001"), ("ml", "98470 12002"), ("kn", "98470 12003")):
+        response = client.post("/api/v1/auth/otp", json={"state": "kl", "mobile": mobile}, headers={"Accept-Language": lang})
+        assert response.status_code == 201, response.text
+        Worker(runtime.db).run_until_idle()
+        _to, text = runtime.sms.sent[-1]  # type: ignore[attr-defined]
+        code = re.match(r"(\d{6}) ", text)
+        assert code, text
+        expected = translations(lang).gettext(SIGN_IN_SMS)
+        assert expected != SIGN_IN_SMS
+        assert text == expected % {"code": code.group(1), "minutes": runtime.settings.otp_ttl_seconds // 60}
+        assert "sign-in code" not in text

@@ -73,6 +73,6 @@ def test_an_operator_applies_for_a_citizen_in_hindi(new_page: Any, live_server: 
     with page.expect_navigation():
         page.get_by_role("link", name="फ़ॉर्म भरें").click()
     assert "/applications/" in page.url and page.url.endswith("/edit")
-    assert page.get_by_role("heading", name="Residence certificate", level=1).is_visible()
+    assert page.get_by_role("heading", name="निवास प्रमाणपत्र", level=1).is_visible()
     axe_check(page)
     shot(page, "assist-form-hi")

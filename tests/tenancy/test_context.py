@@ -82,7 +82,12 @@ def changed_kl(tmp_path: Path) -> Path:
         tvm["overrides"]["office_hours"] = {"opens": "09:00", "closes": "16:00"}
 
     edit("pack.yaml", lambda d: d.update(timezone="Asia/Dubai"))
-    edit("calendar.yaml", lambda d: d["holidays"].append({"date": NEW_HOLIDAY.isoformat(), "name": {"ml": "പുതിയ", "en": "New"}}))
+    edit(
+        "calendar.yaml",
+        lambda d: d["holidays"].append(
+            {"date": NEW_HOLIDAY.isoformat(), "name": {"ml": "പുതിയ", "en": "New", "kn": "ಹೊಸ", "hi": "नया"}}
+        ),
+    )
     edit("local_bodies.yaml", bodies)
     return target
 

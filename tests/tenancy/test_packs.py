@@ -58,7 +58,7 @@ def test_every_error_is_reported_with_file_path_and_expectation(tmp_path: Path) 
     errors = {(e.file, e.path): e.message for e in caught.value.errors}
     assert "expected one of: corporation" in errors[("local_bodies.yaml", "local_bodies[0].type")]
     assert "'atlantis' is not in districts.yaml" in errors[("local_bodies.yaml", "local_bodies[1].district")]
-    assert "lacks the pack language(s) ml" in errors[("local_bodies.yaml", "local_bodies[2].name")]
+    assert "the text lacks ml" in errors[("local_bodies.yaml", "local_bodies[2].name")]
     assert "allowed keys" in errors[("local_bodies.yaml", "local_bodies[3]")]
     perm = next(m for (f, p), m in errors.items() if f == "roles.yaml" and p.startswith("roles[0].permissions"))
     assert "unknown permission 'identity:everything:own'" in perm

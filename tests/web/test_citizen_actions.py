@@ -64,7 +64,7 @@ def test_citizen_appeals_a_rejection_and_manages_their_data_in_hindi(new_page, l
 
     page.goto("/my/applications")
     axe_check(page)
-    page.get_by_role("link", name="Residence certificate").click()  # Kerala's pack names services in ml and en
+    page.get_by_role("link", name="निवास प्रमाणपत्र").click()  # the service in Hindi: every pack carries en, ml, kn and hi
     axe_check(page)
     assert "Building number not in the register" in page.locator(".timeline").inner_text()
     page.get_by_role("button", name="अपील").click()  # without a reason: asked for one

@@ -25,6 +25,7 @@ from nagara.runtime import runtime_of
 from nagara.tenancy import context as tenancy
 from nagara.tenancy.context import zone_of
 from nagara.tenancy.models import State, Ward
+from nagara.web.i18n import N_, current_language, gettext
 from nagara.workflow import engine
 from nagara.workflow.models import Breach, HistoryEntry
 
@@ -40,6 +41,13 @@ def _validate_form(service: Service, data: Any, language: str, *, complete: bool
     errors = form_errors(schema, data, language)
     if errors:
         raise Invalid(f"{len(errors)} field(s) of the form are invalid", errors)
+
+
+# The consent SMS, in the operator's page language; every translation starts with the code.
+CONSENT_SMS = N_(
+    "%(code)s is your consent code: give it to the operator only if you asked them to apply for "
+    "%(service)s at %(body)s on your behalf. It expires in %(minutes)s minutes."
+)
 
 
 @dataclass(frozen=True)
@@ -65,12 +73,13 @@ def request_consent(
         msg = f"{tenant!r} is a state; ask for consent at one of its local bodies, such as '{tenant}.tvm-corp'"
         raise Invalid(msg, [{"loc": ["path", "tenant"], "msg": msg, "type": "value_error"}])
     require(principal, "identity:citizen:assist", state_code=state.code, local_body_code=body.code)
-    service_name = service.definition["name"].get("en") or service.code
-    body_name = body.name.get("en") or body.code
-    message = (
-        "{code} is your consent code: give it to the operator only if you asked them to apply for "
-        f"{service_name} at {body_name} on your behalf. It expires in {{minutes}} minutes."
-    )
+    language = current_language()
+    message = gettext(CONSENT_SMS) % {
+        "code": "{code}",
+        "service": service.definition["name"].get(language) or service.definition["name"]["en"],
+        "body": body.name.get(language) or body.name["en"],
+        "minutes": "{minutes}",
+    }
     consent = identity.Consent(principal.user_id, body.code, service.code, message)
     return identity.request_otp(session, state_code=state.code, mobile=mobile, ip=ip, consent=consent)
 

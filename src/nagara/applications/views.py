@@ -40,7 +40,7 @@ from nagara.web import csrf
 from nagara.web.i18n import N_, current_language
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
-from nagara.web.templating import environment, localised, render
+from nagara.web.templating import environment, format_rupees, localised, render
 from nagara.workflow import engine
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +57,26 @@ BUILT_IN_NAMES = {
     "appeal_dismissed": N_("Appeal dismissed"),
     "escalate": N_("Escalated: the time limit passed"),
     "applicant": N_("You"),
+    "fee_paid": N_("Fee paid"),
+    "system": N_("System"),
 }
+# What the timeline says of a paid fee: the receipt and the amount, in the page's language
+# (the stored comment is the English record of the step).
+FEE_PAID_NOTE = N_("Receipt %(number)s, %(amount)s")
+
+
+def step_note(action: str, comment: str | None, data: dict[str, Any] | None) -> str | None:
+    """The note shown under a timeline step: the person's comment, or what the system recorded, translated."""
+    if action == "fee_paid" and data and "receipt" in data and "amount" in data:
+        return _(FEE_PAID_NOTE) % {"number": data["receipt"], "amount": format_rupees(int(data["amount"]))}
+    return comment
+
+
+def actor_name(role: str, roles: dict[str, dict[str, str]]) -> str:
+    """Who took a step, in the page's language: you, a role of the pack, or the system."""
+    if role in BUILT_IN_NAMES:
+        return _(BUILT_IN_NAMES[role])
+    return localised(roles.get(role)) or role
 
 
 def citizen(principal: Principal | None) -> Principal:
@@ -509,10 +528,8 @@ def _track_context(session: DbSession, app: Application, svc: Service, principal
                 "at": h.at,
                 "action": action_name(svc, h.action),
                 "to": state_name(svc, h.to_state),
-                "by": _(BUILT_IN_NAMES["applicant"])
-                if h.actor_role == APPLICANT
-                else (localised(roles.get(h.actor_role)) or h.actor_role),
-                "comment": h.comment,
+                "by": actor_name(h.actor_role, roles),
+                "comment": step_note(h.action, h.comment, h.data),
             }
         )
     actions = engine.allowed_actions(svc, app, principal, now) if app.submitted_at else []

@@ -6,13 +6,13 @@ problem comes back as ``(path, message)`` so the loader can name the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from nagara.tenancy.packs import missing_languages_message, texts
 from nagara.tenancy.packs_merge import deep_merge
 
 APPLICANT = "applicant"
@@ -26,30 +26,6 @@ def _names_missing(names: Any, languages: list[str]) -> list[str]:
     if not isinstance(names, dict):
         return []
     return [lang for lang in languages if not names.get(lang)]
-
-
-LANGUAGE_CODES = frozenset({"ml", "kn", "hi", "en", "ta", "te", "mr", "bn", "gu", "pa", "or", "as", "ur"})
-
-
-def _is_names(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) and set(value) <= LANGUAGE_CODES
-
-
-def _walk_names(node: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """Every text map (``{ml: ..., en: ...}``) under a name, label, description, help or reason key.
-
-    A form field may itself be called ``name``: its UI entry is not a text map, so it is walked into.
-    """
-    if isinstance(node, dict):
-        for key, value in node.items():
-            sub = f"{path}.{key}" if path else key
-            if key in ("name", "label", "description", "help", "reason") and _is_names(value):
-                yield sub, value
-            elif key != "schema":
-                yield from _walk_names(value, sub)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _walk_names(value, f"{path}[{i}]")
 
 
 def unanswered_conditions(form_schema: dict[str, Any]) -> list[tuple[str, str]]:
@@ -176,10 +152,12 @@ def check_service(definition: dict[str, Any], *, roles: set[str], languages: lis
             check_role(f"workflow.appeals.{level}.role", appeals[level]["role"])
     if "allow_to" in appeals:
         check_state("workflow.appeals.allow_to", appeals["allow_to"], may_be_final=False)
-    for path, names in _walk_names(definition, ""):
+    # Every text a citizen may see (names, labels, help, options, documents, fee items, states and
+    # actions) carries every language the pack is checked in: the portal's four and the pack's own.
+    for path, names in texts(definition):
         missing = _names_missing(names, languages)
         if missing:
-            problems.append((path, f"lacks the pack language(s) {', '.join(missing)}"))
+            problems.append((path, missing_languages_message(missing, languages)))
     return problems
 
 

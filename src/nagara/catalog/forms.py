@@ -8,68 +8,22 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "required": {
-        "en": "this field is required",
-        "ml": "ഈ വിവരം നൽകേണ്ടതാണ്",
-        "kn": "ಈ ಮಾಹಿತಿ ಕಡ್ಡಾಯ",
-        "hi": "यह जानकारी आवश्यक है",
-    },
-    "type": {
-        "en": "expected {expected}",
-        "ml": "{expected} ആയിരിക്കണം",
-        "kn": "{expected} ಆಗಿರಬೇಕು",
-        "hi": "{expected} होना चाहिए",
-    },
-    "enum": {
-        "en": "choose one of: {expected}",
-        "ml": "ഇവയിൽ ഒന്ന് തിരഞ്ഞെടുക്കുക: {expected}",
-        "kn": "ಇವುಗಳಲ್ಲಿ ಒಂದನ್ನು ಆಯ್ಕೆಮಾಡಿ: {expected}",
-        "hi": "इनमें से एक चुनें: {expected}",
-    },
-    "minLength": {
-        "en": "at least {expected} characters",
-        "ml": "കുറഞ്ഞത് {expected} അക്ഷരങ്ങൾ",
-        "kn": "ಕನಿಷ್ಠ {expected} ಅಕ್ಷರಗಳು",
-        "hi": "कम से कम {expected} अक्षर",
-    },
-    "maxLength": {
-        "en": "at most {expected} characters",
-        "ml": "പരമാവധി {expected} അക്ഷരങ്ങൾ",
-        "kn": "ಗರಿಷ್ಠ {expected} ಅಕ್ಷರಗಳು",
-        "hi": "अधिकतम {expected} अक्षर",
-    },
-    "minimum": {
-        "en": "must be at least {expected}",
-        "ml": "കുറഞ്ഞത് {expected} ആയിരിക്കണം",
-        "kn": "ಕನಿಷ್ಠ {expected} ಆಗಿರಬೇಕು",
-        "hi": "कम से कम {expected} होना चाहिए",
-    },
-    "maximum": {
-        "en": "must be at most {expected}",
-        "ml": "പരമാവധി {expected} ആയിരിക്കണം",
-        "kn": "ಗರಿಷ್ಠ {expected} ಆಗಿರಬೇಕು",
-        "hi": "अधिकतम {expected} होना चाहिए",
-    },
-    "format": {
-        "en": "expected a valid {expected}",
-        "ml": "ശരിയായ {expected} നൽകുക",
-        "kn": "ಸರಿಯಾದ {expected} ನೀಡಿ",
-        "hi": "सही {expected} दें",
-    },
-    "pattern": {
-        "en": "not in the expected form",
-        "ml": "ശരിയായ രൂപത്തിലല്ല",
-        "kn": "ಸರಿಯಾದ ರೂಪದಲ್ಲಿಲ್ಲ",
-        "hi": "सही रूप में नहीं है",
-    },
-    "additionalProperties": {
-        "en": "is not a field of this form",
-        "ml": "ഈ ഫോമിലെ വിവരമല്ല",
-        "kn": "ಈ ಅರ್ಜಿಯ ಮಾಹಿತಿ ಅಲ್ಲ",
-        "hi": "इस फ़ॉर्म का क्षेत्र नहीं है",
-    },
-    "invalid": {"en": "is not valid", "ml": "ശരിയല്ല", "kn": "ಸರಿಯಲ್ಲ", "hi": "मान्य नहीं है"},
+from nagara.web.i18n import N_, translations
+
+# One message per kind of JSON Schema error, in English; the translations are in the gettext
+# catalogs (``locale/<lang>/LC_MESSAGES/forms.po``) like every other interface text.
+MESSAGES: dict[str, str] = {
+    "required": N_("this field is required"),
+    "type": N_("expected %(expected)s"),
+    "enum": N_("choose one of: %(expected)s"),
+    "minLength": N_("at least %(expected)s characters"),
+    "maxLength": N_("at most %(expected)s characters"),
+    "minimum": N_("must be at least %(expected)s"),
+    "maximum": N_("must be at most %(expected)s"),
+    "format": N_("expected a valid %(expected)s"),
+    "pattern": N_("not in the expected form"),
+    "additionalProperties": N_("is not a field of this form"),
+    "invalid": N_("is not valid"),
 }
 
 
@@ -85,10 +39,10 @@ def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def _message(kind: str, language: str, expected: Any = "") -> str:
-    table = MESSAGES.get(kind, MESSAGES["invalid"])
+    message = translations(language).gettext(MESSAGES.get(kind, MESSAGES["invalid"]))
     if isinstance(expected, list):
         expected = ", ".join(map(str, expected))
-    return table.get(language, table["en"]).format(expected=expected)
+    return message % {"expected": expected} if "%(expected)s" in message else message
 
 
 def form_errors(schema: dict[str, Any], data: Any, language: str = "en") -> list[dict[str, Any]]:

@@ -61,7 +61,9 @@ def template_errors(path: Path, definition: Any, languages: list[str]) -> list[s
         if isinstance(value, dict) and "en" in value and all(isinstance(v, str) for v in value.values()):
             missing = [lang for lang in languages if lang not in value]
             if missing:
-                errors.append(f"{path}: {where}: needs the state's languages {missing} as well")
+                errors.append(
+                    f"{path}: {where}: the text lacks {', '.join(missing)}; every text is needed in {', '.join(languages)}"
+                )
         elif isinstance(value, dict):
             for key, inner in value.items():
                 walk(inner, f"{where}/{key}" if where else key)

@@ -28,6 +28,7 @@ from nagara.identity.schemas import (
     TokenOut,
     UserOut,
 )
+from nagara.identity.views import sign_in_sms
 from nagara.kit.api import API_PREFIX, json_response
 from nagara.kit.db import memo
 from nagara.kit.errors import NotFound
@@ -66,7 +67,9 @@ def _signed_in(request: Request, session: DbSession, user: User, as_session: boo
 @router.post("/auth/otp", status_code=status.HTTP_201_CREATED, response_model=OtpSent)
 def request_code(body: OtpRequest, request: Request, session: DbSession) -> Response:
     """Send a one-time sign-in code by SMS to a citizen's mobile number."""
-    issued = service.request_otp(session, state_code=body.state, mobile=body.mobile, ip=_client_ip(request))
+    issued = service.request_otp(
+        session, state_code=body.state, mobile=body.mobile, ip=_client_ip(request), message=sign_in_sms()
+    )
     return json_response(OtpSent(challenge_id=issued.challenge_id, expires_in=issued.expires_in), status.HTTP_201_CREATED)
 
 

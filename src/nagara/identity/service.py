@@ -93,8 +93,24 @@ class Consent:
         return f"{self.local_body_code}/{self.service_code}"
 
 
-def request_otp(session: Session, *, state_code: str, mobile: str, ip: str | None, consent: Consent | None = None) -> OtpIssued:
+# The sign-in SMS in English, with the code first (%(code)s) and how long it lasts (%(minutes)s).
+# Pages and the API send it in the person's language: identity/views.py ``sign_in_sms()`` takes
+# the same text from the gettext catalogs (identity sits below nagara.web, so it is handed in).
+SIGN_IN_SMS = "%(code)s is your Nagara sign-in code. It expires in %(minutes)s minutes. Do not share it."
+
+
+def request_otp(
+    session: Session,
+    *,
+    state_code: str,
+    mobile: str,
+    ip: str | None,
+    consent: Consent | None = None,
+    message: str = SIGN_IN_SMS,
+) -> OtpIssued:
     """Send a one-time code, within the per-number and per-address hourly limits.
+
+    ``message`` is the sign-in SMS in the person's language, with ``%(code)s`` and ``%(minutes)s``.
 
     With ``consent`` the code is the citizen's consent to an operator applying for them
     (assisted access); it cannot sign in, and a sign-in code cannot give consent.
@@ -143,7 +159,7 @@ def request_otp(session: Session, *, state_code: str, mobile: str, ip: str | Non
     if consent is not None:
         text = consent.message.replace("{code}", code).replace("{minutes}", str(minutes))
     else:
-        text = f"{code} is your Nagara sign-in code. It expires in {minutes} minutes. Do not share it."
+        text = message % {"code": code, "minutes": minutes}
     enqueue(
         session,
         "identity.send_sms",

@@ -15,11 +15,21 @@ from nagara.identity.deps import DbSession, PagePrincipal, get_runtime, set_sess
 from nagara.kit.errors import Invalid, NotAuthenticated, TooManyRequests
 from nagara.tenancy.models import State
 from nagara.web import csrf
+from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, safe_next, see_other
 from nagara.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+# The sign-in SMS (service.SIGN_IN_SMS), translated in the catalogs; every translation starts with the code.
+SIGN_IN_SMS = N_("%(code)s is your Nagara sign-in code. It expires in %(minutes)s minutes. Do not share it.")
+
+
+def sign_in_sms() -> str:
+    """The sign-in SMS in the request's language (the page's, or the API caller's Accept-Language)."""
+    return _(SIGN_IN_SMS)
+
 
 BODY_COOKIE = "nagara_body"  # the local body the citizen chose on the portal, such as kl.tvm-corp
 
@@ -60,7 +70,9 @@ async def send_code(request: Request, session: DbSession) -> Response:
     values = {"state": form_text(form, "state"), "mobile": form_text(form, "mobile")}
     try:
         with attempt(session):
-            issued = service.request_otp(session, state_code=values["state"], mobile=values["mobile"], ip=_client_ip(request))
+            issued = service.request_otp(
+                session, state_code=values["state"], mobile=values["mobile"], ip=_client_ip(request), message=sign_in_sms()
+            )
     except Invalid as exc:
         errors = field_errors(exc)
         if "mobile" in errors:

@@ -34,6 +34,7 @@ BUILT_IN_NAMES = {
     "self_certified": N_("Approved on self-certification"),
     "applicant": N_("Applicant"),
     "system": N_("System"),
+    "fee_paid": N_("Fee paid"),
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from nagara.applications import export, service
 from nagara.applications.data import unseal_data
 from nagara.applications.models import Application
+from nagara.applications.views import step_note
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
 from nagara.identity.deps import DbSession, PagePrincipal
@@ -364,7 +365,7 @@ def _application(
             "from": state_name(svc, h.from_state) if h.from_state else None,
             "to": state_name(svc, h.to_state),
             "role": roles.get(h.actor_role, h.actor_role),
-            "comment": h.comment,
+            "comment": step_note(h.action, h.comment, h.data),
         }
         for h in service.history(session, app)
     ]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nagara.applications.models import Application
+from nagara.applications.service import service_for
 from nagara.kit import numbers
 from nagara.kit.access import Principal
 from nagara.kit.db import new_id, utcnow
@@ -22,6 +23,11 @@ from nagara.payments import accounts, property_tax
 from nagara.payments.models import Demand, DemandLine, Property
 from nagara.payments.service import demand_visible, local_day, payment_settings
 from nagara.tenancy import context as tenancy
+from nagara.web.i18n import LANGUAGES, N_, translations
+
+# An application's demand says what it is for in every interface language (the service's own name
+# from the pack, which carries all of them), so pages, receipts and the API show it translated.
+FEE_DESCRIPTION = N_("Fee for application %(number)s (%(service)s)")
 
 # -- reading -------------------------------------------------------------------------------------
 
@@ -118,6 +124,16 @@ def _add_lines(session: Session, demand: Demand, lines: list[dict[str, Any]]) ->
         )
 
 
+def fee_description(number: str, service_name: dict[str, str]) -> dict[str, str]:
+    """``{language: "Fee for application N (the service's name)"}`` in every interface language."""
+    # A service version loaded before its pack carried every language shows its English name, as pages do.
+    return {
+        lang: translations(lang).gettext(FEE_DESCRIPTION)
+        % {"number": number, "service": service_name.get(lang) or service_name["en"]}
+        for lang in LANGUAGES
+    }
+
+
 def raise_for_application(session: Session, app: Application, *, then_state: str | None, now: datetime) -> Demand:
     """The application's fee as a demand, payable by the applicant; raised at submission."""
     day = local_day(session, app.state_code, now)
@@ -131,7 +147,7 @@ def raise_for_application(session: Session, app: Application, *, then_state: str
         kind="application",
         application_id=app.id,
         payer_id=app.applicant_id,
-        description={"en": f"Fee for application {app.number} ({app.service_code})"},
+        description=fee_description(app.number, service_for(session, app).definition["name"]),
         amount=app.fee_total,
         due_date=day + timedelta(days=due_days),
         then_state=then_state,

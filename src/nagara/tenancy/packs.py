@@ -30,6 +30,10 @@ from sqlalchemy.orm import Session
 
 SCHEMA_FILES = ("common", "pack", "calendar", "districts", "local_bodies", "wards", "roles", "service")
 REQUIRED_FILES = ("pack.yaml", "calendar.yaml", "districts.yaml", "local_bodies.yaml", "roles.yaml")
+# The portal's languages (nagara.web.i18n.LANGUAGES): every text of every pack carries them all,
+# so that no page shows a service, a form or a name in English to someone reading Hindi.
+INTERFACE_LANGUAGES = ("en", "ml", "kn", "hi")
+LANGUAGE_CODES = frozenset({"ml", "kn", "hi", "en", "ta", "te", "mr", "bn", "gu", "pa", "or", "as", "ur"})
 REQUIRED_ROLES = (
     "citizen",
     "operator",
@@ -196,12 +200,46 @@ class _Collector:
         return not errors
 
 
-def _check_names(col: _Collector, rel: str, path: str, names: Any, languages: list[str]) -> None:
-    if not isinstance(names, dict):
-        return
-    missing = [lang for lang in languages if not names.get(lang)]
-    if missing:
-        col.add(rel, path, f"name lacks the pack language(s) {', '.join(missing)}; every name needs {', '.join(languages)}")
+def is_text(value: Any) -> bool:
+    """A pack's text in several languages: ``{ml: ..., en: ...}`` (keys are language codes, values strings)."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and set(value) <= LANGUAGE_CODES
+        and all(isinstance(v, str) for v in value.values())
+    )
+
+
+def texts(node: Any, path: str = "") -> Iterable[tuple[str, dict[str, str]]]:
+    """Every text of a pack document with its path (``wards[3].name``); a form's JSON Schema is not walked."""
+    if is_text(node):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key != "schema":
+                yield from texts(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from texts(value, f"{path}[{i}]")
+
+
+def required_languages(pack_languages: Iterable[str]) -> list[str]:
+    """The languages every text of a pack must carry: the portal's four, and any other the pack declares."""
+    return list(dict.fromkeys([*INTERFACE_LANGUAGES, *pack_languages]))
+
+
+def missing_languages_message(missing: list[str], required: list[str]) -> str:
+    return (
+        f"the text lacks {', '.join(missing)}; every text a citizen may see is needed in "
+        f"{', '.join(required)} (the portal's languages and the pack's)"
+    )
+
+
+def _check_texts(col: _Collector, rel: str, doc: Any, required: list[str]) -> None:
+    for path, names in texts(doc):
+        missing = [lang for lang in required if not names.get(lang)]
+        if missing:
+            col.add(rel, path, missing_languages_message(missing, required))
 
 
 def _items(doc: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -251,15 +289,12 @@ def read_pack(directory: Path) -> Pack:
 
     meta = docs["pack.yaml"]
     languages = [x for x in meta.get("languages") or [] if isinstance(x, str)] or ["en"]
-    _check_names(col, "pack.yaml", "name", meta.get("name"), languages)
+    required = required_languages(languages)
+    for rel, doc in [*docs.items(), *ward_docs.items()]:
+        _check_texts(col, rel, doc, required)
 
     calendar = docs["calendar.yaml"]
-    for i, hol in _items(calendar, "holidays"):
-        _check_names(col, "calendar.yaml", f"holidays[{i}].name", hol.get("name"), languages)
-
     districts = [d for _, d in _items(docs["districts.yaml"], "districts")]
-    for i, d in _items(docs["districts.yaml"], "districts"):
-        _check_names(col, "districts.yaml", f"districts[{i}].name", d.get("name"), languages)
     for dup in _duplicates(d.get("code") for d in districts):
         col.add("districts.yaml", "districts", f"district code {dup!r} is used more than once; codes must be unique")
     for dup in _duplicates(d.get("lgd_code") for d in districts):
@@ -274,7 +309,6 @@ def read_pack(directory: Path) -> Pack:
         col.add("local_bodies.yaml", "local_bodies", f"LGD code {dup} is used by more than one local body")
     for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
         where = f"local_bodies[{i}]"
-        _check_names(col, "local_bodies.yaml", f"{where}.name", b.get("name"), languages)
         if districts and "district" in b and b["district"] not in district_codes:
             col.add(
                 "local_bodies.yaml",
@@ -284,9 +318,6 @@ def read_pack(directory: Path) -> Pack:
             )
         if "parent" in b and b["parent"] not in body_codes:
             col.add("local_bodies.yaml", f"{where}.parent", f"parent {b['parent']!r} is not a local body of this pack")
-        overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}
-        for j, hol in _items(overrides.get("calendar"), "holidays"):
-            _check_names(col, "local_bodies.yaml", f"{where}.overrides.calendar.holidays[{j}].name", hol.get("name"), languages)
 
     wards: dict[str, list[dict[str, Any]]] = {}
     for rel, doc in ward_docs.items():
@@ -298,8 +329,6 @@ def read_pack(directory: Path) -> Pack:
         ward_items = [w for _, w in _items(doc, "wards")]
         for dup in _duplicates(w.get("number") for w in ward_items):
             col.add(rel, "wards", f"ward number {dup} appears more than once")
-        for i, w in _items(doc, "wards"):
-            _check_names(col, rel, f"wards[{i}].name", w.get("name"), languages)
         if isinstance(lb, str):
             wards[lb] = ward_items
 
@@ -311,12 +340,11 @@ def read_pack(directory: Path) -> Pack:
         for missing in [r for r in REQUIRED_ROLES if r not in role_codes]:
             col.add("roles.yaml", "roles", f"role {missing!r} is required; every pack defines {', '.join(REQUIRED_ROLES)}")
     for i, r in _items(docs["roles.yaml"], "roles"):
-        _check_names(col, "roles.yaml", f"roles[{i}].name", r.get("name"), languages)
         for where, message in parts.check_role(r):
             col.add("roles.yaml", f"roles[{i}].{where}", message)
 
-    services = _read_services(col, directory, {str(c) for c in role_codes}, languages, parts.check_service)
-    for file, where, message in parts.check_certificates(directory, languages, services):
+    services = _read_services(col, directory, {str(c) for c in role_codes}, required, parts.check_service)
+    for file, where, message in parts.check_certificates(directory, required, services):
         col.add(file, where, message)
     for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
         body_overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}

@@ -1,6 +1,6 @@
 """Interface languages: the merged gettext catalogs and the request's locale.
 
-Catalogs are per area (``web``, ``officer``, ``payments``, ``certificates``) so that
+Catalogs are per area (``web``, ``officer``, ``payments``, ``certificates``, ``forms``, ``sms``) so that
 engineers never edit each other's files: ``src/nagara/locale/<lang>/LC_MESSAGES/<area>.po``.
 They are read straight from the ``.po`` files at first use (no compile step, so a fresh
 clone works) and merged into one catalog per language. English is the msgid.

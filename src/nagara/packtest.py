@@ -368,6 +368,7 @@ class Run:
             var_dir=workdir,
             packs_dir=packs_dir,
             worker_embedded=False,
+            files_backend="local",  # uploads go under the temporary folder, whatever the environment says
             log_json=False,
         )
         self.sms = _Recorder()
@@ -397,7 +398,8 @@ class Run:
             principal = None
             if user_id is not None:
                 user = session.get(User, user_id)
-                assert user is not None
+                if user is None:
+                    raise RuntimeError(f"the pack test's user {user_id} is missing")
                 principal = identity.load_principal(session, user, "bearer")
                 context.bind_actor(principal.user_id, principal.kind)
             yield session, principal
@@ -409,8 +411,9 @@ class Run:
         worker = Worker(self.rt.db)
         for job in worker.claim():
             worker.handle(job)
-        code = re.search(r"\d{4,}", self.sms.sent[-1][1])
-        assert code is not None, "the sign-in SMS carries no code"
+        code = re.search(r"\d{4,}", self.sms.sent[-1][1]) if self.sms.sent else None
+        if code is None:
+            raise RuntimeError("no sign-in code was sent to the citizen's phone")
         with self.step() as (session, _):
             user = identity.verify_otp(
                 session, state_code=self.pack.code, challenge_id=issued.challenge_id, mobile=CITIZEN_MOBILE, code=code.group()
@@ -531,6 +534,9 @@ class Walker:
             except Problem as exc:
                 errors.append(f"as {role}: {_reason(exc)}")
                 continue
+            except Exception as exc:  # noqa: BLE001 - reported as this step's failure, with its type, not swallowed
+                errors.append(f"as {role}: {type(exc).__name__}: {exc}")
+                continue
             self.taken.add(code)
             self.entered.add(after.state)
             return after
@@ -555,6 +561,10 @@ class Walker:
                 after = _snapshot(session, app)
         except Problem as exc:
             raise StepFailed(f"paying the fee at the counter: {_reason(exc)}") from exc
+        except StepFailed:
+            raise
+        except Exception as exc:  # re-raised as this step's failure, with its type
+            raise StepFailed(f"paying the fee at the counter: {type(exc).__name__}: {exc}") from exc
         if not after.fee_paid:
             raise StepFailed("the counter payment did not mark the fee paid")
         self.entered.add(after.state)
@@ -664,6 +674,9 @@ class Walker:
         except Problem as exc:
             self.refusals.setdefault(SUBMIT, _reason(exc))
             self.report.problems.append(f"{what}: submitting the generated form was refused: {_reason(exc)}")
+            return None
+        except Exception as exc:  # noqa: BLE001 - reported as this walk's failure, with its type, not swallowed
+            self.report.problems.append(f"{what}: submitting failed: {type(exc).__name__}: {exc}")
             return None
         try:
             return go(snap)

@@ -154,9 +154,9 @@ def pack_test(
         where = f"{report.service} at {report.local_body}"
         walked = f"{len(report.states)} states, {len(report.actions)} actions, {report.applications} applications"
         if report.ok:
-            out.print(f"[green]ok[/green]   {where}: {walked}", highlight=False)
+            out.print(f"[green]ok[/green]   {where}: {walked}", highlight=False, soft_wrap=True)
             return
-        out.print(f"[red]FAIL[/red] {where}: {len(report.problems)} problem(s) ({walked})", highlight=False)
+        out.print(f"[red]FAIL[/red] {where}: {len(report.problems)} problem(s) ({walked})", highlight=False, soft_wrap=True)
         for problem in report.problems:
             out.print(f"       {problem}", highlight=False, markup=False, soft_wrap=True)
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import re
+import struct
 import tempfile
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -85,11 +87,19 @@ def _pdf() -> bytes:
     return out
 
 
+def _png() -> bytes:
+    """A 1x1 white PNG, its chunks' checksums computed."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # width, height, 8 bits, RGB, no interlace
+    pixels = zlib.compress(b"\x00\xff\xff\xff")  # filter byte, one white pixel
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
 PDF = _pdf()
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-    "0000000d4944415478da63f8ffff3f0005fe02fea7d6a4b20000000049454e44ae426082"
-)
+PNG = _png()
 OFFICER_PASSWORD = "pack-test-password-2026"  # a throwaway officer of a throwaway database
 CITIZEN_MOBILE = "9000000099"
 

@@ -7,6 +7,8 @@ broken copies walk only the service they break.
 
 from __future__ import annotations
 
+import io
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
+from PIL import Image
 from typer.testing import CliRunner
 
 from nagara.cli import app as cli
@@ -152,4 +155,14 @@ def test_patterns_formats_and_conditions_are_met() -> None:
 def test_the_uploads_are_what_they_claim() -> None:
     assert sniff_media_type(PDF) == "application/pdf"
     assert sniff_media_type(PNG) == "image/png"
+    # the PDF's cross-reference table points at its objects, and startxref at the table
     assert PDF.rstrip().endswith(b"%%EOF")
+    startxref = int(PDF.rsplit(b"startxref", 1)[1].split()[0])
+    assert PDF[startxref:].startswith(b"xref")
+    offsets = re.findall(rb"(\d{10}) 00000 n", PDF)
+    assert len(offsets) == 3
+    for number, offset in enumerate(offsets, start=1):
+        assert PDF[int(offset) :].startswith(f"{number} 0 obj".encode())
+    with Image.open(io.BytesIO(PNG)) as image:  # checks every chunk's checksum and the pixels
+        image.load()
+        assert image.size == (1, 1)

@@ -92,6 +92,8 @@ def test_an_action_whose_role_may_not_act_fails(tmp_path: Path) -> None:
         for action in service["workflow"]["actions"]:
             if action["code"] == "approve":
                 action["roles"] = ["observer"]
+        for document in service["documents"]:
+            document["media_types"] = ["image/png"]  # the walk uploads a PNG where a PDF is not accepted
 
     _edit(pack / "roles.yaml", add_role)
     _edit(pack / "services" / "birth-registration.yaml", only_observer_approves)
@@ -101,6 +103,9 @@ def test_an_action_whose_role_may_not_act_fails(tmp_path: Path) -> None:
     assert "action 'approve' was never taken" in text
     assert "as observer: 'approve' is taken by observer; you hold none of those roles here" in text
     assert "state 'approved' was never reached" in text
+    # the rest, submission with PNG documents included, worked; the appeal walk ends at the same approval
+    assert "FAIL birth-registration at kl.kannur-corp: 3 problem(s)" in text
+    assert "appeals: 'approve' from 'approval'" in text
 
 
 def test_an_unknown_service_or_an_invalid_pack_is_refused(tmp_path: Path) -> None:

@@ -147,6 +147,47 @@ def applications_reindex(
     out.print(f"search terms written for {done} application(s)")
 
 
+@pack_app.command("test")
+def pack_test(
+    directory: Annotated[Path, typer.Argument(help="A pack folder, such as packs/kl")],
+    service: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="Walk only this service (repeatable); default: all")
+    ] = None,
+) -> None:
+    """Walk every service of a pack to each final state, through every action and appeal, on a scratch
+    database (a temporary SQLite file), as a citizen and the officers of the workflow's roles; report each
+    state or action that could not be reached and why. Exit 1 if any."""
+    from nagara.packtest import ServiceReport, walk_pack
+    from nagara.tenancy.packs import InvalidPack, read_pack
+
+    try:
+        pack = read_pack(directory)
+    except InvalidPack as exc:
+        _validate(directory)
+        raise typer.Exit(1) from exc
+    unknown = sorted(set(service or []) - set(pack.services))
+    if unknown:
+        err.print(f"[red]error:[/red] no service {', '.join(unknown)} in {directory}/services/", highlight=False)
+        raise typer.Exit(2)
+
+    def show(report: ServiceReport) -> None:
+        where = f"{report.service} at {report.local_body}"
+        walked = f"{len(report.states)} states, {len(report.actions)} actions, {report.applications} applications"
+        if report.ok:
+            out.print(f"[green]ok[/green]   {where}: {walked}", highlight=False, soft_wrap=True)
+            return
+        out.print(f"[red]FAIL[/red] {where}: {len(report.problems)} problem(s) ({walked})", highlight=False, soft_wrap=True)
+        for problem in report.problems:
+            out.print(f"       {problem}", highlight=False, markup=False, soft_wrap=True)
+
+    result = walk_pack(pack, services=service, progress=show)
+    failed = [r for r in result.services if not r.ok]
+    if failed:
+        err.print(f"[red]{directory}: {len(failed)} of {len(result.services)} service walk(s) failed[/red]", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"[green]{directory}: every state and action of {len(result.services)} service walk(s) reached[/green]")
+
+
 @users_app.command("token")
 def users_token(
     user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")],

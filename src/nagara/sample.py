@@ -232,6 +232,8 @@ class Plan:
     start: datetime
     stop_after: int  # office steps to take before stopping ("open")
     online: bool  # pays online (else at the counter)
+    pays_early: bool = True  # pays the fee soon after applying (else when the approval needs it)
+    brisk: bool = False  # each office step within a day (the showcase reaches its step in the days it has)
     number: str | None = None
     office_steps: int = 0
     returned: bool = False
@@ -562,7 +564,9 @@ def _next_step(world: _World, plan: Plan, app: Application, service: Service) ->
         if rejected and fate == "second_appeal" and plan.appealed == 0:
             return (APPLICANT, APPEAL, world.rng.choice(REMARKS["appeal"]))
         return None
-    # In the office's hands.
+    # In the office's hands. Most applicants pay the fee soon after applying.
+    if plan.pays_early and app.fee_total > 0 and not app.fee_paid and fate != "withdrawn":
+        return ("payer", "pay", None)
     if fate == "open" and plan.office_steps >= plan.stop_after:
         return None
     if fate == "withdrawn" and plan.office_steps >= plan.stop_after:
@@ -675,8 +679,12 @@ def _when_next(world: _World, plan: Plan, app: Application, service: Service) ->
     limit = service.state(app.state).get("sla_days") or 3
     late = rng.random() < 0.08
     days = limit * (rng.uniform(1.2, 2.0) if late else rng.uniform(0.05, 0.8))
-    if app.fee_total > 0 and not app.fee_paid and plan.online:
-        return _citizen_time(world, plan.body, now + timedelta(hours=rng.uniform(1, 30)))
+    if plan.brisk:
+        days = rng.uniform(0.05, 0.5)
+    if app.fee_total > 0 and not app.fee_paid and plan.pays_early:
+        if plan.online:
+            return _citizen_time(world, plan.body, now + timedelta(hours=rng.uniform(1, 30)))
+        return _office_time(world, plan.body, now + timedelta(hours=rng.uniform(2, 36)))  # to the counter
     return _office_time(world, plan.body, now + timedelta(days=days))
 
 
@@ -736,6 +744,28 @@ def _world(session: Session, rng: random.Random, now: datetime) -> _World:
     return _World(rng, now, officers, citizens, services, zones, calendars)
 
 
+# The first applications of each body: one of each kind, so that every demo officer's inbox,
+# the state administrator's second appeals and the citizen's list have work in any run.
+# (fate, office steps before stopping, days ago it started)
+SHOWCASE: list[tuple[str, int, float]] = [
+    ("open", 0, 0.5),
+    ("open", 1, 4),  # paid at the counter (the longest workflows have fees)
+    ("open", 2, 6),
+    ("returned", 0, 3),
+    ("approved", 0, 20),
+    ("first_appeal", 0, 45),
+    ("second_appeal", 0, 70),
+    ("rejected", 0, 30),
+    ("withdrawn", 1, 10),
+    ("draft", 0, 2),
+]
+DEMO_CITIZEN_SHOWS = {0, 3, 4, 5, 9}  # open, returned to them, approved, appealed, a draft
+
+
+def _office_states(service: Service) -> list[str]:
+    return [s for s, v in service.workflow["states"].items() if v.get("role") not in (None, APPLICANT)]
+
+
 def _plans(world: _World, count: int, days: int) -> list[Plan]:
     rng = world.rng
     bodies = list(world.services)
@@ -744,19 +774,32 @@ def _plans(world: _World, count: int, days: int) -> list[Plan]:
     for i in range(count):
         body = bodies[i % len(bodies)]
         state = body.split(".", 1)[0]
-        code = rng.choice(sorted(world.services[body]))
-        fate = rng.choices(fates, weights)[0]
-        # The demo citizen has a few of everything: every eighth application in each state is theirs.
-        citizen = 0 if i % (8 * len(bodies)) < len(bodies) else rng.randrange(1, len(world.citizens[state]))
-        if fate in ("open", "returned", "draft"):
-            ago = rng.uniform(0, 8) if rng.random() < 0.7 else rng.uniform(8, 45)  # older open work is overdue
+        offered = world.services[body]
+        showcase = i // len(bodies)
+        # The demo citizen has one at each kind of step, and every eighth application after those.
+        theirs = showcase in DEMO_CITIZEN_SHOWS if showcase < len(SHOWCASE) else showcase % 8 == 0
+        citizen = 0 if theirs else rng.randrange(1, len(world.citizens[state]))
+        if showcase < len(SHOWCASE):
+            fate, stop_after, ago = SHOWCASE[showcase]
+            if fate == "open":  # the longest workflow, stopped with each office role in turn
+                code = max(sorted(offered), key=lambda c: len(_office_states(offered[c])))
+            else:  # the quickest, so that appeals are decided within the days played
+                code = min(sorted(offered), key=lambda c: offered[c].workflow["sla_days"])
+            start = _citizen_time(world, body, world.now - timedelta(days=min(ago, days)))
         else:
-            ago = rng.uniform(5, days)
-        start = _citizen_time(world, body, world.now - timedelta(days=ago))
-        service = world.services[body][code]
-        office_states = [s for s, v in service.workflow["states"].items() if v.get("role") not in (None, APPLICANT)]
-        stop_after = rng.randrange(0, max(1, len(office_states)))
-        plans.append(Plan(i, body, state, code, citizen, fate, start, stop_after, online=rng.random() < 0.55))
+            code = rng.choice(sorted(offered))
+            fate = rng.choices(fates, weights)[0]
+            if fate in ("open", "returned", "draft"):
+                ago = rng.uniform(0, 8) if rng.random() < 0.7 else rng.uniform(8, 45)  # older open work is overdue
+            else:
+                ago = rng.uniform(5, days)
+            start = _citizen_time(world, body, world.now - timedelta(days=ago))
+            stop_after = rng.randrange(0, max(1, len(_office_states(offered[code]))))
+        start = min(start, world.now - timedelta(minutes=rng.uniform(10, 120)))  # office hours may be still to come
+        online = rng.random() < 0.5 and showcase not in (1, 2)
+        plan = Plan(i, body, state, code, citizen, fate, start, stop_after, online, pays_early=rng.random() < 0.85)
+        plan.brisk = showcase < len(SHOWCASE)
+        plans.append(plan)
     return plans
 
 

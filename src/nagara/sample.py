@@ -429,10 +429,10 @@ def form_for(rng: random.Random, service: Service, state: str, at: datetime, app
         if not errors:
             return data
         for e in errors:
-            key = e["loc"][-1] if e["loc"] else None
-            if isinstance(key, str) and key in props:
-                value = _value(rng, key, props[key], ctx)
-                data[key] = value if value is not None and e["type"] == "required" else _any(props[key])
+            field_name = e["loc"][-1] if e["loc"] else None
+            if isinstance(field_name, str) and field_name in props:
+                value = _value(rng, field_name, props[field_name], ctx)
+                data[field_name] = value if value is not None and e["type"] == "required" else _any(props[field_name])
     errors = form_errors(schema, data)
     if errors:
         raise ValueError(f"{service.code}: no valid sample form: {errors}")

@@ -313,6 +313,8 @@ def worker() -> None:
 
 
 def _add_sample(rt: Runtime, seed: int, applications: int, days: int) -> None:
+    from rich.markup import escape
+
     from nagara.sample import add_sample
 
     with Progress(console=out, transient=True) as progress:
@@ -326,11 +328,11 @@ def _add_sample(rt: Runtime, seed: int, applications: int, days: int) -> None:
         )
     states = ", ".join(f"{n} {s}" for s, n in sorted(report.by_state.items()))
     out.print(
-        f"sample: {report.applications} applications ({states}); {report.steps} steps, {report.payments} payments, "
-        f"{report.day_closes} counter days closed; ledger size {report.ledger_size}"
+        f"sample: {report.applications} applications, {report.steps} steps, {report.payments} payments, "
+        f"{report.day_closes} counter days closed; the database now has {states}; ledger size {report.ledger_size}"
     )
     for failure in report.failures:
-        err.print(f"[yellow]sample step refused:[/yellow] {failure}", highlight=False, markup=False)
+        err.print(f"[yellow]sample step refused:[/yellow] {escape(failure)}", highlight=False)
 
 
 SAMPLE_SEED = Annotated[int, typer.Option(help="Seed of the made-up data (the same seed gives the same data)")]

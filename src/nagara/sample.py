@@ -48,6 +48,7 @@ from nagara.ledger import integrator
 from nagara.payments import counter, online, reports
 from nagara.payments.demands import amount_due, demand_of_application
 from nagara.payments.gateways import local_gateway
+from nagara.payments.models import DayClose
 from nagara.payments.service import local_day
 from nagara.runtime import runtime_of
 from nagara.tenancy.context import body_place
@@ -620,6 +621,10 @@ def _pay(world: _World, session: Session, plan: Plan, app: Application, report: 
     """The fee: online by the citizen (the local gateway, then the browser's return), or in cash at the counter."""
     number = app.number
     citizen = _citizen(world, plan)
+    clerk = _officer(world, plan, "counter_clerk")
+    day = utcnow().astimezone(world.zones[plan.body]).date()
+    if clerk is None or _closed(session, clerk, plan.body, day):  # an earlier run closed that day: pay online
+        plan.online = True
     if plan.online:
         demand = demand_of_application(session, citizen, number)
         if demand is None or demand.status != "due":
@@ -630,15 +635,13 @@ def _pay(world: _World, session: Session, plan: Plan, app: Application, report: 
         back = gateway.complete(session, created.payment.gateway_order_id, outcome="paid", method="upi")
         online.handle_return(session, gateway.name, dict(parse_qsl(urlsplit(back).query)))
     else:
-        clerk = _officer(world, plan, "counter_clerk")
-        if clerk is None:
-            return False
+        assert clerk is not None
         demand = demand_of_application(session, clerk, number)
         if demand is None or demand.status != "due":
             return False
         due, _lines = amount_due(session, demand, local_day(session, demand.state_code, utcnow()))
         counter.counter_payment(session, clerk, demand.number, method="cash", amount=due, instrument=None, idempotency_key=None)
-        world.collected.add((plan.body, utcnow().astimezone(world.zones[plan.body]).date()))
+        world.collected.add((plan.body, day))
     report.payments += 1
     return True
 
@@ -884,10 +887,15 @@ def _days(world: _World, body: str, now: datetime, days: int) -> list[date]:
 def _close(world: _World, session: Session, body: str, at: datetime) -> int:
     day = at.astimezone(world.zones[body]).date()
     clerk = world.officers.get((body, "counter_clerk"))
-    if clerk is None or (body, day) not in world.collected:
-        return 0  # nothing taken at this counter that day
+    if clerk is None or (body, day) not in world.collected or _closed(session, clerk, body, day):
+        return 0  # nothing taken at this counter that day, or closed already
     reports.close_day(session, clerk, body, day)
     return 1
+
+
+def _closed(session: Session, clerk: Principal, body: str, day: date) -> bool:
+    where = (DayClose.local_body_code == body, DayClose.business_date == day, DayClose.clerk_id == clerk.user_id)
+    return session.scalar(select(DayClose.id).where(*where)) is not None
 
 
 def integrate_ledger(db: Database) -> int:

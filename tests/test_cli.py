@@ -95,7 +95,7 @@ def test_an_operator_sets_up_and_gets_a_token(operator_env: str, tmp_path: Path)
 
 
 def test_demo_loads_packs_and_accounts_without_serving(operator_env: str) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--no-serve"])
+    result = CliRunner().invoke(cli, ["demo", "--no-serve", "--no-sample"])  # the sample data: tests/test_demo.py
     assert result.exit_code == 0, result.output
     assert "tvm-corp.secretary" in result.output
     assert "nagara-demo-2026" in result.output

@@ -21,6 +21,7 @@ from nagara.command import settings_or_exit as _settings
 from nagara.ledger.cli import ledger_app
 
 if TYPE_CHECKING:
+    from nagara.kit.settings import Settings
     from nagara.runtime import Runtime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Nagara: citizen services of local governments.")
@@ -478,17 +479,60 @@ def worker() -> None:
     Worker(rt.db).run_forever(stop, settings.worker_poll_seconds)
 
 
+def _add_sample(rt: Runtime, seed: int, applications: int, days: int) -> None:
+    from rich.markup import escape
+
+    from nagara.sample import add_sample
+
+    with Progress(console=out, transient=True) as progress:
+        task = progress.add_task("sample applications", total=applications)
+        report = add_sample(
+            rt.db,
+            seed=seed,
+            applications_count=applications,
+            days=days,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    states = ", ".join(f"{n} {s}" for s, n in sorted(report.by_state.items()))
+    out.print(
+        f"sample: {report.applications} applications, {report.steps} steps, {report.payments} payments, "
+        f"{report.day_closes} counter days closed; the database now has {states}; ledger size {report.ledger_size}"
+    )
+    for failure in report.failures:
+        err.print(f"[yellow]sample step refused:[/yellow] {escape(failure)}", highlight=False)
+
+
+SAMPLE_SEED = Annotated[int, typer.Option(help="Seed of the made-up data (the same seed gives the same data)")]
+SAMPLE_COUNT = Annotated[int, typer.Option(help="Applications to play")]
+SAMPLE_DAYS = Annotated[int, typer.Option(help="Over how many days before now")]
+
+
+def _refuse_production(settings: Settings) -> None:
+    if settings.env == "production":
+        err.print("[red]error:[/red] the demonstration data is not for production")
+        raise typer.Exit(2)
+
+
 @app.command()
-def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")] = True) -> None:
-    """Migrate, load the packs and demonstration accounts, then serve."""
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")] = True,
+    sample: Annotated[
+        bool, typer.Option("--sample/--no-sample", help="Fill a database without applications with sample data")
+    ] = True,
+    seed: SAMPLE_SEED = 13,
+    applications: SAMPLE_COUNT = 320,
+    days: SAMPLE_DAYS = 90,
+) -> None:
+    """Migrate, load the packs and demonstration accounts, add sample data to a fresh database, then serve."""
+    from sqlalchemy import select
+
+    from nagara.applications.models import Application
     from nagara.demo import DEMO_CITIZEN_MOBILE, DEMO_PASSWORD, demo_accounts_table, load_demo_users
     from nagara.kit.migrate import upgrade
     from nagara.tenancy.packs import discover
 
     settings = _settings()
-    if settings.env == "production":
-        err.print("[red]error:[/red] the demonstration data is not for production")
-        raise typer.Exit(2)
+    _refuse_production(settings)
     rt = _runtime(settings)
     upgrade(rt.db.engine)
     _load_packs(rt, discover(settings.packs_dir))
@@ -498,6 +542,9 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="S
 
     with rt.db.unit_of_work() as session:
         load_demo_properties(session, DEMO_CITIZEN_MOBILE)  # a property register with this half-year's demands
+        fresh = session.scalar(select(Application.id).limit(1)) is None
+    if sample and fresh:  # once: a database with applications is left as it is (`nagara sample` adds more)
+        _add_sample(rt, seed, applications, days)
     with rt.db.unit_of_work(readonly=True) as session:
         rows = demo_accounts_table(session)
     table = Table(Column("username", no_wrap=True), Column("role", no_wrap=True), "where", title="Demo officer accounts")
@@ -507,14 +554,31 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="S
     out.print(
         f"Officers: password [bold]{DEMO_PASSWORD}[/bold];\n"
         "  authenticator code: [bold].venv/bin/nagara users totp USERNAME[/bold]\n"
-        f"Citizens: sign in with any mobile number (for example {DEMO_CITIZEN_MOBILE}); "
-        "the one-time code is printed in this terminal.\n"
+        f"Citizens: sign in with any mobile number (for example {DEMO_CITIZEN_MOBILE}, whose applications the "
+        "sample data has); the one-time code is printed in this terminal.\n"
         "Token for scripts: [bold].venv/bin/nagara users token USERNAME[/bold]\n"
         f"Open [bold]{settings.base_url}/[/bold] (API docs at {settings.base_url}/docs)"
     )
     sys.stdout.flush()
     if serve_after:
         serve(host=None, port=None, workers=None)
+
+
+@app.command("sample")
+def sample_data(seed: SAMPLE_SEED = 13, applications: SAMPLE_COUNT = 320, days: SAMPLE_DAYS = 90) -> None:
+    """Add sample applications, payments and certificates to the demo local bodies of an existing database.
+
+    Needs the packs and the demo accounts (`nagara demo --no-serve` loads them). Every record is
+    made by the same services the API calls, back-dated over the past days; run it again to add more.
+    """
+    from nagara.demo import load_demo_users
+
+    settings = _settings()
+    _refuse_production(settings)
+    rt = _runtime(settings)
+    with rt.db.unit_of_work() as session:
+        load_demo_users(session)
+    _add_sample(rt, seed, applications, days)
 
 
 def main() -> None:

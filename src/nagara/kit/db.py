@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -34,8 +35,33 @@ NAMING_CONVENTION = {
 }
 
 
+_SET_TIME: ContextVar[datetime | None] = ContextVar("nagara_set_time", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the one clock of the code (column defaults, services, the workflow's steps).
+
+    Inside :func:`clock_set_to` it is the time that context set; nothing else changes it.
+    """
+    at = _SET_TIME.get()
+    return datetime.now(UTC) if at is None else at
+
+
+@contextmanager
+def clock_set_to(at: datetime) -> Iterator[None]:
+    """Run the block as if it were ``at``: every ``utcnow()`` in this thread (or task) returns it.
+
+    For writing a history that happened earlier through the real services (``nagara sample``
+    back-dates its applications, payments and certificates); it ends with the block, and other
+    threads and requests never see it.
+    """
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given; the clock is set to an aware time")
+    token = _SET_TIME.set(at.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _SET_TIME.reset(token)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -227,6 +227,10 @@ def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path: Path) -> No
         assert response.headers["retry-after"].isdigit()
         assert "database" in body["detail"]
         assert problem(c.get("/readyz"), 503)["status"] == 503
+        page = c.get("/", headers={"Accept-Language": "ml"})
+        assert page.status_code == 503
+        assert page.headers["retry-after"].isdigit()
+        assert "സേവനം അൽപ്പനേരത്തേക്ക് ലഭ്യമല്ല" in page.text
     engine.dispose()
 
 

@@ -113,6 +113,13 @@ def test_json_bodies_with_what_no_column_holds_are_a_422_naming_the_field(client
     assert locs(problem(response, 422)) == [loc]
 
 
+def test_a_json_body_without_a_content_type_is_checked_too(client: TestClient) -> None:
+    raw = b'{"username": "a\\u0000", "password": "x", "totp": "1"}'
+    assert locs(problem(client.post("/api/v1/auth/officer", content=raw), 422))[0][0] == "body"
+    vendor = client.post("/api/v1/auth/officer", content=raw, headers={"content-type": "application/merge-patch+json"})
+    assert locs(problem(vendor, 422)) == [["body", "username"]]
+
+
 def test_sign_in_form_fields_with_a_nul_are_refused(client: TestClient) -> None:
     for path, data in (
         ("/officer/sign-in", {"username": "a\x00b", "password": "x", "code": "1"}),

@@ -217,7 +217,7 @@ class InputGuard:
             return receive
         body = await self._read(receive, limit)
         media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media == "application/json" or media.endswith("+json"):
+        if media in ("", "application/json") or (media.startswith("application/") and media.endswith("+json")):
             check_json(body)
         elif media == "application/x-www-form-urlencoded":
             if any(s in body for s in _SUSPECT_FORM):

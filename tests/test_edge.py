@@ -14,6 +14,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy.exc import DataError
 
 from nagara.app import create_app
 from nagara.kit import migrate
@@ -199,6 +200,16 @@ def test_a_500_carries_the_requests_id_in_body_and_header(client: TestClient, mo
     assert response.json()["request_id"] == "probe-42"
     own = client.get("/api/v1/states")
     assert own.headers["x-request-id"] == own.json()["request_id"] != ""
+
+
+def test_a_bad_statement_stays_a_500_not_a_503(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def bad(*_: Any, **__: Any) -> None:
+        raise DataError("SELECT 1", {}, ValueError("invalid byte sequence"))
+
+    monkeypatch.setattr(tenancy, "list_states", bad)
+    response = client.get("/api/v1/states")
+    assert response.status_code == 500
+    assert "retry-after" not in response.headers
 
 
 def test_readyz_checks_the_schema_and_the_file(db_factory: DatabaseFactory, tmp_path: Path) -> None:

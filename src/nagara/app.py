@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import itertools
 import logging
@@ -22,6 +23,8 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,7 +42,8 @@ from nagara.certificates.views import router as certificates_views_router
 from nagara.domains import load_all
 from nagara.identity.api import router as identity_router
 from nagara.identity.views import router as identity_views_router
-from nagara.kit import context
+from nagara.kit import context, migrate
+from nagara.kit.edge import InputGuard, Limits
 from nagara.kit.errors import Problem, http_problem
 from nagara.kit.logging import configure_logging
 from nagara.kit.metrics import LATENCY, REQUESTS
@@ -92,13 +96,35 @@ PUBLIC_API_ROUTES = {
     ("POST", "/api/v1/payments/callback/{gateway}"),  # authenticated by the gateway's HMAC signature
     ("GET", "/api/v1/payments/return/{gateway}"),  # the payer's browser; its signature is checked
 }
+# Routes that take a file: their bodies may reach NAGARA_UPLOAD_MAX_BYTES, every other body
+# NAGARA_REQUEST_MAX_BYTES (kit/edge.py).
+UPLOAD_ROUTES = (
+    ("POST", "/api/v1/applications/{number}/documents"),
+    ("POST", "/applications/{number}/documents"),
+    ("POST", "/credentials/verify-document"),
+    ("POST", "/verify"),
+)
+# The envelope of a multipart upload (boundaries, part headers, the other fields).
+UPLOAD_ENVELOPE = 64 * 1024
+HSTS = "max-age=31536000; includeSubDomains"
+DB_RETRY_AFTER = 5  # seconds a client waits before trying again while the database is unreachable
 
 
-def _problem_response(body: dict[str, object], headers: dict[str, str] | None = None) -> JSONResponse:
-    ctx = context.current()
-    if ctx.request_id:
-        body.setdefault("request_id", ctx.request_id)
+def _problem_response(
+    body: dict[str, object], headers: dict[str, str] | None = None, *, request_id: str | None = None
+) -> JSONResponse:
+    request_id = request_id or context.current().request_id
+    if request_id:
+        body.setdefault("request_id", request_id)
     return JSONResponse(body, status_code=int(str(body["status"])), media_type=PROBLEM_JSON, headers=headers)
+
+
+def _unreachable(exc: Exception) -> bool:
+    """Whether a database error means the database cannot be reached (not a bad statement)."""
+    if isinstance(exc, DisconnectionError):
+        return True
+    # SQLAlchemy names no statement when connecting failed; a dropped connection is invalidated.
+    return isinstance(exc, DBAPIError) and (exc.statement is None or exc.connection_invalidated)
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -137,18 +163,44 @@ def _install_errors(app: FastAPI) -> None:
         body["instance"] = request.url.path
         return _problem_response(body, dict(exc.headers or {}))
 
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(DisconnectionError)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if not _unreachable(exc):
+            raise exc  # a bad statement is a bug: the 500 below, logged
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        detail = "the database cannot be reached at the moment; try again shortly"
+        retry = {"Retry-After": str(DB_RETRY_AFTER)}
+        if pages.is_page(request):
+            page = pages.error_page(request, 503, detail)
+            page.headers.update(retry)
+            return page
+        body = http_problem(503, detail)
+        body["instance"] = request.url.path
+        return _problem_response(body, retry)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        # Starlette runs this outside the middleware: the request's id comes from the scope.
+        request_id = str(request.scope.get(REQUEST_ID_KEY, ""))
+        log.error("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id, exc_info=exc)
+        headers = {"X-Request-ID": request_id, **SECURITY_HEADERS}
         if pages.is_page(request):
-            return pages.error_page(request, 500)
-        return _problem_response(http_problem(500, "an internal error occurred; quote the request id when reporting it"))
+            page = pages.error_page(request, 500)
+            page.headers.update(headers)
+            return page
+        body = http_problem(500, "an internal error occurred; quote the request id when reporting it")
+        return _problem_response(body, headers, request_id=request_id)
 
 
 # Request ids: this process's random prefix and a counter, unique without a uuid4 per request
 # (os.urandom's system call showed as 12% of /api/v1/me's samples).
 _PROCESS_PREFIX = secrets.token_hex(8)
 _REQUEST_COUNTER = itertools.count(1)
+
+
+REQUEST_ID_KEY = "nagara.request_id"  # where the middleware leaves the request's id in the ASGI scope
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Content-Security-Policy": CSP}
 
 
 def new_request_id() -> str:
@@ -221,15 +273,18 @@ class RequestContextMiddleware:
     runs the app in a separate task with a memory stream, a cost every request pays.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        request_id = headers.get("x-request-id", "")[:64] or new_request_id()
+        given = headers.get("x-request-id", "")[:64]
+        request_id = given if given.isascii() and given.isprintable() and given else new_request_id()
+        scope[REQUEST_ID_KEY] = request_id
         path: str = scope["path"]
         client = scope.get("client")
         ctx = context.ActorContext(
@@ -251,6 +306,8 @@ class RequestContextMiddleware:
                 out.setdefault("X-Content-Type-Options", "nosniff")
                 out.setdefault("Referrer-Policy", "same-origin")
                 out.setdefault("Content-Security-Policy", DOCS_CSP if path in ("/docs", "/docs/oauth2-redirect") else CSP)
+                if self.hsts:
+                    out.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
         try:
@@ -272,16 +329,37 @@ def _ops_routes(app: FastAPI) -> None:
 
     @app.get("/readyz", include_in_schema=False)
     def readyz(request: Request) -> JSONResponse:
+        """Ready when the database answers and its schema is the code's migration head."""
         runtime: Runtime = request.app.state.runtime
+        url = make_url(runtime.settings.database_url)
+        database = url.database or ""
+        if url.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).is_file():
+            return _problem_response(http_problem(503, f"the SQLite database file {database} is missing"))
         try:
             with runtime.db.unit_of_work(readonly=True) as session:
                 session.execute(text("SELECT 1"))
+                current, revisions = migrate.at_head(session.connection())
         except Exception as exc:  # noqa: BLE001 - readiness reports any failure
             return _problem_response(http_problem(503, f"database unreachable: {type(exc).__name__}"))
+        if not current:
+            head = ", ".join(sorted(migrate.heads()))
+            detail = f"the database schema is at {revisions}, not the code's migration head {head}: run nagara db upgrade"
+            return _problem_response(http_problem(503, detail))
         return JSONResponse({"status": "ready", "database": runtime.db.engine.dialect.name})
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        settings: Settings = request.app.state.runtime.settings
+        token = settings.metrics_token.get_secret_value()
+        if not token:
+            if settings.env == "production":
+                detail = "/metrics is closed: set NAGARA_METRICS_TOKEN and send it as a bearer token"
+                return _problem_response(http_problem(403, detail))
+        else:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                body = http_problem(401, "/metrics needs the bearer token NAGARA_METRICS_TOKEN")
+                return _problem_response(body, {"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
@@ -342,8 +420,10 @@ def create_app(
     _install_errors(app)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(pages.PageCompression)
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_networks)
+    limits = Limits(settings.request_max_bytes, settings.upload_max_bytes + UPLOAD_ENVELOPE, UPLOAD_ROUTES)
+    app.add_middleware(InputGuard, limits=limits)  # inside the request context: its refusals carry the request id
+    app.add_middleware(RequestContextMiddleware, hsts=settings.env == "production")
+    app.add_middleware(TrustedProxyMiddleware, trusted=settings.trusted_networks)  # outermost: the address first
     _ops_routes(app)
     for router in API_ROUTERS:
         app.include_router(router)

@@ -20,7 +20,9 @@ GOOD = {
     "NAGARA_LEDGER_KEY": "PRIVATE+KEY+ledger.kl.example.gov.in/v1+e174f4e7+AbUv/5BgcrXr5feOTsSpEn2V6iB2G7gdYC5FTlwsvnWp",
     "NAGARA_PAYMENTS_GATEWAY": "razorpay",
     "NAGARA_PAYMENTS_RAZORPAY_KEY_ID": "rzp_live_example",
+    "NAGARA_PAYMENTS_RAZORPAY_KEY_SECRET": "key-secret",
     "NAGARA_PAYMENTS_RAZORPAY_WEBHOOK_SECRET": "webhook-secret",
+    "NAGARA_METRICS_TOKEN": "metrics-token",
     "NAGARA_CREDENTIAL_KEY": "z3u2VxJP9V3MpgtMBn1U7pThQCUmh3grqq1kPZMMrmG4etq3",  # nagara certificates keygen
 }
 
@@ -52,6 +54,24 @@ def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) ->
     settings = load_settings()
     assert settings.env == "production"
     assert settings.insecure_production_problems() == []
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["NAGARA_PAYMENTS_RAZORPAY_KEY_ID", "NAGARA_PAYMENTS_RAZORPAY_KEY_SECRET", "NAGARA_PAYMENTS_RAZORPAY_WEBHOOK_SECRET"],
+)
+def test_production_refuses_the_gateway_without_its_secrets(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    set_env(monkeypatch, GOOD)
+    monkeypatch.delenv(missing)
+    with pytest.raises(InsecureProductionSettings, match=missing):
+        load_settings()
+
+
+def test_production_refuses_public_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, GOOD)
+    monkeypatch.delenv("NAGARA_METRICS_TOKEN")
+    with pytest.raises(InsecureProductionSettings, match="NAGARA_METRICS_TOKEN"):
+        load_settings()
 
 
 def test_a_short_or_malformed_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

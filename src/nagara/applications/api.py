@@ -30,7 +30,7 @@ from nagara.applications.schemas import (
 )
 from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit.access import Principal
-from nagara.kit.api import API_PREFIX, json_response
+from nagara.kit.api import API_PREFIX, MAX_OFFSET, json_response
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Invalid
 from nagara.workflow import engine
@@ -159,7 +159,7 @@ def search(
     state: str | None = None,
     local_body: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     """A citizen's own applications; for officers, those within their jurisdiction. Newest first.
 
@@ -276,7 +276,7 @@ def inbox(
     due_after: datetime | None = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     """The caller's open work and their roles' pools, ordered by due time (overdue first)."""
     f = service.InboxFilter(service=service_code, state=state, due_before=due_before, due_after=due_after, overdue=overdue)

@@ -30,7 +30,7 @@ class ApplicationCreate(Strict):
     service: str = Field(description="service code, such as birth-registration")
     data: dict[str, Any] = Field(description="the form, as the service's JSON Schema describes it")
     submit: bool = Field(default=True, description="false keeps a draft")
-    ward: int | None = Field(default=None, description="ward number within the local body")
+    ward: int | None = Field(default=None, ge=0, le=100_000, description="ward number within the local body")
     on_behalf_of: OnBehalfOf | None = None
 
 

@@ -21,6 +21,7 @@ from nagara.kit import numbers
 from nagara.kit.access import Principal, require, require_any, scope
 from nagara.kit.db import memo, new_id, utcnow
 from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
+from nagara.kit.text import strip_bidi, strip_bidi_in
 from nagara.runtime import runtime_of
 from nagara.tenancy import context as tenancy
 from nagara.tenancy.context import zone_of
@@ -35,6 +36,7 @@ def _number(session: Session, service: Service, local_body_code: str, now: datet
 
 
 def _validate_form(service: Service, data: Any, language: str, *, complete: bool) -> None:
+    strip_bidi_in(data)  # in place: what is stored, signed and printed is the visible text
     schema = service.definition["form"]["schema"]
     if not complete:  # a draft may leave required fields empty, but what is there must be valid
         schema = {k: v for k, v in schema.items() if k not in ("required", "if", "then", "else", "allOf")}
@@ -256,6 +258,7 @@ def update_draft(
 
 
 def act(session: Session, principal: Principal, number: str, *, action: str, comment: str | None, version: int) -> Application:
+    comment = strip_bidi(comment) if comment is not None else None
     app = get(session, principal, number)
     now = utcnow()
     service = service_for(session, app)

@@ -27,6 +27,7 @@ from nagara.kit.access import Grant, Principal, require, require_any, scope
 from nagara.kit.crypto import random_token, sha256_hex
 from nagara.kit.db import memo, utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
+from nagara.kit.text import strip_bidi
 from nagara.runtime import Runtime, runtime_of
 from nagara.tenancy import context as tenancy
 from nagara.tenancy.models import Role, State, Ward
@@ -736,7 +737,7 @@ def update_profile(session: Session, principal: Principal, *, name: str | None, 
     if user is None:
         raise NotFound("no such user")
     if name is not None:
-        name = name.strip()
+        name = strip_bidi(name).strip()
         if not 1 <= len(name) <= 120:
             raise field_error("name", "the name must be 1 to 120 characters")
         user.name_sealed = runtime.cipher.encrypt(name, context="name")
@@ -864,6 +865,7 @@ def create_officer(
 ) -> NewOfficer:
     """Create an officer with one role; returns the TOTP secret to enrol in an authenticator app."""
     runtime = runtime_of(session)
+    name = strip_bidi(name).strip()
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise field_error(
@@ -894,6 +896,7 @@ def create_officer(
 def create_partner(session: Session, *, state_code: str, username: str, name: str, role: str, place: Place) -> tuple[User, str]:
     """A partner system (another department, an aggregator) with an API key. Operator-only (CLI)."""
     runtime = runtime_of(session)
+    name = strip_bidi(name).strip()
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise field_error("username", "3 to 80 characters: lowercase letters, digits, '.', '_' or '-'")

@@ -8,6 +8,9 @@ from fastapi import Response
 from pydantic import BaseModel
 
 API_PREFIX = "/api/v1"
+# Bounds of integer query parameters, so a number no column or LIMIT can hold is a 422, not a 500.
+MAX_OFFSET = 1_000_000_000
+MAX_TREE_SIZE = 2**53  # ledger indexes and tree sizes (exact in every JSON reader)
 
 
 def json_response(

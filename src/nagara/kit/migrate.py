@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -57,3 +60,17 @@ def revision(engine: Engine, message: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.revision(cfg, message=message, autogenerate=True)
+
+
+@functools.cache
+def heads() -> frozenset[str]:
+    """The revisions the code's migrations end at."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("nagara") / "migrations"))
+    return frozenset(ScriptDirectory.from_config(cfg).get_heads())
+
+
+def at_head(connection: Connection) -> tuple[bool, str]:
+    """Whether the database's schema is the code's (its revisions, for the message)."""
+    current = frozenset(MigrationContext.configure(connection).get_current_heads())
+    return current == heads(), ", ".join(sorted(current)) or "none"

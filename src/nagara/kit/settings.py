@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     payments_razorpay_webhook_secret: SecretStr = SecretStr("")
     payments_razorpay_base_url: str = "https://api.razorpay.com"
 
+    # Request bodies (kit/edge.py): refused with 413 beyond these, before they are read.
+    request_max_bytes: int = Field(default=1024 * 1024, ge=1024)  # JSON and forms
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # routes that take a document or PDF
+    metrics_token: SecretStr = SecretStr("")  # bearer token /metrics asks for; required in production
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -179,8 +184,21 @@ class Settings(BaseSettings):
             problems.append("NAGARA_SMS_HTTP_URL and NAGARA_SMS_HTTP_TOKEN are required for the http SMS backend")
         if self.payments_gateway == "local":
             problems.append("NAGARA_PAYMENTS_GATEWAY is 'local', a development gateway; configure a provider")
-        elif not (self.payments_razorpay_key_id and self.payments_razorpay_webhook_secret.get_secret_value()):
-            problems.append("NAGARA_PAYMENTS_RAZORPAY_KEY_ID and NAGARA_PAYMENTS_RAZORPAY_WEBHOOK_SECRET are required")
+        else:
+            missing = [
+                name
+                for name, value in (
+                    ("NAGARA_PAYMENTS_RAZORPAY_KEY_ID", self.payments_razorpay_key_id),
+                    ("NAGARA_PAYMENTS_RAZORPAY_KEY_SECRET", self.payments_razorpay_key_secret.get_secret_value()),
+                    ("NAGARA_PAYMENTS_RAZORPAY_WEBHOOK_SECRET", self.payments_razorpay_webhook_secret.get_secret_value()),
+                )
+                if not value
+            ]
+            if missing:
+                needs = "the razorpay gateway needs its key id, key secret and webhook secret"
+                problems.append(f"{', '.join(missing)} missing: {needs}")
+        if not self.metrics_token.get_secret_value():
+            problems.append("NAGARA_METRICS_TOKEN is missing: /metrics is served only to a bearer of this token in production")
         if not self.cookie_secure:
             problems.append("NAGARA_COOKIE_SECURE must be true")
         if not self.ledger_key.get_secret_value():

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from nagara.identity.deps import DbSession, get_runtime
+from nagara.kit.api import MAX_TREE_SIZE
 from nagara.kit.errors import NotFound, Problem
 from nagara.ledger import keys, note, service, tiles, witness
 from nagara.ledger.merkle import leaf_hash
@@ -75,8 +76,8 @@ def get_tile(level: str, rest: str, request: Request, session: DbSession, runtim
 def get_inclusion_proof(
     session: DbSession,
     runtime: RuntimeDep,
-    index: Annotated[int, Query(ge=0)],
-    size: Annotated[int, Query(ge=1)],
+    index: Annotated[int, Query(ge=0, le=MAX_TREE_SIZE)],
+    size: Annotated[int, Query(ge=1, le=MAX_TREE_SIZE)],
 ) -> InclusionProofOut:
     """Inclusion proof of entry ``index`` in the tree of ``size`` entries."""
     hashes = service.inclusion_proof(session, runtime.settings, index, size)
@@ -87,8 +88,8 @@ def get_inclusion_proof(
 def get_consistency_proof(
     session: DbSession,
     runtime: RuntimeDep,
-    from_size: Annotated[int, Query(alias="from", ge=0)],
-    to_size: Annotated[int, Query(alias="to", ge=0)],
+    from_size: Annotated[int, Query(alias="from", ge=0, le=MAX_TREE_SIZE)],
+    to_size: Annotated[int, Query(alias="to", ge=0, le=MAX_TREE_SIZE)],
 ) -> ConsistencyProofOut:
     """Consistency proof from the tree of ``from`` entries to the tree of ``to`` entries."""
     hashes = service.consistency_proof(session, runtime.settings, from_size, to_size)

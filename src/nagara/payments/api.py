@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from nagara.applications.models import Application
 from nagara.identity.deps import CurrentPrincipal, DbSession, get_runtime
-from nagara.kit.api import API_PREFIX, json_response
+from nagara.kit.api import API_PREFIX, MAX_OFFSET, json_response
 from nagara.kit.db import utcnow
 from nagara.kit.errors import NotFound
 from nagara.payments import counter, demands, online, receipts, refunds, reports, service
@@ -149,7 +149,7 @@ def list_demands(
     status_: Annotated[str | None, Query(alias="status")] = None,
     application: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     """A citizen's own demands; for officers, those of their local body. Newest first."""
     found = demands.list_demands(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Conflict, Invalid
+from nagara.kit.text import strip_bidi
 from nagara.ledger import service as ledger
 from nagara.payments import accounts, receipts
 from nagara.payments.gateways import gateway_named
@@ -23,6 +24,7 @@ from nagara.runtime import runtime_of
 
 def refund(session: Session, principal: Principal, payment_id: str, *, amount: int, reason: str) -> Refund:
     """Refund ``amount`` of an applied payment (the secretary of its local body)."""
+    reason = strip_bidi(reason)
     payment = get_payment(session, principal, payment_id)
     session.refresh(payment, with_for_update=True)
     require_body(principal, "payments:payment:refund", payment.local_body_code)

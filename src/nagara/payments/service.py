@@ -27,6 +27,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -52,6 +53,21 @@ class AlreadyPaid(Problem):
 
 
 # -- places and days -----------------------------------------------------------------------------
+
+
+MAX_RUPEES = 10**12  # a single amount above a lakh crore rupees is a typing error, and stays far inside 64 bits
+
+
+def paise_of_rupees(text: str) -> int | None:
+    """``"1,260.50"`` is 126050 paise; None for anything else: not a number, not finite, more
+    than two decimals, negative, or at least ``MAX_RUPEES``."""
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0 or value >= MAX_RUPEES or value != value.quantize(Decimal("0.01")):
+        return None
+    return int(value * 100)
 
 
 def local_day(session: Session, state_code: str, at: datetime) -> date:

@@ -227,9 +227,8 @@ async def counter_collect(request: Request, session: DbSession, principal: PageP
     bodies = counter.counter_bodies(session, clerk)
     body_code = values["body"] if values["body"] in bodies else (bodies[0] if bodies else "")
     errors: dict[str, str] = {}
-    try:
-        amount = round(float(values["amount"].replace(",", "")) * 100)
-    except ValueError:
+    amount = service.paise_of_rupees(values["amount"])
+    if amount is None:
         amount = 0
         errors["amount"] = _("Write the amount received in rupees, such as 260.00.")
     instrument = (

@@ -98,6 +98,7 @@ STATUS_TITLES = {
     422: N_("Some details need correcting"),
     429: N_("Too many attempts"),
     500: N_("Something went wrong on our side"),
+    503: N_("The service is unavailable for a moment; try again shortly"),
 }
 
 

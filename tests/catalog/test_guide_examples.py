@@ -22,7 +22,7 @@ from nagara.catalog.definitions import check_service
 from nagara.certificates.templates import SCHEMA as TEMPLATE_SCHEMA
 from nagara.certificates.templates import template_errors
 from nagara.packtest import walk_pack
-from nagara.tenancy.packs import REQUIRED_ROLES, SCHEMA_FILES, read_pack, validators
+from nagara.tenancy.packs import REQUIRED_ROLES, SCHEMA_FILES, read_pack, required_languages, validators
 from nagara.tenancy.packs_merge import deep_merge
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "packs"
@@ -60,7 +60,8 @@ def schema_of(name: str) -> str:
 
 
 def languages() -> list[str]:
-    return list(complete()["pack.yaml"]["languages"])
+    """The languages every text must carry, as the pack loader checks them: the portal's four and the pack's."""
+    return required_languages(complete()["pack.yaml"]["languages"])
 
 
 def test_the_guide_has_complete_examples_of_every_file_and_parts() -> None:

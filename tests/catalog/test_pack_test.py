@@ -55,14 +55,26 @@ def test_a_state_no_action_reaches_and_a_role_nobody_holds_fail(tmp_path: Path) 
     def add_role(roles: dict[str, Any]) -> None:
         # A role held by citizens themselves (scope self) is never granted to an officer.
         roles["roles"].append(
-            {"code": "registrar_general", "name": {"ml": "രജിസ്ട്രാർ ജനറൽ", "en": "Registrar General"}, "scope": "self", "permissions": []}
+            {
+                "code": "registrar_general",
+                "name": {"ml": "രജിസ്ട്രാർ ജനറൽ", "en": "Registrar General", "kn": "ರಿಜಿಸ್ಟ್ರಾರ್ ಜನರಲ್", "hi": "रजिस्ट्रार जनरल"},
+                "scope": "self",
+                "permissions": [],
+            }
         )
 
     def break_workflow(service: dict[str, Any]) -> None:
         wf = service["workflow"]
-        wf["states"]["verification"] = {"name": {"ml": "പരിശോധന", "en": "Verification"}, "role": "officer", "sla_days": 3}
+        verification = {"ml": "പരിശോധന", "en": "Verification", "kn": "ಪರಿಶೀಲನೆ", "hi": "सत्यापन"}
+        wf["states"]["verification"] = {"name": verification, "role": "officer", "sla_days": 3}
         wf["actions"].append(
-            {"code": "countersign", "name": {"ml": "മേലൊപ്പ്", "en": "Countersign"}, "from": ["approval"], "to": "approved", "roles": ["registrar_general"]}
+            {
+                "code": "countersign",
+                "name": {"ml": "മേലൊപ്പ്", "en": "Countersign", "kn": "ಮೇಲು ಸಹಿ", "hi": "प्रतिहस्ताक्षर"},
+                "from": ["approval"],
+                "to": "approved",
+                "roles": ["registrar_general"],
+            }
         )
 
     _edit(pack / "roles.yaml", add_role)
@@ -85,7 +97,12 @@ def test_an_action_whose_role_may_not_act_fails(tmp_path: Path) -> None:
     def add_role(roles: dict[str, Any]) -> None:
         # Held in the local body, but without the permission to act on applications.
         roles["roles"].append(
-            {"code": "observer", "name": {"ml": "നിരീക്ഷകൻ", "en": "Observer"}, "scope": "local_body", "permissions": ["applications:application:read"]}
+            {
+                "code": "observer",
+                "name": {"ml": "നിരീക്ഷകൻ", "en": "Observer", "kn": "ವೀಕ್ಷಕ", "hi": "पर्यवेक्षक"},
+                "scope": "local_body",
+                "permissions": ["applications:application:read"],
+            }
         )
 
     def only_observer_approves(service: dict[str, Any]) -> None:
@@ -141,7 +158,7 @@ def test_patterns_formats_and_conditions_are_met() -> None:
         "required": ["kind"],
         "additionalProperties": False,
         "properties": {"kind": {"enum": ["shop", "factory"]}, "licence": {"type": "string", "pattern": "^LIC/[0-9]{3,}$"}},
-        "if": {"properties": {"kind": {"const": "factory"}}},
+        "if": {"properties": {"kind": {"const": "factory"}}, "required": ["kind"]},
         "then": {"required": ["licence"]},
     }
     definition = {

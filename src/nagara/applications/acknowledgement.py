@@ -9,9 +9,10 @@ fonts the certificates domain ships in ``certificates/fonts``, Devanagari among 
 The slip prints a **status code**: an HMAC of the number under a key derived from the
 secret key, eight letters. With the number it opens the public status page, which needs no
 sign-in and shows no personal data. The number alone does not: numbers run in sequence, so
-anyone could walk them. Wrong guesses are counted per network address and hour (the address
-is kept only as an HMAC, in the ``number_counters`` table under a ``STATUS-`` prefix, which
-is not a register); past ``status_lookups_per_address_per_hour`` the lookup answers 429.
+anyone could walk them. Lookups are limited per network address and hour (``kit.limits``; the
+address is kept only as an HMAC): each lookup reserves a try before the code is checked, a
+right one gives it back, and past ``status_lookups_per_address_per_hour`` the lookup answers
+429, so parallel guesses beyond the allowance are never checked.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,8 @@ from sqlalchemy.orm import Session
 
 from nagara.applications import service
 from nagara.applications.models import Application
-from nagara.kit import numbers
+from nagara.kit import limits
 from nagara.kit.crypto import derive_key
-from nagara.kit.db import utcnow
 from nagara.kit.errors import NotFound, TooManyRequests
 from nagara.runtime import runtime_of
 from nagara.tenancy.context import body_place, zone_of
@@ -72,28 +72,31 @@ def normalise_code(text: str) -> str:
     return plain[:4] + "-" + plain[4:] if len(plain) == CODE_LENGTH else plain
 
 
-def _limit_prefix(secret: str, address: str | None, now: datetime) -> str:
-    who = hmac.new(derive_key(secret, "status-lookups"), (address or "-").encode(), hashlib.sha256).hexdigest()[:16]
-    return f"STATUS-{who}-{now:%Y%m%d%H}"
+LOOKUP_WINDOW = timedelta(hours=1)
 
 
-def _failures(session: Session, prefix: str) -> int:
-    found = session.execute(select(numbers.COUNTERS.c.last).where(numbers.COUNTERS.c.prefix == prefix)).scalar()
-    return int(found or 0)
+def _limit_key(secret: str, address: str | None) -> str:
+    who = hmac.new(derive_key(secret, "status-lookups"), (address or "-").encode(), hashlib.sha256).hexdigest()[:32]
+    return f"status:{who}"
 
 
 def lookup(session: Session, *, number: str, code: str, address: str | None) -> Application:
     """The submitted application that ``number`` and its status code name, for the public status page.
 
-    Anyone may ask; a wrong number or code is counted against the address (the count commits
-    although the lookup fails) and, once the hour's allowance is spent, refused with 429.
+    Anyone may ask. Each lookup first takes a try from the address's hourly allowance (one
+    atomic upsert, committed although the lookup fails), so of parallel guesses at most the
+    allowance reach the check; a right number and code give their try back.
     """
     runtime = runtime_of(session)
     limit = runtime.settings.status_lookups_per_address_per_hour
-    prefix = _limit_prefix(runtime.secret, address, utcnow())
-    retry = 3600 - utcnow().minute * 60 - utcnow().second
-    if _failures(session, prefix) >= limit:
-        raise TooManyRequests(f"too many wrong application numbers or codes; at most {limit} an hour", retry_after=retry)
+    key = _limit_key(runtime.secret, address)
+    tried = limits.hit(session, key, window=LOOKUP_WINDOW)
+    if tried.over(limit):
+        raise TooManyRequests(
+            f"too many wrong application numbers or codes; at most {limit} an hour",
+            retry_after=tried.retry_after,
+            keep_changes=True,
+        )
     number = number.strip().upper()
     app = session.scalar(select(Application).where(Application.number == number)) if number else None
     if (
@@ -101,12 +104,8 @@ def lookup(session: Session, *, number: str, code: str, address: str | None) -> 
         and app.submitted_at is not None
         and hmac.compare_digest(status_code(runtime.secret, app.number), normalise_code(code))
     ):
+        limits.give_back(session, key)
         return app
-    # Taken in this transaction (one upsert): parallel wrong guesses each get their own count.
-    if numbers.take(session, prefix) > limit:
-        raise TooManyRequests(
-            f"too many wrong application numbers or codes; at most {limit} an hour", retry_after=retry, keep_changes=True
-        )
     raise NotFound("no submitted application has this number and status code", keep_changes=True)
 
 

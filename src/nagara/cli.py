@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -536,6 +537,7 @@ def demo(
     rt = _runtime(settings)
     upgrade(rt.db.engine)
     _load_packs(rt, discover(settings.packs_dir))
+    _demo_ledger(rt)
     with rt.db.unit_of_work() as session:
         load_demo_users(session)
     from nagara.payments.demo import load_demo_properties
@@ -576,9 +578,21 @@ def sample_data(seed: SAMPLE_SEED = 13, applications: SAMPLE_COUNT = 320, days: 
     settings = _settings()
     _refuse_production(settings)
     rt = _runtime(settings)
+    _demo_ledger(rt)
     with rt.db.unit_of_work() as session:
         load_demo_users(session)
     _add_sample(rt, seed, applications, days)
+
+
+def _demo_ledger(rt: Runtime) -> None:
+    """Several states' packs on one demo node: a log of the node's own, here and in the server it starts."""
+    from nagara.demo import demo_ledger_origin
+
+    with rt.db.unit_of_work(readonly=True) as session:
+        origin = demo_ledger_origin(session, rt.settings)
+    if origin:
+        rt.settings.ledger_origin = os.environ["NAGARA_LEDGER_ORIGIN"] = origin
+        out.print(f"Ledger: this node's log is {origin} (each state's records in its own log: nagara ledger demo-pair)")
 
 
 def main() -> None:

@@ -10,12 +10,25 @@ from sqlalchemy.orm import Session
 
 from nagara.identity import service as identity
 from nagara.identity.models import RoleAssignment, User
+from nagara.kit.settings import Settings
+from nagara.ledger.keys import states_origins
+from nagara.ledger.models import SignedCheckpoint
 from nagara.tenancy.models import LocalBody
 
 DEMO_PASSWORD = "nagara-demo-2026"
 # A fixed authenticator secret so demo users can sign in; `nagara users totp NAME` prints the code.
 DEMO_TOTP_SECRET = "NAGARADEMOTOTPSECRETBASE32AAAAAA"
 DEMO_CITIZEN_MOBILE = "9000000001"
+# The log of a demo node that holds several states' packs: none of the states' own logs, so no
+# state's records are signed in another state's name (`nagara ledger demo-pair` gives each its own).
+DEMO_LEDGER_ORIGIN = "ledger.demo.nagara.localhost/v1"
+
+
+def demo_ledger_origin(session: Session, settings: Settings) -> str | None:
+    """The origin the demo must set for its log, or None when the settings, the stored log or a single pack name it."""
+    if settings.ledger_origin or session.scalar(select(SignedCheckpoint.origin).limit(1)) is not None:
+        return None
+    return DEMO_LEDGER_ORIGIN if len(set(states_origins(session).values())) > 1 else None
 
 
 @dataclass(frozen=True)

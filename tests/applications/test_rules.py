@@ -38,7 +38,11 @@ def test_an_invalid_form_lists_each_field_in_the_users_language(client: TestClie
     before = counts(runtime)
     response = client.post(
         f"/api/v1/tenants/{people.body_a}/applications",
-        json={"service": "birth-registration", "data": {"sex": "unknown", "date_of_birth": "yesterday", "surprise": 1}},
+        json={
+            "service": "birth-registration",
+            "data": {"sex": "unknown", "date_of_birth": "yesterday", "surprise": 1},
+            "submit": True,
+        },
         headers={**people.headers("citizen1"), "Accept-Language": "ml"},
     )
     assert response.status_code == 422

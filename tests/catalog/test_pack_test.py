@@ -63,29 +63,40 @@ def test_a_state_no_action_reaches_and_a_role_nobody_holds_fail(tmp_path: Path) 
             }
         )
 
-    def break_workflow(service: dict[str, Any]) -> None:
+    verification = {"ml": "പരിശോധന", "en": "Verification", "kn": "ಪರಿಶೀಲನೆ", "hi": "सत्यापन"}
+    countersign = {"ml": "മേലൊപ്പ്", "en": "Countersign", "kn": "ಪ್ರತಿಸಹಿ", "hi": "प्रतिहस्ताक्षर"}
+
+    def unreachable_state(service: dict[str, Any]) -> None:
         wf = service["workflow"]
-        verification = {"ml": "പരിശോധന", "en": "Verification", "kn": "ಪರಿಶೀಲನೆ", "hi": "सत्यापन"}
         wf["states"]["verification"] = {"name": verification, "role": "officer", "sla_days": 3}
+
+    _edit(pack / "roles.yaml", add_role)
+    _edit(pack / "services" / "birth-registration.yaml", unreachable_state)
+    refused = CliRunner().invoke(cli, ["pack", "validate", str(pack)])
+    assert refused.exit_code == 1  # a state no action leads to is a validation error now
+    assert "workflow.states.verification: no action reaches state 'verification'" in " ".join(refused.output.split())
+
+    def broken_workflow(service: dict[str, Any]) -> None:
+        # Reached by an action, and by one only a role nobody can hold may take: valid, yet broken.
+        wf = service["workflow"]
         wf["actions"].append(
             {
                 "code": "countersign",
-                "name": {"ml": "മേലൊപ്പ്", "en": "Countersign", "kn": "ಮೇಲು ಸಹಿ", "hi": "प्रतिहस्ताक्षर"},
+                "name": countersign,
                 "from": ["approval"],
-                "to": "approved",
+                "to": "verification",
                 "roles": ["registrar_general"],
             }
         )
 
-    _edit(pack / "roles.yaml", add_role)
-    _edit(pack / "services" / "birth-registration.yaml", break_workflow)
-    assert CliRunner().invoke(cli, ["pack", "validate", str(pack)]).exit_code == 0  # valid, yet broken
+    _edit(pack / "services" / "birth-registration.yaml", broken_workflow)
+    assert CliRunner().invoke(cli, ["pack", "validate", str(pack)]).exit_code == 0
 
     result = CliRunner().invoke(cli, ["pack", "test", str(pack), "--service", "birth-registration"])
     assert result.exit_code == 1, result.output
     text = " ".join(result.output.split())
     assert "FAIL birth-registration at kl." in text
-    assert "state 'verification' was never reached: no action leads to it" in text
+    assert "state 'verification' was never reached: 'countersign': " in text
     assert "action 'countersign' was never taken: from 'approval': nobody can hold registrar_general" in text
     assert "held by citizens themselves and is not granted" in text
     assert "role 'registrar_general' (named by the workflow) cannot be held" in text

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from nagara.applications import export, service
 from nagara.applications.data import unseal_data
+from nagara.applications.documents import missing_documents
 from nagara.applications.models import Application
 from nagara.applications.schemas import (
     ActionIn,
@@ -73,16 +74,19 @@ def _full(session: DbSession, app: Application, principal: Principal) -> Applica
     svc = service.service_for(session, app)
     now = utcnow()
     clock = engine.Clock.for_application(session, app)
+    data = unseal_data(app)
+    documents = service.documents(session, app)
     return ApplicationOut.model_validate(
         {
             **_summary(session, app),
-            "data": unseal_data(app),
+            "data": data,
             "fee_lines": app.fee_lines,
             "fee_total": app.fee_total,
             "fee_paid": app.fee_paid,
             "appeal_level": app.appeal_level,
             "history": [HistoryOut.model_validate(h) for h in service.history(session, app)],
-            "documents": [DocumentOut.model_validate(d) for d in service.documents(session, app)],
+            "documents": [DocumentOut.model_validate(d) for d in documents],
+            "documents_missing": missing_documents(svc, app, documents, data),
             "breaches": [
                 BreachOut(
                     kind=b.kind,

@@ -29,7 +29,14 @@ class OnBehalfOf(Strict):
 class ApplicationCreate(Strict):
     service: str = Field(description="service code, such as birth-registration")
     data: dict[str, Any] = Field(description="the form, as the service's JSON Schema describes it")
-    submit: bool = Field(default=True, description="false keeps a draft")
+    submit: bool = Field(
+        default=False,
+        description=(
+            "false (the default) keeps a draft: upload its documents (documents_missing in the answer lists the"
+            " required ones), then POST .../actions with action 'submit'. true submits at once, which only works"
+            " when the service requires no document for this form (a 422 names each missing one otherwise)"
+        ),
+    )
     ward: int | None = Field(default=None, ge=0, le=100_000, description="ward number within the local body")
     on_behalf_of: OnBehalfOf | None = None
 
@@ -112,6 +119,10 @@ class ApplicationOut(ApplicationSummary):
     documents: list[DocumentOut]
     breaches: list[BreachOut]
     actions: list[ActionOut] = Field(description="what the caller may do now")
+    documents_missing: list[str] = Field(
+        description="the document types the service requires for this form that are not uploaded yet (a draft cannot be"
+        " submitted before)"
+    )
 
 
 class BulkItemIn(Strict):

@@ -132,8 +132,11 @@ def check_service(definition: dict[str, Any], *, roles: set[str], languages: lis
             check_state(f"workflow.actions[{i}].to", action["to"])
         for j, role in enumerate(action["roles"]):
             check_role(f"workflow.actions[{i}].roles[{j}]", role)
-    reachable = {wf["start"]}
-    frontier = [wf["start"]]
+    # Where an application can be put without a pack action: the start, the self-certified
+    # decision and the state an allowed appeal reopens.
+    entries = [wf["start"], wf.get("self_certification", {}).get("to"), wf.get("appeals", {}).get("allow_to")]
+    reachable = {s for s in entries if s in states}
+    frontier = list(reachable)
     while frontier:
         here = frontier.pop()
         for action in wf["actions"]:
@@ -142,6 +145,10 @@ def check_service(definition: dict[str, Any], *, roles: set[str], languages: lis
                 frontier.append(action["to"])
     if states and not any(states[s].get("final") for s in reachable if s in states):
         problems.append(("workflow.actions", f"no final state can be reached from {wf['start']!r}"))
+    for name in states:
+        if name not in reachable:
+            message = f"no action reaches state {name!r} from {wf['start']!r}: add an action to it or remove it"
+            problems.append((f"workflow.states.{name}", message))
     if "self_certification" in wf:
         check_state("workflow.self_certification.to", wf["self_certification"]["to"])
         for j, cond in enumerate(wf["self_certification"]["when"]):

@@ -120,9 +120,15 @@ def pack_problems(pack_dir: Path, languages: list[str], services: dict[str, dict
     """For ``nagara pack validate``: (file, path, message) for each template problem and each output with no template."""
     found, errors = pack_templates(pack_dir, languages)
     problems = [("certificates", "", message) for message in errors]
+    printed_by: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for code, definition in services.items():
         output = definition.get("output") if isinstance(definition, dict) else None
-        if isinstance(output, dict) and output.get("type") not in found and DEFAULT not in found:
+        if not isinstance(output, dict):
+            continue
+        template = found.get(str(output.get("type"))) or found.get(DEFAULT)
+        if template is not None:
+            printed_by.setdefault(template.path.stem, []).append((code, definition))
+        if output.get("type") not in found and DEFAULT not in found:
             problems.append(
                 (
                     f"services/{code}.yaml",
@@ -130,4 +136,32 @@ def pack_problems(pack_dir: Path, languages: list[str], services: dict[str, dict
                     f"no template certificates/{output.get('type')}.yaml (nor {DEFAULT}.yaml)",
                 )
             )
+    for name, users in printed_by.items():
+        problems.extend(_fields_missing(found[name], users))
     return problems
+
+
+def _form_fields(definition: dict[str, Any]) -> set[str]:
+    form = definition.get("form")
+    schema = form.get("schema") if isinstance(form, dict) else None
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return set(properties) if isinstance(properties, dict) else set()
+
+
+def _fields_missing(template: Template, users: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, str, str]]:
+    """A template field that no form of the services printing it has would be dropped from every certificate.
+
+    A template shared by several services (a new licence and its renewal) may print a field only
+    some of their forms have; a field none of them has is a mistake.
+    """
+    fields = set().union(*(_form_fields(definition) for _, definition in users))
+    services = ", ".join(f"services/{code}.yaml" for code, _ in users)
+    return [
+        (
+            f"certificates/{template.path.name}",
+            f"fields[{i}].field",
+            f"{item['field']!r} is not a field of the form of {services}; fields: {', '.join(sorted(fields))}",
+        )
+        for i, item in enumerate(template.definition["fields"])
+        if item["field"] not in fields
+    ]

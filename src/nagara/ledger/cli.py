@@ -257,12 +257,17 @@ def pair_environments(directory: Path, packs_dir: Path, first_port: int) -> dict
     for state in PAIR:
         other = next(s for s in PAIR if s != state)
         var_dir = directory / state
+        # Each node holds its own state's pack only, so every record it signs belongs in its log.
+        own_packs = var_dir / "packs"
+        own_packs.mkdir(parents=True, exist_ok=True)
+        if not (own_packs / state).exists():
+            (own_packs / state).symlink_to((packs_dir / state).resolve(), target_is_directory=True)
         envs[state] = {
             "NAGARA_VAR_DIR": str(var_dir),
             "NAGARA_DATABASE_URL": f"sqlite:///{(var_dir / 'nagara.db').as_posix()}",
             "NAGARA_PORT": str(ports[state]),
             "NAGARA_BASE_URL": f"http://127.0.0.1:{ports[state]}",
-            "NAGARA_PACKS_DIR": str(packs_dir),
+            "NAGARA_PACKS_DIR": str(own_packs),
             "NAGARA_LEDGER_ORIGIN": keyring[state]["origin"],
             "NAGARA_LEDGER_KEY": keyring[state]["log_key"],
             "NAGARA_LEDGER_WITNESS_KEY": keyring[state]["witness_key"],

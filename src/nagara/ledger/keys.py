@@ -2,10 +2,13 @@
 
 One node serves one log. Its origin is, in order: the origin of the log's first
 checkpoint (a log never changes origin; a different ``NAGARA_LEDGER_ORIGIN`` is
-refused), else ``NAGARA_LEDGER_ORIGIN``, else the ``ledger_origin`` of the loaded
-state that comes first by state code. A node holding several states' packs
-therefore writes every state's entries into one log; set ``NAGARA_LEDGER_ORIGIN``
-to choose which state's log that is.
+refused), else ``NAGARA_LEDGER_ORIGIN``, else the ``ledger_origin`` the loaded
+states' packs name. When the loaded states name different logs, none of them is
+taken: one state's records must not be signed into another state's log, so the
+node refuses (:class:`LedgerMisconfigured`) until ``NAGARA_LEDGER_ORIGIN`` names
+its log. Each state's records in its own log means a node per state
+(``nagara ledger demo-pair`` runs Kerala's and Karnataka's); ``nagara demo`` on
+one node with both packs names a log of its own (``demo.DEMO_LEDGER_ORIGIN``).
 
 Keys are C2SP signed-note key strings. The log key is ``NAGARA_LEDGER_KEY``
 (``PRIVATE+KEY+<origin>+<key id>+base64(0x01 || seed)``); the witness key is
@@ -43,6 +46,7 @@ __all__ = [
     "load_cosigner",
     "log_signer",
     "resolve_origin",
+    "states_origins",
     "witness_signer",
     "witness_targets",
     "witnessed_verifiers",
@@ -72,7 +76,20 @@ def resolve_origin(session: Session, settings: Settings) -> str | None:
         return stored
     if configured is not None:
         return configured
-    return session.scalar(select(State.ledger_origin).where(State.ledger_origin.is_not(None)).order_by(State.code).limit(1))
+    named = states_origins(session)
+    if len(set(named.values())) > 1:
+        logs = ", ".join(f"{state}: {origin}" for state, origin in named.items())
+        raise LedgerMisconfigured(
+            f"the loaded states name different logs ({logs}) and a node serves one log: run a node per state, or set"
+            " NAGARA_LEDGER_ORIGIN to this node's log"
+        )
+    return next(iter(named.values()), None)
+
+
+def states_origins(session: Session) -> dict[str, str]:
+    """The log each loaded state's pack names for its records, by state code."""
+    rows = session.execute(select(State.code, State.ledger_origin).where(State.ledger_origin.is_not(None)).order_by(State.code))
+    return {code: str(origin) for code, origin in rows}
 
 
 def _dev_key(settings: Settings, filename: str, make: Callable[[], str]) -> str:

@@ -23,7 +23,20 @@ from nagara.web.templating import render
 log = logging.getLogger("nagara.web")
 
 # Paths that are not pages: their errors stay problem+json.
-NON_PAGE_PREFIXES = ("/api/", "/ledger", "/static/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+# JSON routes outside /api/v1 too: the VC API (/credentials/...), the JSON-LD contexts and /.well-known documents.
+NON_PAGE_PREFIXES = (
+    "/api/",
+    "/ledger",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/credentials/",
+    "/contexts/",
+    "/.well-known/",
+)
 
 
 @contextmanager

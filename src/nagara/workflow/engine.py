@@ -144,6 +144,14 @@ def possible_actions(service: Service, app: Case, now: datetime) -> list[dict[st
     return actions
 
 
+def known_actions(service: Service) -> list[str]:
+    """Every action code the service has: the pack's, submit, and the appeal actions when it has appeals."""
+    codes = [SUBMIT] + [a["code"] for a in service.actions()]
+    if service.workflow.get("appeals"):
+        codes += [APPEAL, ALLOW_APPEAL, DISMISS_APPEAL]
+    return codes
+
+
 def _acting_role(principal: Principal, app: Case, action: dict[str, Any], roles: set[str]) -> str | None:
     """The first of the action's roles that the principal holds here, with the permission it needs."""
     for role in action["roles"]:
@@ -373,6 +381,21 @@ def take_action(
     now: datetime,
 ) -> HistoryEntry:
     """Apply one action for ``principal``; every refusal raises before anything changes."""
+    known = known_actions(service)
+    if action_code not in known:
+        allowed = [a["code"] for a in allowed_actions(service, app, principal, now)]
+        raise Invalid(
+            f"{action_code!r} is not an action of {service.code}",
+            [
+                {
+                    "loc": ["body", "action"],
+                    "msg": f"{action_code!r} is not an action of {service.code}; you may now: {', '.join(allowed) or 'nothing'}"
+                    f"; its actions: {', '.join(known)}",
+                    "type": "enum",
+                    "allowed": allowed,
+                }
+            ],
+        )
     require_version_match(app, expected_version)
     candidates = possible_actions(service, app, now)
     action = next((a for a in candidates if a["code"] == action_code), None)

@@ -26,9 +26,11 @@ from nagara.kit.errors import Conflict
 from nagara.tenancy.context import invalidate
 from nagara.tenancy.packs import InvalidPack, read_pack
 from nagara.tenancy.service import load_pack
+from nagara.web.i18n import translations
 from tests.applications.helpers import act, apply
 from tests.certificates.helpers import certificate, credential
 from tests.conftest import PACKS, People
+from tests.officer.helpers import sign_in
 
 DOG = Path(__file__).parent / "dog-licence"
 FORM = {"owner_name": "Lakshmi Menon", "dog_name": "Bruno", "breed": "Rajapalayam", "ward": 12}
@@ -140,6 +142,10 @@ def test_a_service_removed_from_the_pack_stops_being_offered_and_status_says_so(
     assert _approved(client, people, in_flight)["state"] == "approved"
     status = _status(client, people)
     assert status["in_sync"] is True and status["services"]["withdrawn"] == ["dog-licence"]
+    sign_in(client, people, "kl_admin")
+    page = client.get("/officer/admin/pack", headers={"Accept-Language": "ml"}).text
+    withdrawn = translations("ml").gettext("Withdrawn: no longer offered; applications already made go on")
+    assert withdrawn in page and withdrawn.startswith("പിൻവലിച്ചത്") and "<code>dog-licence</code>" in page
 
 
 def test_loading_the_same_pack_again_changes_nothing(client: TestClient, people: People) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,30 @@ def test_an_operator_lists_revokes_and_disables(operator_env: str, tmp_path: Pat
             assert unknown.exit_code == 1 and "no token or key" in unknown.output
     finally:
         rt.db.dispose()
+
+
+def test_pack_load_offers_and_withdraws_a_service_and_refuses_an_output_without_its_template(
+    operator_env: str, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(cli, ["pack", "load"]).exit_code == 0
+    dog = Path(__file__).parent / "tenancy" / "dog-licence"
+    copy = tmp_path / "elsewhere" / "kl"
+    shutil.copytree(PACKS / "kl", copy)
+    shutil.copy(dog / "services" / "dog-licence.yaml", copy / "services")
+
+    refused = runner.invoke(cli, ["pack", "load", str(copy)])
+    text = " ".join(refused.output.split())
+    assert refused.exit_code == 1, refused.output
+    assert "services/dog-licence.yaml: output.type: service 'dog-licence' issues output type 'dog-licence'" in text
+    assert "certificates/dog-licence.yaml" in text
+
+    shutil.copy(dog / "certificates" / "dog-licence.yaml", copy / "certificates")
+    offered = runner.invoke(cli, ["pack", "load", str(copy)])
+    assert offered.exit_code == 0, offered.output
+    assert "kl: offered dog-licence" in offered.output
+    (copy / "services" / "dog-licence.yaml").unlink()
+    withdrawn = runner.invoke(cli, ["pack", "load", str(copy)])
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert "kl: withdrew (applications made go on) dog-licence" in withdrawn.output

@@ -99,7 +99,8 @@ def pack_validate(directories: Annotated[list[Path], typer.Argument(help="Pack f
 
 
 def _load_packs(rt: Runtime, directories: list[Path]) -> None:
-    from nagara.tenancy.packs import InvalidPack, read_pack
+    from nagara.tenancy.models import State
+    from nagara.tenancy.packs import InvalidPack, read_pack, registered
     from nagara.tenancy.service import load_pack
 
     packs = []
@@ -113,9 +114,18 @@ def _load_packs(rt: Runtime, directories: list[Path]) -> None:
         task = progress.add_task("loading packs", total=len(packs))
         with rt.db.unit_of_work() as session:  # all packs or none
             for pack in packs:
+                known = session.get(State, pack.code) is not None
+                changes = registered().compare_services(session, pack) if known else None
                 counts = load_pack(session, pack)
                 progress.advance(task)
                 out.print(f"loaded {pack.code}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+                for label, codes in (
+                    ("offered", changes.added if changes else []),
+                    ("new version of", changes.changed if changes else []),
+                    ("withdrew (applications made go on)", changes.removed if changes else []),
+                ):
+                    if codes:
+                        out.print(f"  {pack.code}: {label} {', '.join(codes)}")
 
 
 @pack_app.command("load")

@@ -13,10 +13,10 @@ import importlib
 
 from nagara.applications import acknowledgement, documents
 from nagara.catalog.definitions import check_service
-from nagara.catalog.packs import load_services
+from nagara.catalog.packs import compare_services, load_services
 from nagara.certificates import handlers as certificates
 from nagara.certificates import pdftext
-from nagara.certificates.templates import pack_problems
+from nagara.certificates.templates import pack_part, pack_problems
 from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
 from nagara.payments import handlers as payments
@@ -73,7 +73,9 @@ def load_all() -> None:
             check_role=role_problems,
             check_service=check_service,
             check_certificates=pack_problems,
+            read_certificates=pack_part,
             load_services=load_services,
+            compare_services=compare_services,
         )
     )
     wire()

@@ -33,10 +33,14 @@ class _Version:
     code: str
     version: int
     definition: dict[str, Any]  # shared by every reader in the process: never edited
+    certificate_template: dict[str, Any] | None
+    certificate_layout: str | None
 
     @classmethod
     def of(cls, row: ServiceVersion) -> _Version:
-        return cls(row.id, row.state_code, row.code, row.version, row.definition)
+        return cls(
+            row.id, row.state_code, row.code, row.version, row.definition, row.certificate_template, row.certificate_layout
+        )
 
 
 def _keep(session: Session, row: ServiceVersion) -> _Version:
@@ -87,10 +91,23 @@ def list_services(session: Session, tenant: str) -> list[Service]:
     return [_service(session, place, v) for v in versions if _offered(place, v)]
 
 
+def _withdrawn(session: Session, state_code: str, code: str) -> bool:
+    """A service that was loaded once and that a later load of the pack withdrew."""
+    found = session.scalar(
+        select(ServiceVersion.id).where(ServiceVersion.state_code == state_code, ServiceVersion.code == code).limit(1)
+    )
+    return found is not None
+
+
 def get_service(session: Session, tenant: str, code: str) -> Service:
     place = context.place(session, tenant)
     version_id = _current(session, place.state.code).get(code)
     if version_id is None:
+        if _withdrawn(session, place.state.code, code):
+            raise NotFound(
+                f"the service {code!r} was withdrawn from the {place.state.code} pack and is no longer offered at "
+                f"{tenant!r}; applications already made for it go on"
+            )
         known = [s.code for s in list_services(session, tenant)]
         raise NotFound(f"no service {code!r} at {tenant!r}; services here: {', '.join(known) or 'none'}")
     version = _version(session, version_id)
@@ -102,6 +119,23 @@ def get_service(session: Session, tenant: str, code: str) -> Service:
 def service_of(session: Session, version_id: int, local_body_code: str) -> Service:
     """The definition an application was made under, with its local body's overrides."""
     return _service(session, context.body_place(session, local_body_code), _version(session, version_id))
+
+
+def certificate_template(session: Session, version_id: int) -> tuple[dict[str, Any], str | None]:
+    """The template of a service version's output and the pack's certificate layout (or None), as loaded with it.
+
+    Raises :class:`LookupError` when the version has none: it has no output, or it was loaded
+    before versions kept their templates and no load has given it one since.
+    """
+    version = _version(session, version_id)
+    if version.certificate_template is None:
+        output = version.definition.get("output") or {}
+        raise LookupError(
+            f"version {version.version} of service {version.code!r} ({version.state_code}) has no stored certificate "
+            f"template for output type {output.get('type')!r}: load the pack again (nagara pack load) with "
+            f"certificates/{output.get('type')}.yaml in it"
+        )
+    return version.certificate_template, version.certificate_layout
 
 
 def version_number(session: Session, version_id: int) -> int:

@@ -25,6 +25,7 @@ from nagara.applications.data import seal_data, unseal_data
 from nagara.applications.models import Application
 from nagara.applications.service import get as get_application
 from nagara.applications.service import service_for
+from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
 from nagara.catalog.forms import form_errors
 from nagara.certificates import compact, dataintegrity, ld, render, statuslist, templates
@@ -300,9 +301,18 @@ def _validity(output: dict[str, Any], start: datetime) -> datetime | None:
     return start + timedelta(days=int(days)) if days else None
 
 
-def _template(session: Session, place: BodyPlace, output_type: str) -> templates.Template:
-    settings = runtime_of(session).settings
-    return templates.template_for(settings.packs_dir, place.state.code, output_type, list(place.state.languages))
+def _template(session: Session, service: Service, output_type: str) -> templates.Template:
+    """The template stored with the service version the application was made under; never read from disk."""
+    try:
+        definition, _layout = catalog.certificate_template(session, service.version_id)
+    except LookupError as exc:
+        raise Conflict(f"no certificate can be issued: {exc}") from None
+    if definition["type"] != output_type:
+        raise Conflict(
+            f"no certificate can be issued: service {service.code!r} stores the template of {definition['type']!r}, "
+            f"not of {output_type!r}"
+        )
+    return templates.Template(f"{service.state_code} pack, certificates/{output_type}.yaml", definition)
 
 
 def _new_number(session: Session, place: BodyPlace, template: templates.Template, now: datetime) -> str:
@@ -329,7 +339,7 @@ def issue_on_approval(session: Session, service: Service, app: Application, now:
     if existing is not None:
         return existing  # approved once already (an appeal path ending in approval again): one certificate per case
     place = body_place(session, app.local_body_code)
-    template = _template(session, place, output["type"])
+    template = _template(session, service, output["type"])
     record = build_record(template, service, data, list(place.state.languages))
     actor = service.workflow.get("designated_officer")
     renews = _renewed_licence(session, service, app, output, data)
@@ -494,6 +504,17 @@ def pdf(session: Session, cert: Certificate) -> bytes:
     return content
 
 
+def _layout(session: Session, cert: Certificate) -> str | None:
+    """The pack's ``certificates/layout.html`` as loaded with the application's service version, or None."""
+    app = session.get(Application, cert.application_id)
+    if app is None:
+        raise NotFound(f"certificate {cert.number} names an application that is missing")
+    try:
+        return catalog.certificate_template(session, app.service_version_id)[1]
+    except LookupError as exc:
+        raise Conflict(f"certificate {cert.number} cannot be printed: {exc}") from None
+
+
 def render_pdf(session: Session, cert: Certificate) -> bytes:
 
     issuer = _issuer(session)
@@ -502,7 +523,7 @@ def render_pdf(session: Session, cert: Certificate) -> bytes:
     lang = next((x for x in place.state.languages if x != "en"), "en")
     document = document_for(cert, credential, place, lang, issuer)
     qr = render.qr_content(issuer.verify_url, compact_form(cert, credential, issuer))
-    layout = templates.layout_override(runtime_of(session).settings.packs_dir, cert.state_code)
+    layout = _layout(session, cert)
     return render.render_pdf(document, credential, qr, layout=layout)
 
 
@@ -597,7 +618,7 @@ def reissue(session: Session, principal: Principal, number: str, reason: str | N
         raise Invalid(f"{len(errors)} correction(s) are invalid", errors)
     now = utcnow()
     place = body_place(session, old.local_body_code)
-    template = _template(session, place, old.output_type)
+    template = _template(session, service, old.output_type)
     record = build_record(template, service, data, list(place.state.languages))
     new = _successor(session, old, None, now, old.valid_from, old.valid_until)
     new.application_id, new.application_number, new.service_code = old.application_id, old.application_number, old.service_code

@@ -3,16 +3,21 @@
 A template says what a certificate prints, in the state's language and English:
 its title, what it certifies, which of the application's fields it shows, the
 register's code for the registration number, the signing officer's designation
-and the words in the seal area. ``certificate.yaml`` in the same folder is the
-template for an output type that has none of its own. The layout (HTML and CSS)
-ships with the package and may be replaced by a pack's ``certificates/layout.html``.
+and the words in the seal area. Every output type a service names needs its own
+template (``certificate.yaml`` is the template of the output type ``certificate``,
+nothing more): the pack does not validate, and so does not load, without it.
+
+Templates are read when the pack is read (:func:`pack_part`) and stored with each
+service version when it is loaded (``catalog.packs.load_services``); a certificate is
+issued from the template of the version its application was made under, never from
+the files on disk at that time. The layout (HTML and CSS) ships with the package and
+may be replaced by a pack's ``certificates/layout.html``, stored the same way.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "template.schema.json").read_text(encoding="utf-8"))
-DEFAULT = "certificate"
+LAYOUT = "layout.html"
 
 
 class TemplateError(ValueError):
@@ -29,7 +34,7 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class Template:
-    path: Path
+    source: str  # where it came from, for messages: ``kl pack, certificates/birth-certificate.yaml``
     definition: dict[str, Any]
 
     @property
@@ -53,8 +58,7 @@ def template_errors(path: Path, definition: Any, languages: list[str]) -> list[s
     ]
     if errors or not isinstance(definition, dict):
         return errors
-    expected = path.stem if path.stem != DEFAULT else definition["type"]
-    if definition["type"] != expected:
+    if definition["type"] != path.stem:
         errors.append(f"{path}: type: {definition['type']!r} must match the file name {path.stem!r}")
 
     def walk(value: Any, where: str) -> None:
@@ -88,54 +92,48 @@ def pack_templates(pack_dir: Path, languages: list[str]) -> tuple[dict[str, Temp
         problems = template_errors(path, definition, languages)
         errors.extend(problems)
         if not problems:
-            found[path.stem] = Template(path, definition)
+            found[path.stem] = Template(f"certificates/{path.name}", definition)
     return found, errors
 
 
-@lru_cache(maxsize=64)
-def _load(pack_dir: Path, languages: tuple[str, ...], mtime: float) -> dict[str, Template]:
-    found, errors = pack_templates(pack_dir, list(languages))
-    if errors:
+def pack_part(pack_dir: Path, languages: list[str]) -> dict[str, Any]:
+    """What a loaded pack keeps of ``certificates/``: every template by output type, and the layout or None.
+
+    Called after validation (:func:`pack_problems` found nothing), so every template is valid.
+    """
+    found, errors = pack_templates(pack_dir, languages)
+    if errors:  # validation ran first; a file changed in between is not loaded half-checked
         raise TemplateError("; ".join(errors))
-    return found
+    layout = pack_dir / "certificates" / LAYOUT
+    return {
+        "templates": {code: template.definition for code, template in found.items()},
+        "layout": layout.read_text(encoding="utf-8") if layout.is_file() else None,
+    }
 
 
-def template_for(packs_dir: Path, state_code: str, output_type: str, languages: list[str]) -> Template:
-    pack_dir = Path(packs_dir) / state_code
-    folder = pack_dir / "certificates"
-    mtime = max((p.stat().st_mtime for p in folder.glob("*.yaml")), default=0.0)
-    found = _load(pack_dir, tuple(languages), mtime)
-    template = found.get(output_type) or found.get(DEFAULT)
-    if template is None:
-        raise TemplateError(f"the {state_code} pack has no certificate template for {output_type!r} (nor {DEFAULT}.yaml)")
-    return template
-
-
-def layout_override(packs_dir: Path, state_code: str) -> str | None:
-    path = Path(packs_dir) / state_code / "certificates" / "layout.html"
-    return path.read_text(encoding="utf-8") if path.exists() else None
+def missing_template(service_code: str, output_type: str) -> str:
+    return (
+        f"service {service_code!r} issues output type {output_type!r}, but the pack has no template "
+        f"certificates/{output_type}.yaml; every output type needs its own template"
+    )
 
 
 def pack_problems(pack_dir: Path, languages: list[str], services: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """For ``nagara pack validate``: (file, path, message) for each template problem and each output with no template."""
+    """For ``nagara pack validate`` and load: (file, path, message) for each template problem and each output with no template."""
     found, errors = pack_templates(pack_dir, languages)
     problems = [("certificates", "", message) for message in errors]
     printed_by: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    invalid = {Path(message.split(":", 1)[0]).stem for message in errors}
     for code, definition in services.items():
         output = definition.get("output") if isinstance(definition, dict) else None
         if not isinstance(output, dict):
             continue
-        template = found.get(str(output.get("type"))) or found.get(DEFAULT)
+        output_type = str(output.get("type"))
+        template = found.get(output_type)
         if template is not None:
-            printed_by.setdefault(template.path.stem, []).append((code, definition))
-        if output.get("type") not in found and DEFAULT not in found:
-            problems.append(
-                (
-                    f"services/{code}.yaml",
-                    "output.type",
-                    f"no template certificates/{output.get('type')}.yaml (nor {DEFAULT}.yaml)",
-                )
-            )
+            printed_by.setdefault(template.type, []).append((code, definition))
+        elif output_type not in invalid:  # an invalid template is reported above
+            problems.append((f"services/{code}.yaml", "output.type", missing_template(code, output_type)))
     for name, users in printed_by.items():
         problems.extend(_fields_missing(found[name], users))
     return problems
@@ -158,7 +156,7 @@ def _fields_missing(template: Template, users: list[tuple[str, dict[str, Any]]])
     services = ", ".join(f"services/{code}.yaml" for code, _ in users)
     return [
         (
-            f"certificates/{template.path.name}",
+            f"certificates/{template.type}.yaml",
             f"fields[{i}].field",
             f"{item['field']!r} is not a field of the form of {services}; fields: {', '.join(sorted(fields))}",
         )

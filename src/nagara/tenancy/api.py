@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from nagara.tenancy.schemas import (
     LocalBodySettings,
     PackErrorOut,
     PackStatusOut,
+    ServiceChangesOut,
     StateOut,
     WardOut,
     WorkingDay,
@@ -94,9 +96,11 @@ def pack_status(state: str, session: DbSession, principal: CurrentPrincipal) -> 
         directory=status.directory,
         valid=status.valid,
         in_sync=status.in_sync,
+        loaded_from=status.loaded_from,
         loaded_digest=status.loaded_digest,
         loaded_at=status.loaded_at,
         disk_digest=status.disk_digest,
         counts=status.counts,
         errors=[PackErrorOut(file=e.file, path=e.path, message=e.message) for e in status.errors],
+        services=None if status.services is None else ServiceChangesOut(**dataclasses.asdict(status.services)),
     )

@@ -36,6 +36,7 @@ class State(Base):
     defaults: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     calendar: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     pack_digest: Mapped[str] = mapped_column(String(64))
+    pack_source: Mapped[str | None] = mapped_column(String(500))  # the folder the loaded pack was read from
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

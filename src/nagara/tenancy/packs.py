@@ -74,6 +74,8 @@ class Pack:
     wards: dict[str, list[dict[str, Any]]]
     roles: list[dict[str, Any]]
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What certificates/ holds, as its domain reads it (templates by output type, the layout): loaded with the services.
+    certificates: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
     files: list[str] = field(default_factory=list)
 
@@ -94,13 +96,32 @@ class PackParts:
     permission. ``check_service(definition, roles=, languages=)``: (path, message) for each
     problem of one schema-valid ``services/*.yaml``. ``check_certificates(directory, languages,
     services)``: (file, path, message) for the pack's ``certificates/`` and the outputs of its
-    services. ``load_services(session, pack)``: writes the services and returns how many.
+    services. ``read_certificates(directory, languages)``: what the pack keeps of ``certificates/``
+    once valid. ``load_services(session, pack)``: writes the services (those the pack no longer
+    has are withdrawn) and returns how many. ``compare_services(session, pack)``: the services
+    the pack would add, withdraw and change against what is loaded, and those withdrawn already.
     """
 
     check_role: Callable[[dict[str, Any]], list[tuple[str, str]]]
     check_service: ServiceCheck
     check_certificates: Callable[[Path, list[str], dict[str, dict[str, Any]]], list[tuple[str, str, str]]]
+    read_certificates: Callable[[Path, list[str]], dict[str, Any]]
     load_services: Callable[[Session, Pack], int]
+    compare_services: Callable[[Session, Pack], ServiceChanges]
+
+
+@dataclass(frozen=True)
+class ServiceChanges:
+    """A pack's services beside the state's loaded ones: what loading it would do, by service code."""
+
+    added: list[str] = field(default_factory=list)  # in the pack, never loaded or withdrawn: loading offers them
+    removed: list[str] = field(default_factory=list)  # offered now, not in the pack: loading withdraws them
+    changed: list[str] = field(default_factory=list)  # definition, template or layout differ: loading makes a new version
+    withdrawn: list[str] = field(default_factory=list)  # loaded once, withdrawn by a load, not in the pack
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
 
 
 _PARTS: PackParts | None = None
@@ -356,7 +377,10 @@ def read_pack(directory: Path) -> Pack:
     if col.errors:
         raise InvalidPack(directory, col.errors)
 
-    files = sorted(p for p in directory.rglob("*.yaml"))
+    certificates = parts.read_certificates(directory, required)
+    # Every file a load reads: the YAML and the certificates' layout.
+    layout = directory / "certificates" / "layout.html"
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and (p.suffix == ".yaml" or p == layout))
     digest = hashlib.sha256()
     for p in files:
         digest.update(p.relative_to(directory).as_posix().encode() + b"\0" + p.read_bytes())
@@ -369,6 +393,7 @@ def read_pack(directory: Path) -> Pack:
         wards=wards,
         roles=roles,
         services=services,
+        certificates=certificates,
         digest=digest.hexdigest(),
         files=[p.relative_to(directory).as_posix() for p in files],
     )

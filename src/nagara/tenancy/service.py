@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from nagara.kit.access import require
 from nagara.kit.calendar import WorkingCalendar
+from nagara.kit.db import utcnow
 from nagara.kit.errors import NotFound
 from nagara.runtime import runtime_of
 from nagara.tenancy.context import body_place, invalidate, thaw
 from nagara.tenancy.models import District, LocalBody, Role, State, Ward
-from nagara.tenancy.packs import InvalidPack, Pack, PackError, discover, read_pack, registered
+from nagara.tenancy.packs import InvalidPack, Pack, PackError, ServiceChanges, discover, read_pack, registered
 
 if TYPE_CHECKING:
     from nagara.kit.access import Principal
@@ -31,14 +32,22 @@ def ward_code(local_body_code: str, number: int) -> str:
 
 
 def load_pack(session: Session, pack: Pack) -> dict[str, int]:
-    """Insert or update every row the pack defines. Flushes; the caller's unit of work commits.
+    """Insert or update every row the pack defines. Flushes; the caller's unit of work commits, so a
+    load is all or nothing.
 
-    Rows the pack no longer lists are kept (records may point at them) and counted as stale.
+    Places and roles the pack no longer lists are kept (records may point at them); services it no
+    longer lists are withdrawn (``catalog.packs.load_services``). ``loaded_at`` moves whenever the
+    load changes what is loaded: the pack's files (their digest) or its services.
     """
-    load_services = registered().load_services  # before any write: never a pack without its services
+    parts = registered()  # before any write: never a pack without its services
     st = pack.code
     counts = {"districts": 0, "local_bodies": 0, "wards": 0, "roles": 0}
-    state = session.get(State, st) or State(code=st)
+    existing = session.get(State, st)
+    changes = parts.compare_services(session, pack) if existing is not None else None
+    state = existing or State(code=st)
+    if existing is None or existing.pack_digest != pack.digest or (changes is not None and changes.any):
+        state.loaded_at = utcnow()
+    state.pack_source = str(pack.directory.resolve())
     state.lgd_code = pack.meta["lgd_code"]
     state.name = pack.meta["name"]
     state.languages = pack.meta["languages"]
@@ -81,7 +90,7 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
             session.add(ward)
             counts["wards"] += 1
 
-    counts["services"] = load_services(session, pack)
+    counts["services"] = parts.load_services(session, pack)
 
     for r in pack.roles:
         role = session.get(Role, (st, r["code"])) or Role(state_code=st, code=r["code"])
@@ -149,22 +158,30 @@ def working_calendar(session: Session, local_body_code: str) -> WorkingCalendar:
 class PackStatus:
     """The state's pack on disk, validated now, beside the one loaded into the database.
 
-    ``in_sync`` is false when the files changed since ``nagara pack load`` (or the folder
-    is missing): the database then still runs the loaded version.
+    ``in_sync`` is true only when the files on disk are the ones loaded (the same digest) and
+    their services are the ones offered: nothing to add, withdraw or change. Otherwise the
+    database still runs the loaded version, and ``services`` says what a load would change.
     """
 
     state_code: str
     directory: str | None
+    loaded_from: str | None
     loaded_digest: str
     loaded_at: datetime
     valid: bool
     disk_digest: str | None
     errors: list[PackError] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    services: ServiceChanges | None = None
 
     @property
     def in_sync(self) -> bool:
-        return self.valid and self.disk_digest == self.loaded_digest
+        return (
+            self.valid
+            and self.disk_digest == self.loaded_digest
+            and self.services is not None
+            and not self.services.any
+        )
 
 
 def _pack_directory(packs_dir: Path, state_code: str) -> Path | None:
@@ -181,20 +198,20 @@ def _pack_directory(packs_dir: Path, state_code: str) -> Path | None:
 
 
 def pack_status(session: Session, principal: Principal, state_code: str) -> PackStatus:
-    """Validate the state's pack folder with the same checks as ``nagara pack validate``."""
+    """Validate the state's pack folder (in ``NAGARA_PACKS_DIR``) with the same checks as ``nagara pack
+    validate``, and compare it with what is loaded: the files' digest and each service."""
 
     state = get_state(session, state_code)
     require(principal, "tenancy:pack:read", state_code=state.code)
+    loaded = (state.pack_source, state.pack_digest, state.loaded_at)
     directory = _pack_directory(Path(runtime_of(session).settings.packs_dir), state.code)
     if directory is None:
         error = PackError(str(runtime_of(session).settings.packs_dir), "", f"no folder holds the pack of {state.code!r}")
-        return PackStatus(state.code, None, state.pack_digest, state.loaded_at, valid=False, disk_digest=None, errors=[error])
+        return PackStatus(state.code, None, *loaded, valid=False, disk_digest=None, errors=[error])
     try:
         pack = read_pack(directory)
     except InvalidPack as exc:
-        return PackStatus(
-            state.code, str(directory), state.pack_digest, state.loaded_at, valid=False, disk_digest=None, errors=exc.errors
-        )
+        return PackStatus(state.code, str(directory), *loaded, valid=False, disk_digest=None, errors=exc.errors)
     counts = {
         "districts": len(pack.districts),
         "local_bodies": len(pack.local_bodies),
@@ -202,6 +219,7 @@ def pack_status(session: Session, principal: Principal, state_code: str) -> Pack
         "roles": len(pack.roles),
         "services": len(pack.services),
     }
+    changes = registered().compare_services(session, pack)
     return PackStatus(
-        state.code, str(directory), state.pack_digest, state.loaded_at, valid=True, disk_digest=pack.digest, counts=counts
+        state.code, str(directory), *loaded, valid=True, disk_digest=pack.digest, counts=counts, services=changes
     )

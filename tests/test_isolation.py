@@ -322,7 +322,7 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/applications/bulk-actions"): (
         "foreign",
         lambda p: Call(
-            json={"action": "collect_fee", "comment": "paid at the counter", "items": [_bulk_target_of_a(p)]},
+            json={"action": "return", "comment": "the parent's ID is unreadable", "items": [_bulk_target_of_a(p)]},
             owner="a_section_clerk",
         ),
     ),

@@ -59,7 +59,6 @@ def wire() -> None:
     engine.register_guard("documents_complete", documents.guard_documents_complete)
     engine.register_guard("documents_verified", documents.guard_documents_verified)
     engine.register_effect("verify_documents", documents.effect_verify_documents)
-    engine.register_effect("record_fee_payment", payments.effect_record_fee_payment)
     # Acknowledgement slips get the certificates' exact-text layer for Indic scripts.
     acknowledgement.before_pdf(pdftext.install)
 

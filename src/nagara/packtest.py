@@ -608,7 +608,7 @@ class Walker:
         """Take ``action``, first paying the fee and having the documents verified if its guards ask."""
         guards = action.get("guards", [])
         effects = action.get("effects", [])
-        if ("fee_paid" in guards or "record_fee_payment" in effects) and snap.fee_total > 0 and not snap.fee_paid:
+        if "fee_paid" in guards and snap.fee_total > 0 and not snap.fee_paid:
             snap = self.pay(snap)
         if "documents_verified" in guards and snap.unverified_documents and "verify_documents" not in effects:
             verifier = next((a for a in self.actions_from(snap.state) if "verify_documents" in a.get("effects", [])), None)

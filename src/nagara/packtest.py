@@ -255,6 +255,8 @@ def _satisfying(conditions: list[dict[str, Any]], schema: dict[str, Any], start:
     today = datetime.now(UTC).date()
     props = schema.get("properties", {})
     for cond in conditions:
+        if "field" not in cond:
+            continue  # a condition on the day of assessment: no answer makes it hold
         top = cond["field"].split(".")[0]
         if "." in cond["field"] or holds(cond, form, today):
             continue

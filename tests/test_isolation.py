@@ -230,6 +230,10 @@ ROUTES: dict[tuple[str, str], Spec] = {
         lambda p: Call(query={"local_body": p.body_a}) if _records_of_a(p) else Call(),
     ),
     ("GET", "/api/v1/applications/{number}"): ("foreign", lambda p: Call({"number": _records_of_a(p)["submitted"]})),
+    ("GET", "/api/v1/applications/{number}/fees"): (
+        "foreign",
+        lambda p: Call({"number": _records_of_a(p)["draft"]}, owner="citizen1"),
+    ),
     ("PATCH", "/api/v1/applications/{number}"): (
         "foreign",
         lambda p: Call(

@@ -230,6 +230,10 @@ ROUTES: dict[tuple[str, str], Spec] = {
         lambda p: Call(query={"local_body": p.body_a}) if _records_of_a(p) else Call(),
     ),
     ("GET", "/api/v1/applications/{number}"): ("foreign", lambda p: Call({"number": _records_of_a(p)["submitted"]})),
+    ("GET", "/api/v1/applications/{number}/fees"): (
+        "foreign",
+        lambda p: Call({"number": _records_of_a(p)["draft"]}, owner="citizen1"),
+    ),
     ("PATCH", "/api/v1/applications/{number}"): (
         "foreign",
         lambda p: Call(
@@ -322,7 +326,7 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/applications/bulk-actions"): (
         "foreign",
         lambda p: Call(
-            json={"action": "collect_fee", "comment": "paid at the counter", "items": [_bulk_target_of_a(p)]},
+            json={"action": "return", "comment": "the parent's ID is unreadable", "items": [_bulk_target_of_a(p)]},
             owner="a_section_clerk",
         ),
     ),

@@ -10,6 +10,7 @@ emits events and names guards, and tenancy reads packs, without importing the do
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from nagara.applications import acknowledgement, documents
 from nagara.catalog.definitions import check_service
@@ -20,6 +21,7 @@ from nagara.certificates.templates import pack_part, pack_problems
 from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
 from nagara.payments import handlers as payments
+from nagara.payments.accounts import fee_account_problems
 from nagara.tenancy import packs
 from nagara.worker.events import subscribe
 from nagara.workflow import engine, events
@@ -59,9 +61,13 @@ def wire() -> None:
     engine.register_guard("documents_complete", documents.guard_documents_complete)
     engine.register_guard("documents_verified", documents.guard_documents_verified)
     engine.register_effect("verify_documents", documents.effect_verify_documents)
-    engine.register_effect("record_fee_payment", payments.effect_record_fee_payment)
     # Acknowledgement slips get the certificates' exact-text layer for Indic scripts.
     acknowledgement.before_pdf(pdftext.install)
+
+
+def _check_service(definition: dict[str, Any], *, roles: set[str], languages: list[str]) -> list[tuple[str, str]]:
+    """The catalog's checks of a service, and payments' of its fee items' accounts against the chart."""
+    return check_service(definition, roles=roles, languages=languages) + fee_account_problems(definition)
 
 
 def load_all() -> None:
@@ -71,7 +77,7 @@ def load_all() -> None:
     packs.register(
         packs.PackParts(
             check_role=role_problems,
-            check_service=check_service,
+            check_service=_check_service,
             check_certificates=pack_problems,
             read_certificates=pack_part,
             load_services=load_services,

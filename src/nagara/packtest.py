@@ -255,6 +255,8 @@ def _satisfying(conditions: list[dict[str, Any]], schema: dict[str, Any], start:
     today = datetime.now(UTC).date()
     props = schema.get("properties", {})
     for cond in conditions:
+        if "field" not in cond:
+            continue  # a condition on the day of assessment: no answer makes it hold
         top = cond["field"].split(".")[0]
         if "." in cond["field"] or holds(cond, form, today):
             continue
@@ -608,7 +610,7 @@ class Walker:
         """Take ``action``, first paying the fee and having the documents verified if its guards ask."""
         guards = action.get("guards", [])
         effects = action.get("effects", [])
-        if ("fee_paid" in guards or "record_fee_payment" in effects) and snap.fee_total > 0 and not snap.fee_paid:
+        if "fee_paid" in guards and snap.fee_total > 0 and not snap.fee_paid:
             snap = self.pay(snap)
         if "documents_verified" in guards and snap.unverified_documents and "verify_documents" not in effects:
             verifier = next((a for a in self.actions_from(snap.state) if "verify_documents" in a.get("effects", [])), None)

@@ -170,7 +170,7 @@ def _to_approval(client: TestClient, people: People, service: str, form: dict) -
         who = OFFICERS[app["assigned_role"]]
         view = fetch(client, people, who, app["number"])
         codes = [a["code"] for a in view["actions"]]
-        if not view["fee_paid"] and "collect_fee" in codes:
+        if not view["fee_paid"]:
             app = pay_at_counter(client, people, "a_counter_clerk", app["number"])
             continue
         app = act(client, people, who, view, next(c for c in ("approve", "forward", "report") if c in codes), "checked on site")

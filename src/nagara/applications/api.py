@@ -29,6 +29,7 @@ from nagara.applications.schemas import (
     DueViewOut,
     HistoryOut,
 )
+from nagara.catalog.schemas import FeePreviewLine, FeePreviewOut
 from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit.access import Principal
 from nagara.kit.api import API_PREFIX, MAX_OFFSET, json_response
@@ -221,6 +222,18 @@ def get(number: str, session: DbSession, principal: CurrentPrincipal) -> Respons
     """Track an application: where it is, who holds it, its due times and its whole history."""
     app = service.get(session, principal, number)
     return json_response(_full(session, app, principal), headers={"ETag": f'"{app.version}"'})
+
+
+@router.get("/applications/{number}/fees", response_model=FeePreviewOut)
+def fee_preview(number: str, session: DbSession, principal: CurrentPrincipal) -> FeePreviewOut:
+    """A draft's fee if it were submitted today: every item, charged or not, and why, in the request's language."""
+    app, preview = service.fee_preview(session, principal, number, utcnow())
+    return FeePreviewOut(
+        number=app.number,
+        assessed_on=preview.assessed_on,
+        total=preview.total,
+        lines=[FeePreviewLine.model_validate(line, from_attributes=True) for line in preview.lines],
+    )
 
 
 @router.patch("/applications/{number}", response_model=ApplicationOut)

@@ -13,6 +13,7 @@ from nagara.applications import search as search_index
 from nagara.applications.data import seal_data, unseal_data
 from nagara.applications.documents import check_upload, missing_documents, required_codes
 from nagara.applications.models import Application, Document
+from nagara.catalog import fees
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import APPLICANT, DRAFT, SUBMIT, Service
 from nagara.catalog.forms import form_errors
@@ -20,7 +21,7 @@ from nagara.identity import service as identity
 from nagara.kit import numbers
 from nagara.kit.access import Principal, require, require_any, scope
 from nagara.kit.db import memo, new_id, utcnow
-from nagara.kit.errors import Forbidden, Invalid, NotFound, Problem
+from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from nagara.kit.text import strip_bidi, strip_bidi_in
 from nagara.runtime import runtime_of
 from nagara.tenancy import context as tenancy
@@ -241,6 +242,18 @@ def get(session: Session, principal: Principal, number: str, *, for_update: bool
 
 def service_for(session: Session, app: Application) -> Service:
     return catalog.service_of(session, app.service_version_id, app.local_body_code)
+
+
+def fee_preview(session: Session, principal: Principal, number: str, now: datetime) -> tuple[Application, fees.Preview]:
+    """What a draft would owe if submitted now, item by item with why; a submitted one's fee is already fixed."""
+    app = get(session, principal, number)
+    if app.submitted_at is not None:
+        raise Conflict(
+            f"application {number} was submitted and its fee worked out then: "
+            f"see fee_lines and fee_total of GET /api/v1/applications/{number}"
+        )
+    svc = service_for(session, app)
+    return app, fees.preview(svc.definition, unseal_data(app), fees.fee_day(session, app.local_body_code, now))
 
 
 def update_draft(

@@ -24,10 +24,11 @@ from nagara.applications.api import MAX_UPLOAD
 from nagara.applications.data import unseal_data
 from nagara.applications.documents import required_codes
 from nagara.applications.models import Application, Document
+from nagara.catalog import fees
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import APPLICANT, DRAFT, Service
 from nagara.catalog.forms import form_errors
-from nagara.catalog.rules import all_hold, assess_fees, total
+from nagara.catalog.rules import all_hold
 from nagara.catalog.views import role_names
 from nagara.identity import service as identity
 from nagara.identity.deps import DbSession, PagePrincipal
@@ -425,7 +426,8 @@ def _upload_message(exc: Invalid, svc: Service, doc_type: str) -> str:
 
 def _review_context(session: DbSession, app: Application, svc: Service) -> dict[str, Any]:
     data = unseal_data(app)
-    lines = assess_fees(svc.definition.get("fees"), data, utcnow().date())
+    # what the draft would pay if submitted today (in the state's time zone), every item with why
+    fee = fees.preview(svc.definition, data, fees.fee_day(session, app.local_body_code, utcnow()))
     fields = [f for f in form_fields(svc, data) if f.name in data]
     for f in fields:
         if f.options:
@@ -442,8 +444,7 @@ def _review_context(session: DbSession, app: Application, svc: Service) -> dict[
         # The answers are changed on the form: the error summary's links go there.
         targets={f.name: f"/applications/{app.number}/edit#f-{f.name}" for f in every},
         fields=fields,
-        fee_lines=lines,
-        fee_total=total(lines),
+        fee=fee,
         page_title=_("Check and submit"),
         step=3,
         timezone=_timezone(session, app.state_code),

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
+from nagara.catalog.fees import conditions_words
 from nagara.catalog.schemas import (
     FeeItemOut,
     LocalBodyServiceSettings,
@@ -50,7 +51,15 @@ def _summary(service: Service) -> dict[str, object]:
         "sla_days": d["workflow"]["sla_days"],
         "designated_officer": d["workflow"]["designated_officer"],
         "fees": [
-            FeeItemOut(code=i["code"], name=i["name"], head=i.get("head", "fee"), kind=i["kind"], amount=i.get("amount"))
+            FeeItemOut(
+                code=i["code"],
+                name=i["name"],
+                head=i.get("head", "fee"),
+                kind=i["kind"],
+                amount=i.get("amount"),
+                account=i.get("account"),
+                condition=conditions_words(d, i.get("when")),
+            )
             for i in d.get("fees", {}).get("items", [])
         ],
     }

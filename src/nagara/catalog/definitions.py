@@ -12,6 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from nagara.catalog.rules import date_problem
 from nagara.tenancy.packs import missing_languages_message, texts
 from nagara.tenancy.packs_merge import deep_merge
 
@@ -74,6 +75,12 @@ def check_service(definition: dict[str, Any], *, roles: set[str], languages: lis
         if field.split(".", maxsplit=1)[0] not in fields:
             problems.append((path, f"field {field!r} is not in the form; fields: {', '.join(sorted(fields))}"))
 
+    def check_fee_condition(path: str, cond: dict[str, Any]) -> None:
+        if "field" in cond:
+            check_field(f"{path}.field", cond["field"])
+        elif (problem := date_problem(cond)) is not None:
+            problems.append((f"{path}.value", problem))
+
     docs = [d["code"] for d in definition.get("documents", [])]
     if len(docs) != len(set(docs)):
         problems.append(("documents", "document codes must be unique"))
@@ -86,13 +93,13 @@ def check_service(definition: dict[str, Any], *, roles: set[str], languages: lis
         if "field" in item:
             check_field(f"fees.items[{i}].field", item["field"])
         for j, cond in enumerate(item.get("when", [])):
-            check_field(f"fees.items[{i}].when[{j}].field", cond["field"])
+            check_fee_condition(f"fees.items[{i}].when[{j}]", cond)
     for i, ex in enumerate(definition.get("fees", {}).get("exemptions", [])):
         for j, code in enumerate(ex["waives"]):
             if code not in fee_codes:
                 problems.append((f"fees.exemptions[{i}].waives[{j}]", f"no fee item {code!r}"))
         for j, cond in enumerate(ex["when"]):
-            check_field(f"fees.exemptions[{i}].when[{j}].field", cond["field"])
+            check_fee_condition(f"fees.exemptions[{i}].when[{j}]", cond)
 
     wf = definition["workflow"]
     states: dict[str, Any] = wf["states"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -20,6 +21,34 @@ class FeeItemOut(BaseModel):
     head: str
     kind: str
     amount: int | None = Field(default=None, description="paise, for fixed fees")
+    account: str | None = Field(default=None, description="the chart of accounts' head it is booked to")
+    condition: str | None = Field(
+        default=None, description="when it is charged, in words in the request's language; none: on every application"
+    )
+
+
+class FeeCondition(BaseModel):
+    text: str = Field(description="the condition in words, in the request's language")
+    holds: bool = Field(description="whether it holds for this form today")
+
+
+class FeePreviewLine(BaseModel):
+    code: str
+    name: dict[str, str]
+    head: str
+    account: str | None = None
+    amount: int = Field(description="paise charged: 0 when the item does not apply or is waived")
+    applies: bool = Field(description="whether the item's conditions hold and it comes to more than nothing")
+    waived_by: dict[str, str] | None = Field(default=None, description="the exemption's reason, when waived")
+    why: str = Field(description="why it is charged or not, in the request's language")
+    conditions: list[FeeCondition]
+
+
+class FeePreviewOut(BaseModel):
+    number: str
+    assessed_on: date = Field(description="the day the fee is worked out for: today in the state's time zone")
+    lines: list[FeePreviewLine] = Field(description="every fee item of the service, charged or not")
+    total: int = Field(description="paise the application would owe if submitted today")
 
 
 class ServiceSummary(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
+from nagara.catalog.fees import conditions_words, fee_day
 from nagara.catalog.rules import assess_fees, total
 from nagara.identity.deps import DbSession, PagePrincipal, get_runtime
 from nagara.kit.db import utcnow
@@ -119,9 +120,12 @@ def service_facts(session: DbSession, service: Service) -> dict[str, Any]:
     wf = d["workflow"]
     fees = d.get("fees", {})
     fixed = [i for i in fees.get("items", []) if i.get("kind") == "fixed"]
-    base = total(assess_fees({"items": fixed}, {}, utcnow().date())) if fixed else 0
+    today = fee_day(session, service.state_code, utcnow())
+    base = total(assess_fees({"items": fixed}, {}, today)) if fixed else 0
     return {
         "fee_items": fees.get("items", []),
+        # when each item is charged, in words (None: on every application)
+        "fee_when": {i["code"]: conditions_words(d, i.get("when")) for i in fees.get("items", [])},
         "fee_from": base,
         "exemptions": fees.get("exemptions", []),
         "sla_days": wf["sla_days"],

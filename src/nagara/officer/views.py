@@ -138,8 +138,6 @@ def _inbox(
         for action in engine.allowed_actions(services[app.id], app, principal, now):
             if action["code"] in ("submit", "appeal"):
                 continue
-            if "record_fee_payment" in action.get("effects", []):
-                continue  # a fee is recorded only by a counter receipt, one application at a time: never a bulk action
             entry = actions.setdefault(action["code"], {"code": action["code"], "name": action["name"], "count": 0})
             entry["comment_required"] = entry.get("comment_required", False) or bool(action.get("comment_required"))
             entry["count"] += 1
@@ -345,17 +343,12 @@ def _application(
         for action in engine.allowed_actions(svc, app, principal, now):
             if action["code"] in ("submit", "appeal"):
                 continue
-            counter = "record_fee_payment" in action.get("effects", [])
-            if counter and app.fee_paid:
-                continue  # the receipt has marked the fee paid: nothing is left to record
             actions.append(
                 {
                     "code": action["code"],
                     "name": built_in_name(action["code"], action.get("name")),
                     "comment_required": bool(action.get("comment_required")),
                     "warning": action["code"] in ("reject", "dismiss_appeal", "return"),
-                    # while the fee is owed, the action is the way to the counter, whose receipt marks it paid
-                    "counter": counter,
                 }
             )
     history = [

@@ -50,6 +50,35 @@ def account_for(head: str, explicit: str | None = None) -> str:
     return account
 
 
+# The accounts an item of each head may be booked to: income for fees, taxes and penalties, the
+# remission account for a rebate, a liability for a cess collected for another authority.
+ACCOUNTS_FOR_HEAD: dict[str, tuple[str, ...]] = {
+    "fee": ("140-10", "140-11", "140-20", "140-60", "140-80"),
+    "penalty": ("140-60",),
+    "tax": ("110-01",),
+    "rebate": ("110-80",),
+    "cess": ("350-20",),
+}
+
+
+def fee_account_problems(definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """A service's fee items whose ``account`` is not in the chart, or not one their head is booked to."""
+    problems = []
+    for i, item in enumerate(definition.get("fees", {}).get("items", [])):
+        account = item.get("account")
+        if account is None:
+            continue
+        head = item.get("head", "fee")
+        allowed = ", ".join(ACCOUNTS_FOR_HEAD[head])
+        if account not in CHART:
+            why = f"account {account!r} is not in the chart of accounts; a {head} takes {allowed}"
+            problems.append((f"fees.items[{i}].account", why))
+        elif account not in ACCOUNTS_FOR_HEAD[head]:
+            why = f"account {account!r} ({CHART[account]}) is not for a {head}; a {head} takes {allowed}"
+            problems.append((f"fees.items[{i}].account", why))
+    return problems
+
+
 class Unbalanced(RuntimeError):
     pass
 

@@ -251,13 +251,6 @@ def raise_property_demands(
 # -- what the workflow calls ---------------------------------------------------------------------
 
 
-def demand_number_of(session: Session, app: Application) -> str:
-    number = session.scalar(select(Demand.number).where(Demand.application_id == app.id))
-    if number is None:  # a fee is raised as a demand at submission: its absence is a defect, not a case to word around
-        raise RuntimeError(f"application {app.number} owes a fee but has no demand")
-    return str(number)
-
-
 def cancel_for_application(session: Session, app: Application) -> None:
     """The application ended without its fee: its demand is cancelled (a later success is refunded as an excess)."""
     demand = session.scalar(select(Demand).where(Demand.application_id == app.id).with_for_update())

@@ -7,17 +7,11 @@ when an appeal reopens it. Each runs in the transaction of the workflow step.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.orm import Session
 
 from nagara.applications.models import as_application
-from nagara.catalog.definitions import Service
-from nagara.kit.access import Principal
 from nagara.payments import demands
-from nagara.workflow.engine import NotAllowedNow
 from nagara.workflow.events import Decided, Reopened, Submitted
-from nagara.workflow.models import Case
 
 
 def on_submitted(session: Session, event: Submitted) -> None:
@@ -38,17 +32,3 @@ def on_reopened(session: Session, event: Reopened) -> None:
     if app.fee_total > 0 and not app.fee_paid:
         demands.reopen_for_application(session, app)  # an appeal reopens the application, and its fee
 
-
-def effect_record_fee_payment(session: Session, svc: Service, case: Case, principal: Principal, now: datetime) -> None:
-    """The pack's ``record_fee_payment`` effect: money is recorded only as a payment with a receipt.
-
-    The officer's action cannot mark a fee paid; it is refused with where to take the payment.
-    """
-    app = as_application(case)
-    if app.fee_total > 0 and not app.fee_paid:
-        raise NotAllowedNow(
-            f"the fee of Rs {app.fee_total / 100:.2f} is not paid; record it at the counter "
-            f"(POST /api/v1/demands/{demands.demand_number_of(session, app)}/counter-payments, cash, cheque or DD): "
-            "the receipt marks the fee paid",
-            extra={"current": {"version": app.version, "state": app.state}},
-        )

@@ -464,7 +464,9 @@ def submit(session: Session, service: Service, app: Case, *, principal: Principa
     clock = Clock.for_application(session, app)
     lines = assess_fees(service.definition.get("fees"), data, now.astimezone(clock.zone).date())
     app.fee_lines = [
-        {"code": ln.code, "name": ln.name, "head": ln.head, "amount": ln.amount, "waived_by": ln.waived_by} for ln in lines
+        {"code": ln.code, "name": ln.name, "head": ln.head, "amount": ln.amount, "waived_by": ln.waived_by}
+        | ({"account": ln.account} if ln.account else {})
+        for ln in lines
     ]
     app.fee_total = total(lines)
     app.fee_paid = app.fee_total == 0

@@ -52,11 +52,30 @@ workflow:
 output: {type: pet-licence, validity_days: 365}
 """
 
+# Its output type is new, so the pack gains its template: a service issues nothing without one.
+PET_LICENCE_TEMPLATE = """
+type: pet-licence
+number_prefix: PET
+title: {ml: വളർത്തുമൃഗ ലൈസൻസ്, en: Pet licence, kn: ಸಾಕುಪ್ರಾಣಿ ಪರವಾನಗಿ, hi: पालतू पशु लाइसेंस}
+statement:
+  ml: താഴെ പറയുന്ന വളർത്തുമൃഗത്തിന് ലൈസൻസ് നൽകിയിരിക്കുന്നു.
+  en: A licence is granted for the pet described below.
+  kn: ಕೆಳಗೆ ವಿವರಿಸಿದ ಸಾಕುಪ್ರಾಣಿಗೆ ಪರವಾನಗಿ ನೀಡಲಾಗಿದೆ.
+  hi: नीचे वर्णित पालतू पशु के लिए लाइसेंस दिया जाता है।
+number_label: {ml: ലൈസൻസ് നമ്പർ, en: Licence number, kn: ಪರವಾನಗಿ ಸಂಖ್ಯೆ, hi: लाइसेंस संख्या}
+fields:
+  - {field: name, label: {ml: പേര്, en: Name of the pet, kn: ಹೆಸರು, hi: नाम}}
+  - {field: animal, label: {ml: മൃഗം, en: Animal, kn: ಪ್ರಾಣಿ, hi: पशु}}
+signatory: {ml: സെക്രട്ടറി, en: Secretary, kn: ಕಾರ್ಯದರ್ಶಿ, hi: सचिव}
+seal: {ml: സെക്രട്ടറിയുടെ ഓഫീസ് മുദ്ര, en: Office seal of the Secretary, kn: ಕಾರ್ಯದರ್ಶಿಯವರ ಕಚೇರಿ ಮುದ್ರೆ, hi: सचिव के कार्यालय की मुहर}
+"""
+
 
 def load_with_pet_licence(runtime: Runtime, tmp_path: Path) -> None:
     pack_dir = tmp_path / "kl"
     shutil.copytree(PACKS / "kl", pack_dir)
     (pack_dir / "services" / "pet-licence.yaml").write_text(PET_LICENCE, encoding="utf-8")
+    (pack_dir / "certificates" / "pet-licence.yaml").write_text(PET_LICENCE_TEMPLATE, encoding="utf-8")
     with runtime.db.unit_of_work() as s:
         load_pack(s, read_pack(pack_dir))
 

@@ -15,6 +15,7 @@ from nagara.worker.models import Job
 from tests.applications.helpers import PDF, PNG, act, apply, birth_form, fetch, upload
 from tests.applications.test_assisted import apply_for, consent_code
 from tests.conftest import People
+from tests.officer.helpers import sign_in
 
 
 def submitted(client: TestClient, people: People, who: str = "citizen1", draft: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -207,3 +208,36 @@ def test_the_assisting_operator_corrects_while_they_assist(client: TestClient, p
     app = send_back(client, people, submitted(client, people, "a_operator", draft.json()), {"fields": ["mother_name"]})
     seen = fetch(client, people, "a_operator", app["number"])
     assert patch(client, people, "a_operator", seen, {**seen["data"], "mother_name": "Maria"})["data"]["mother_name"] == "Maria"
+
+
+def test_the_officer_names_what_to_correct_on_the_workbench(client: TestClient, people: People) -> None:
+    app = submitted(client, people)
+    token = sign_in(client, people, "a_section_clerk")
+    page = client.get(f"/officer/applications/{app['number']}").text
+    assert 'name="correct-field-return" value="mother_name"' in page
+    assert 'name="correct-document-return" value="birth-report"' in page
+    assert "correct-field-forward" not in page  # only the action that hands it back names corrections
+    sent = client.post(
+        f"/officer/applications/{app['number']}/act",
+        data={
+            "csrf_token": token,
+            "do": "return",
+            "version": str(app["version"]),
+            "comment-return": "the mother's name is misspelt",
+            "correct-field-return": ["mother_name", "father_name"],
+            "correct-document-return": "parent-id",
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    client.cookies.clear()
+    seen = fetch(client, people, "citizen1", app["number"])
+    assert seen["correction"]["fields"] == ["mother_name", "father_name"]
+    assert seen["correction"]["documents"] == ["parent-id"]
+    # the history names what changed on the workbench, never the values
+    patch(client, people, "citizen1", seen, {**seen["data"], "mother_name": "Maria"})
+    sign_in(client, people, "a_section_clerk")
+    page = client.get(f"/officer/applications/{app['number']}").text
+    assert "Details corrected" in page
+    assert "Maria" in page  # the form shows the corrected answer
+    assert page.count("Maria") == 1

@@ -3,6 +3,9 @@ asked for, corrects that answer, replaces and removes that document, and resubmi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from sqlalchemy import select
 
 from nagara.applications import service as applications
@@ -11,7 +14,9 @@ from nagara.identity import service as identity
 from nagara.identity.models import User
 from nagara.workflow import engine
 from tests.browser import axe_check
+from tests.conftest import make_citizen
 from tests.web.helpers import officer, sign_in_citizen, tiny_pdf
+from tests.web.test_no_english import english_left
 
 MOBILE = "9847100031"
 
@@ -51,7 +56,7 @@ def _apply_through_services(live) -> str:
         return app.number
 
 
-def _returned(live, number: str) -> None:
+def _returned(live, number: str, fields=("purpose",), documents=("identity-proof",)) -> None:
     clerk = officer(live, "web.tvm-clerk", "section_clerk")
     with live.runtime.db.unit_of_work() as session:
         me = session.get(User, clerk.id)
@@ -64,7 +69,7 @@ def _returned(live, number: str) -> None:
             action="return",
             comment="The purpose is not clear",
             version=app.version,
-            correct=engine.Correct(fields=["purpose"], documents=["identity-proof"]),
+            correct=engine.Correct(fields=list(fields), documents=list(documents)),
         )
 
 
@@ -149,3 +154,36 @@ def test_the_citizen_corrects_what_the_office_asked_for_without_javascript(new_p
         assert unseal_data(app)["purpose"] == "Passport renewal"
         assert unseal_data(app)["resident_name"] == "Ravi"
         assert sorted(d.doc_type for d in applications.documents(session, app)) == ["identity-proof", "residence-proof"]
+
+
+@pytest.mark.parametrize("lang", ["ml", "kn", "hi"])
+def test_the_correction_pages_are_in_the_citizens_language(new_page, live_server, lang):
+    with live_server.runtime.db.unit_of_work() as session:
+        user = make_citizen(session, live_server.runtime, "kl", f"98471002{['ml', 'kn', 'hi'].index(lang)}0")
+        citizen = identity.load_principal(session, user, "bearer")
+        form = {
+            "child_name": "Ammu",
+            "sex": "female",
+            "date_of_birth": (datetime.now(UTC).date() - timedelta(days=2)).isoformat(),
+            "place_of_birth": "home",
+            "ward": 7,
+            "mother_name": "Lakshmi",
+            "informant_relation": "mother",
+        }
+        app = applications.create(
+            session, citizen, tenant="kl.tvm-corp", service_code="birth-registration", data=form, submit=False
+        )
+        applications.upload(
+            session, citizen, app.number, doc_type="parent-id", filename="id.pdf", declared="application/pdf", content=tiny_pdf()
+        )
+        applications.act(session, citizen, app.number, action="submit", comment=None, version=app.version)
+        number = app.number
+        cookie = identity.issue_token(session, user, "session")
+    _returned(live_server, number, fields=["mother_name", "ward"], documents=["parent-id"])
+    page = new_page(lang)
+    page.context.add_cookies([{"name": live_server.runtime.settings.session_cookie, "value": cookie, "url": live_server.url}])
+    for path in (f"/applications/{number}", f"/applications/{number}/correct", f"/applications/{number}/documents"):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        axe_check(page)
+        assert english_left(page, lang) == [], path

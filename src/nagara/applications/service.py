@@ -452,6 +452,7 @@ def upload(
         )
     svc = service_for(session, app)
     media_type, digest = check_upload(svc, doc_type, filename, declared, content)
+    app = _locked(session, app)
     as_applicant = applicant_turn and not clerk
     if as_applicant and app.submitted_at is not None:
         asked = correction(session, app)
@@ -494,6 +495,16 @@ def upload(
     return doc
 
 
+def _locked(session: Session, app: Application) -> Application:
+    """The application again, under its row lock: its documents change one request at a time, so
+    parallel uploads of one type leave one document (SQLite writes one transaction at a time anyway)."""
+    if _created_here(session, app):
+        return app  # inserted by this unit of work: nobody else sees it
+    session.execute(select(Application.id).where(Application.id == app.id).with_for_update())
+    session.expire(app)  # read again under the lock: what a request that held it before changed
+    return app
+
+
 def _officer_role(principal: Principal, app: Application) -> str:
     """The role an officer adds a document in: the one holding the application if theirs, else one of theirs here."""
     roles = engine.roles_here(principal, app) - {APPLICANT}
@@ -504,7 +515,7 @@ def _officer_role(principal: Principal, app: Application) -> str:
 
 def remove_document(session: Session, principal: Principal, number: str, doc_id: str, *, version: int) -> Application:
     """The applicant removes a document from a draft, or one the office asked to correct while it is returned."""
-    app = get(session, principal, number)
+    app = _locked(session, get(session, principal, number))
     doc = session.scalar(select(Document).where(Document.id == doc_id, Document.application_id == app.id))
     if doc is None:
         raise NotFound("no such document on this application")

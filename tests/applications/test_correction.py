@@ -13,6 +13,7 @@ from nagara.ledger.models import LogTile, PendingEntry
 from nagara.runtime import Runtime
 from nagara.worker.models import Job
 from tests.applications.helpers import PDF, PNG, act, apply, birth_form, fetch, upload
+from tests.applications.test_access_now import _refused, _revoke_only_role
 from tests.applications.test_assisted import apply_for, consent_code
 from tests.conftest import People
 from tests.officer.helpers import sign_in
@@ -207,7 +208,25 @@ def test_the_assisting_operator_corrects_while_they_assist(client: TestClient, p
     assert draft.status_code == 201, draft.text
     app = send_back(client, people, submitted(client, people, "a_operator", draft.json()), {"fields": ["mother_name"]})
     seen = fetch(client, people, "a_operator", app["number"])
-    assert patch(client, people, "a_operator", seen, {**seen["data"], "mother_name": "Maria"})["data"]["mother_name"] == "Maria"
+    changed = patch(client, people, "a_operator", seen, {**seen["data"], "mother_name": "Maria"})
+    assert changed["data"]["mother_name"] == "Maria"
+    report = next(d for d in changed["documents"] if d["doc_type"] == "birth-report")
+    # access comes from the roles held now: once the assisting role is revoked, no more corrections
+    _revoke_only_role(client, people, runtime, "a_operator")
+    assert _refused(
+        client.patch(
+            f"/api/v1/applications/{app['number']}",
+            json={"data": {**seen["data"], "mother_name": "Marie"}, "version": changed["version"]},
+            headers=people.headers("a_operator"),
+        )
+    )
+    assert _refused(
+        client.delete(
+            f"/api/v1/applications/{app['number']}/documents/{report['id']}?version={changed['version']}",
+            headers=people.headers("a_operator"),
+        )
+    )
+    assert fetch(client, people, "a_section_clerk", app["number"])["data"]["mother_name"] == "Maria"
 
 
 def test_the_officer_names_what_to_correct_on_the_workbench(client: TestClient, people: People) -> None:

@@ -264,6 +264,7 @@ def update_draft(
             "the application is with the office: the form can be changed only while a draft or returned for correction",
             extra={"current": {"version": app.version, "state": app.state}},
         )
+    _validate_form(svc, data, language, complete=False)  # first: it normalises the text compared below
     before = unseal_data(app)
     changed = sorted(k for k in before.keys() | data.keys() if before.get(k, _ABSENT) != data.get(k, _ABSENT))
     not_asked = [k for k in changed if k not in asked.fields]
@@ -279,7 +280,6 @@ def update_draft(
                 for k in not_asked
             ],
         )
-    _validate_form(svc, data, language, complete=False)
     if not changed:
         return app
     cipher = runtime_of(session).cipher

@@ -83,6 +83,17 @@ def _records_of_a(people: People) -> dict[str, str]:
         files={"file": ("a.pdf", PDF, "application/pdf")},
         headers=h,
     ).json()
+    spare = client.post(
+        f"/api/v1/tenants/{people.body_a}/applications",
+        json={"service": "birth-registration", "data": {}, "submit": False},
+        headers=h,
+    ).json()
+    spare_doc = client.post(
+        f"/api/v1/applications/{spare['number']}/documents",
+        data={"type": "parent-id"},
+        files={"file": ("a.pdf", PDF, "application/pdf")},
+        headers=h,
+    ).json()
     sub = client.post(
         f"/api/v1/tenants/{people.body_a}/applications",
         json={"service": "birth-registration", "data": birth_form(), "submit": False},
@@ -102,6 +113,9 @@ def _records_of_a(people: People) -> dict[str, str]:
         "draft": draft["number"],
         "draft_version": str(draft["version"]),
         "doc": doc["id"],
+        "spare": spare["number"],
+        "spare_version": str(spare["version"]),
+        "spare_doc": spare_doc["id"],
         "submitted": submitted["number"],
         "submitted_version": str(submitted["version"]),
     }
@@ -256,6 +270,14 @@ ROUTES: dict[tuple[str, str], Spec] = {
             {"number": _records_of_a(p)["draft"]},
             data={"type": "birth-report"},
             files={"file": ("b.pdf", _pdf(), "application/pdf")},
+            owner="citizen1",
+        ),
+    ),
+    ("DELETE", "/api/v1/applications/{number}/documents/{doc_id}"): (
+        "foreign",
+        lambda p: Call(
+            {"number": _records_of_a(p)["spare"], "doc_id": _records_of_a(p)["spare_doc"]},
+            query={"version": _records_of_a(p)["spare_version"]},
             owner="citizen1",
         ),
     ),

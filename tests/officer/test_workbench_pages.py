@@ -65,7 +65,7 @@ def test_an_officer_takes_an_application_to_approval_in_english(new_page: Any, l
     page.get_by_role("link", name=number).click()
     page.wait_for_url(f"**/officer/applications/{number}")
     assert page.get_by_role("heading", name=f"Application {number}").is_visible()
-    assert page.get_by_text("Name of the child").is_visible()  # the pack's label, not the field name
+    assert page.locator("dt", has_text="Name of the child").is_visible()  # the pack's label, not the field name
     assert page.get_by_role("img", name=f"Hospital birth report of {number}").is_visible()
     axe_check(page)
     shot(page, "officer-application-en")
@@ -118,7 +118,7 @@ def test_an_officer_takes_an_application_to_approval_in_kannada(new_page: Any, l
 
     page.get_by_role("link", name=number).click()
     page.wait_for_url(f"**/officer/applications/{number}")
-    assert page.get_by_text("ಮಗುವಿನ ಹೆಸರು").is_visible()  # the pack's Kannada label
+    assert page.locator("dt", has_text="ಮಗುವಿನ ಹೆಸರು").is_visible()  # the pack's Kannada label
     assert page.get_by_text("ಪ್ರಮಾಣಪತ್ರ ಶುಲ್ಕ (ಹೆಚ್ಚುವರಿ ಪ್ರತಿಗಳು)").is_visible()
     assert "₹50.00" in page.locator("main").inner_text()
     axe_check(page)

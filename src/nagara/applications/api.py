@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from nagara.applications import export, service
@@ -23,6 +23,7 @@ from nagara.applications.schemas import (
     BulkActionOut,
     ConsentRequest,
     ConsentSent,
+    CorrectionOut,
     DocumentOut,
     DraftUpdate,
     DueBucketOut,
@@ -77,6 +78,8 @@ def _full(session: DbSession, app: Application, principal: Principal) -> Applica
     clock = engine.Clock.for_application(session, app)
     data = unseal_data(app)
     documents = service.documents(session, app)
+    steps = service.history(session, app)
+    asked = service.correction(session, app, steps)
     return ApplicationOut.model_validate(
         {
             **_summary(session, app),
@@ -85,7 +88,12 @@ def _full(session: DbSession, app: Application, principal: Principal) -> Applica
             "fee_total": app.fee_total,
             "fee_paid": app.fee_paid,
             "appeal_level": app.appeal_level,
-            "history": [HistoryOut.model_validate(h) for h in service.history(session, app)],
+            "history": [HistoryOut.model_validate(h) for h in steps],
+            "correction": CorrectionOut(
+                fields=asked.fields, documents=asked.documents, reason=asked.reason, asked_at=asked.asked_at
+            )
+            if asked
+            else None,
             "documents": [DocumentOut.model_validate(d) for d in documents],
             "documents_missing": missing_documents(svc, app, documents, data),
             "breaches": [
@@ -238,15 +246,22 @@ def fee_preview(number: str, session: DbSession, principal: CurrentPrincipal) ->
 
 @router.patch("/applications/{number}", response_model=ApplicationOut)
 def update_draft(number: str, body: DraftUpdate, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """Change the form: a draft freely; while returned for correction, only the fields the office named
+    (each change is recorded in the history as keyed hashes). A stale version gets 412."""
     app = service.update_draft(session, principal, number, body.data, body.version, _language(request))
-    return json_response(_full(session, app, principal))
+    return json_response(_full(session, app, principal), headers={"ETag": f'"{app.version}"'})
 
 
 @router.post("/applications/{number}/actions", response_model=ApplicationOut)
 def act(number: str, body: ActionIn, session: DbSession, principal: CurrentPrincipal) -> Response:
-    """Take a workflow action. A stale version gets 412; an action the state or your role does not allow, 409 or 403."""
-    app = service.act(session, principal, number, action=body.action, comment=body.comment, version=body.version)
-    return json_response(_full(session, app, principal))
+    """Take a workflow action. A stale version gets 412; an action the state or your role does not allow, 409 or 403.
+
+    Returning an application for correction may name what to correct in ``correct``; resubmitting it
+    checks the whole form and the documents again (422).
+    """
+    correct = engine.Correct(body.correct.fields, body.correct.documents) if body.correct else None
+    app = service.act(session, principal, number, action=body.action, comment=body.comment, version=body.version, correct=correct)
+    return json_response(_full(session, app, principal), headers={"ETag": f'"{app.version}"'})
 
 
 @router.post("/applications/{number}/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
@@ -257,7 +272,11 @@ def upload(
     doc_type: Annotated[str, Form(alias="type", description="the service's document code")],
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    """Attach a document; its type is checked by content and its size against the service's limit."""
+    """Attach a document; its type is checked by content and its size against the service's limit.
+
+    A document of the same type already there is replaced (the history keeps the old file's record);
+    while returned for correction, the applicant uploads only the documents the office named.
+    """
     content = file.file.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
         raise Invalid("file too large", [{"loc": ["body", "file"], "msg": f"at most {MAX_UPLOAD:,} bytes", "type": "too_large"}])
@@ -271,6 +290,31 @@ def upload(
         content=content,
     )
     return json_response(DocumentOut.model_validate(doc), status.HTTP_201_CREATED)
+
+
+def _version(version: int | None, if_match: str | None) -> int:
+    """The version the caller read: ``?version=`` or the ``If-Match`` ETag (``"3"``)."""
+    if version is not None:
+        return version
+    tag = (if_match or "").strip().removeprefix("W/").strip('"')
+    if tag.isdigit():
+        return int(tag)
+    msg = "give the version you read: ?version=N or an If-Match header with the application's ETag"
+    raise Invalid("version required", [{"loc": ["query", "version"], "msg": msg, "type": "missing"}])
+
+
+@router.delete("/applications/{number}/documents/{doc_id}", response_model=ApplicationOut)
+def remove_document(
+    number: str,
+    doc_id: str,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    version: Annotated[int | None, Query(description="the application's version you read")] = None,
+    if_match: Annotated[str | None, Header(description="the application's ETag, instead of ?version")] = None,
+) -> Response:
+    """Remove a document: from a draft, or one the office asked to correct while the application is returned."""
+    app = service.remove_document(session, principal, number, doc_id, version=_version(version, if_match))
+    return json_response(_full(session, app, principal), headers={"ETag": f'"{app.version}"'})
 
 
 @router.get("/applications/{number}/documents/{doc_id}")

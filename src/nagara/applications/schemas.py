@@ -42,14 +42,27 @@ class ApplicationCreate(Strict):
 
 
 class DraftUpdate(Strict):
-    data: dict[str, Any]
-    version: int
+    data: dict[str, Any] = Field(
+        description="the whole form; while returned for correction only the fields the office named may differ "
+        "(422 names any other)"
+    )
+    version: int = Field(description="the version you read; a stale one is refused with 412")
+
+
+class CorrectIn(Strict):
+    fields: list[str] | None = Field(default=None, max_length=200, description="form fields to correct; leave out for all")
+    documents: list[str] | None = Field(default=None, max_length=100, description="document codes to correct; leave out for all")
 
 
 class ActionIn(Strict):
     action: str = Field(description="an action the application's current state allows, or 'submit' for a draft")
     version: int = Field(description="the version you read; a stale one is refused with 412")
     comment: str | None = Field(default=None, max_length=2000)
+    correct: CorrectIn | None = Field(
+        default=None,
+        description="with an action that returns the application to the applicant: what they may correct (default: everything); "
+        "the comment says why",
+    )
 
 
 class HistoryOut(BaseModel):
@@ -62,6 +75,16 @@ class HistoryOut(BaseModel):
     to_state: str
     actor_role: str
     comment: str | None
+    data: dict[str, Any] | None = Field(
+        default=None, description="what the step recorded: the correction asked for, changed fields' keyed hashes, files' hashes"
+    )
+
+
+class CorrectionOut(BaseModel):
+    fields: list[str] = Field(description="the form fields the applicant may change")
+    documents: list[str] = Field(description="the documents the applicant may replace or remove")
+    reason: str | None
+    asked_at: datetime
 
 
 class DocumentOut(BaseModel):
@@ -123,6 +146,7 @@ class ApplicationOut(ApplicationSummary):
         description="the document types the service requires for this form that are not uploaded yet (a draft cannot be"
         " submitted before)"
     )
+    correction: CorrectionOut | None = Field(description="while returned for correction: what the office asked to correct")
 
 
 class BulkItemIn(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from nagara.applications.documents import check_upload, missing_documents, requi
 from nagara.applications.models import Application, Document
 from nagara.catalog import fees
 from nagara.catalog import service as catalog
-from nagara.catalog.definitions import APPLICANT, DRAFT, SUBMIT, Service
+from nagara.catalog.definitions import APPLICANT, DRAFT, STAY, SUBMIT, Service
 from nagara.catalog.forms import form_errors
 from nagara.identity import service as identity
 from nagara.kit import numbers
@@ -28,6 +29,7 @@ from nagara.tenancy import context as tenancy
 from nagara.tenancy.context import zone_of
 from nagara.tenancy.models import State, Ward
 from nagara.web.i18n import N_, current_language, gettext
+from nagara.worker.registry import enqueue
 from nagara.workflow import engine
 from nagara.workflow.models import Breach, HistoryEntry
 
@@ -259,18 +261,140 @@ def fee_preview(session: Session, principal: Principal, number: str, now: dateti
 def update_draft(
     session: Session, principal: Principal, number: str, data: dict[str, Any], version: int, language: str = "en"
 ) -> Application:
+    """Change the form (all of it is given): freely while a draft; while returned for correction,
+    only the fields the office asked to correct (:func:`correction`), each change kept in the history."""
     app = get(session, principal, number)
     if APPLICANT not in engine.roles_here(principal, app):
-        raise Forbidden("only the applicant (or the operator who filed it) may change a draft")
+        raise Forbidden("only the applicant (or the operator who filed it) may change the form")
     engine.require_version_match(app, version)
-    engine.conflict_if_not_draft(app)
-    _validate_form(service_for(session, app), data, language, complete=False)
-    seal_data(session, app, data)
+    svc = service_for(session, app)
+    if app.submitted_at is None:
+        _validate_form(svc, data, language, complete=False)
+        seal_data(session, app, data)
+        session.flush()
+        return app
+    asked = correction(session, app)
+    if asked is None:
+        raise Conflict(
+            "the application is with the office: the form can be changed only while a draft or returned for correction",
+            extra={"current": {"version": app.version, "state": app.state}},
+        )
+    _validate_form(svc, data, language, complete=False)  # first: it normalises the text compared below
+    before = unseal_data(app)
+    changed = sorted(k for k in before.keys() | data.keys() if before.get(k, _ABSENT) != data.get(k, _ABSENT))
+    not_asked = [k for k in changed if k not in asked.fields]
+    if not_asked:
+        raise Invalid(
+            f"{len(not_asked)} field(s) were not asked to be corrected",
+            [
+                {
+                    "loc": ["body", "data", k],
+                    "msg": f"{k!r} was not asked to be corrected; you may change: {', '.join(asked.fields) or 'no field'}",
+                    "type": "not_asked",
+                }
+                for k in not_asked
+            ],
+        )
+    if not changed:
+        return app
+    cipher = runtime_of(session).cipher
+
+    def digest(name: str, value: Any) -> str | None:  # a keyed hash: the history holds no personal value
+        if value is _ABSENT:
+            return None
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return cipher.blind_index(text, purpose=f"application-correction:{app.id}:{name}")
+
+    with session.no_autoflush:  # one UPDATE of the application: its version goes up by one
+        seal_data(session, app, data)
+        engine.record_step(
+            session,
+            svc,
+            app,
+            action=FORM_CORRECTED,
+            to_state=app.state,
+            actor_id=principal.user_id,
+            actor_role=APPLICANT,
+            comment=None,
+            now=utcnow(),
+            data={
+                "fields": {k: {"old": digest(k, before.get(k, _ABSENT)), "new": digest(k, data.get(k, _ABSENT))} for k in changed}
+            },
+        )
     session.flush()
     return app
 
 
-def act(session: Session, principal: Principal, number: str, *, action: str, comment: str | None, version: int) -> Application:
+_ABSENT = object()
+
+# The history's own steps of a correction (the packs' actions are the workflow's).
+FORM_CORRECTED = "form_corrected"
+DOCUMENT_ADDED = "document_added"
+DOCUMENT_REPLACED = "document_replaced"
+DOCUMENT_REMOVED = "document_removed"
+DELETE_FILE = "applications.delete_file"  # the job that removes a replaced or removed file once the change commits
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What the office asked the applicant to correct when it returned the application."""
+
+    fields: list[str]
+    documents: list[str]
+    reason: str | None
+    asked_at: datetime
+
+
+def with_applicant(app: Application) -> bool:
+    """Submitted and handed back to the applicant (returned for correction)."""
+    return app.is_open and app.submitted_at is not None and app.assigned_role == APPLICANT
+
+
+def correction(session: Session, app: Application, steps: list[HistoryEntry] | None = None) -> Correction | None:
+    """The correction asked for now (None unless the application is with the applicant).
+
+    The return's history entry names the fields and documents (``engine.asked_to_correct``);
+    an application returned before returns named them is open to any correction.
+    """
+    if not with_applicant(app):
+        return None
+    svc = service_for(session, app)
+    for step in reversed(steps if steps is not None else history(session, app)):
+        if step.to_state == app.state and step.from_state != step.to_state:
+            asked = (step.data or {}).get(engine.CORRECT) or engine.asked_to_correct(svc, None)
+            return Correction(list(asked["fields"]), list(asked["documents"]), step.comment, step.at)
+    return None
+
+
+def _file_record(doc: Document) -> dict[str, Any]:
+    """What the history keeps of a file: no name (it may be personal), its hash and kind."""
+    return {"id": doc.id, "sha256": doc.sha256, "size": doc.size, "media_type": doc.media_type}
+
+
+def _drop(session: Session, app: Application, doc: Document) -> None:
+    session.delete(doc)
+    if _created_here(session, app):
+        memo(session)[NEW_CASES][app.id].remove(doc)
+    enqueue(session, DELETE_FILE, {"storage_key": doc.storage_key})
+
+
+def _not_asked(doc_type: str, asked: Correction, loc: list[str | int]) -> Invalid:
+    msg = (
+        f"the document {doc_type!r} was not asked to be corrected; you may replace: {', '.join(asked.documents) or 'no document'}"
+    )
+    return Invalid("document not asked for", [{"loc": loc, "msg": msg, "type": "not_asked"}])
+
+
+def act(
+    session: Session,
+    principal: Principal,
+    number: str,
+    *,
+    action: str,
+    comment: str | None,
+    version: int,
+    correct: engine.Correct | None = None,
+) -> Application:
     comment = strip_bidi(comment) if comment is not None else None
     app = get(session, principal, number)
     now = utcnow()
@@ -282,15 +406,56 @@ def act(session: Session, principal: Principal, number: str, *, action: str, com
         engine.conflict_if_not_draft(app)
         _submit(session, service, app, principal, unseal_data(app), now)
         return app
+    if with_applicant(app) and engine.acts_as_applicant(principal, app):
+        engine.require_version_match(app, version)
+        _check_resubmission(session, service, app, action, now)
     engine.take_action(
-        session, service, app, principal=principal, action_code=action, comment=comment, expected_version=version, now=now
+        session,
+        service,
+        app,
+        principal=principal,
+        action_code=action,
+        comment=comment,
+        expected_version=version,
+        now=now,
+        correct=correct,
     )
     return app
+
+
+def _check_resubmission(session: Session, service: Service, app: Application, action: str, now: datetime) -> None:
+    """An action that sends a returned application back to the office checks the whole form and documents again."""
+    found = next((a for a in engine.possible_actions(service, app, now) if a["code"] == action), None)
+    if found is None or found.get("to", STAY) == STAY:
+        return
+    target = service.state(found["to"])
+    if target.get("final") or target.get("role") == APPLICANT:
+        return
+    data = unseal_data(app)
+    _validate_form(service, data, current_language(), complete=True)
+    missing = missing_documents(service, app, documents(session, app), data)
+    if missing:
+        raise Invalid(
+            "documents missing",
+            [
+                {
+                    "loc": ["body", "documents", code],
+                    "msg": f"upload the {code!r} document before resubmitting",
+                    "type": "missing",
+                }
+                for code in missing
+            ],
+        )
 
 
 def upload(
     session: Session, principal: Principal, number: str, *, doc_type: str, filename: str, declared: str | None, content: bytes
 ) -> Document:
+    """Attach a document; one of the same type already there is replaced (the history keeps its record).
+
+    While the application is returned for correction the applicant uploads only the documents
+    the office asked for.
+    """
     app = get(session, principal, number)
     roles = engine.roles_here(principal, app)
     applicant_turn = APPLICANT in roles and app.assigned_role == APPLICANT and app.is_open
@@ -301,7 +466,14 @@ def upload(
         raise Forbidden(
             "documents are added by the applicant while the application is with them, or by an officer of the local body"
         )
-    media_type, digest = check_upload(service_for(session, app), doc_type, filename, declared, content)
+    svc = service_for(session, app)
+    media_type, digest = check_upload(svc, doc_type, filename, declared, content)
+    app = _locked(session, app)
+    as_applicant = applicant_turn and not clerk
+    if as_applicant and app.submitted_at is not None:
+        asked = correction(session, app)
+        if asked is not None and doc_type not in asked.documents:
+            raise _not_asked(doc_type, asked, ["body", "type"])
     doc = Document(
         id=new_id(),
         application_id=app.id,
@@ -314,12 +486,88 @@ def upload(
         uploaded_by_id=principal.user_id,
     )
     doc.storage_key = f"{app.local_body_code}/{app.number}/{doc.id}"
-    runtime_of(session).files.put(doc.storage_key, content)
-    session.add(doc)
-    if _created_here(session, app):
-        memo(session)[NEW_CASES][app.id].append(doc)
+    with session.no_autoflush:
+        replaced = [d for d in documents(session, app) if d.doc_type == doc_type]
+        runtime_of(session).files.put(doc.storage_key, content)
+        for old in replaced:
+            _drop(session, app, old)
+        session.add(doc)
+        if _created_here(session, app):
+            memo(session)[NEW_CASES][app.id].append(doc)
+        if app.submitted_at is not None:
+            engine.record_step(
+                session,
+                svc,
+                app,
+                action=DOCUMENT_REPLACED if replaced else DOCUMENT_ADDED,
+                to_state=app.state,
+                actor_id=principal.user_id,
+                actor_role=APPLICANT if as_applicant else _officer_role(principal, app),
+                comment=None,
+                now=utcnow(),
+                data={"type": doc_type, "old": [_file_record(d) for d in replaced], "new": _file_record(doc)},
+            )
     session.flush()
     return doc
+
+
+def _locked(session: Session, app: Application) -> Application:
+    """The application again, under its row lock: its documents change one request at a time, so
+    parallel uploads of one type leave one document (SQLite writes one transaction at a time anyway)."""
+    if _created_here(session, app):
+        return app  # inserted by this unit of work: nobody else sees it
+    session.execute(select(Application.id).where(Application.id == app.id).with_for_update())
+    session.expire(app)  # read again under the lock: what a request that held it before changed
+    return app
+
+
+def _officer_role(principal: Principal, app: Application) -> str:
+    """The role an officer adds a document in: the one holding the application if theirs, else one of theirs here."""
+    roles = engine.roles_here(principal, app) - {APPLICANT}
+    if app.assigned_role in roles:
+        return str(app.assigned_role)
+    return min(roles) if roles else "officer"
+
+
+def remove_document(session: Session, principal: Principal, number: str, doc_id: str, *, version: int) -> Application:
+    """The applicant removes a document from a draft, or one the office asked to correct while it is returned."""
+    app = _locked(session, get(session, principal, number))
+    doc = session.scalar(select(Document).where(Document.id == doc_id, Document.application_id == app.id))
+    if doc is None:
+        raise NotFound("no such document on this application")
+    if APPLICANT not in engine.roles_here(principal, app):
+        raise Forbidden("only the applicant (or the operator who filed it) may remove a document")
+    engine.require_version_match(app, version)
+    if app.submitted_at is None:
+        with session.no_autoflush:
+            _drop(session, app, doc)
+        session.flush()
+        return app
+    asked = correction(session, app)
+    if asked is None:
+        raise Conflict(
+            "documents are removed only from a draft, or while the application is returned for correction",
+            extra={"current": {"version": app.version, "state": app.state}},
+        )
+    if doc.doc_type not in asked.documents:
+        raise _not_asked(doc.doc_type, asked, ["path", "doc_id"])
+    svc = service_for(session, app)
+    with session.no_autoflush:
+        _drop(session, app, doc)
+        engine.record_step(
+            session,
+            svc,
+            app,
+            action=DOCUMENT_REMOVED,
+            to_state=app.state,
+            actor_id=principal.user_id,
+            actor_role=APPLICANT,
+            comment=None,
+            now=utcnow(),
+            data={"type": doc.doc_type, "old": [_file_record(doc)]},
+        )
+    session.flush()
+    return app
 
 
 def document_content(session: Session, principal: Principal, number: str, doc_id: str) -> tuple[Document, bytes]:

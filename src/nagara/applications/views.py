@@ -34,7 +34,7 @@ from nagara.identity import service as identity
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
-from nagara.kit.errors import Forbidden, Invalid, NotAuthenticated, NotFound, Problem, TooManyRequests
+from nagara.kit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, Problem, TooManyRequests
 from nagara.runtime import runtime_of
 from nagara.tenancy.context import LocalBodyInfo, body_place, zone_of
 from nagara.web import csrf
@@ -60,6 +60,10 @@ BUILT_IN_NAMES = {
     "applicant": N_("You"),
     "fee_paid": N_("Fee paid"),
     "system": N_("System"),
+    "form_corrected": N_("Details corrected"),
+    "document_added": N_("Document added"),
+    "document_replaced": N_("Document replaced"),
+    "document_removed": N_("Document removed"),
 }
 # What the timeline says of a paid fee: the receipt and the amount, in the page's language
 # (the stored comment is the English record of the step).
@@ -168,6 +172,11 @@ def read_form(svc: Service, form: FormData) -> dict[str, Any]:
     person's language ("expected integer"), instead of being silently dropped.
     """
     props: dict[str, Any] = svc.definition["form"]["schema"].get("properties", {})
+    return without_inapplicable(svc, read_values(props, form))
+
+
+def read_values(props: dict[str, Any], form: FormData) -> dict[str, Any]:
+    """The posted values of the fields ``props`` describes (see :func:`read_form`)."""
     data: dict[str, Any] = {}
     for name, prop in props.items():
         kind = prop.get("type")
@@ -190,10 +199,16 @@ def read_form(svc: Service, form: FormData) -> dict[str, Any]:
             except ValueError:
                 value = raw
         data[name] = value
-    # Drop answers to questions that do not apply (their show_if does not hold).
+    return data
+
+
+def without_inapplicable(svc: Service, data: dict[str, Any], among: set[str] | None = None) -> dict[str, Any]:
+    """Drop answers to questions that do not apply (their show_if does not hold), of ``among`` if given."""
     hints = svc.definition["form"].get("ui", {}).get("fields", {})
     today = utcnow().date()
     for name, hint in hints.items():
+        if among is not None and name not in among:
+            continue
         if hint.get("show_if") and name in data and not all_hold(hint["show_if"], data, today):
             del data[name]
     return data
@@ -339,6 +354,7 @@ def _documents_context(session: DbSession, app: Application, svc: Service) -> di
     data = unseal_data(app)
     needed = set(required_codes(svc, data, utcnow().date()))
     uploaded = service.documents(session, app)
+    asked = service.correction(session, app)
     by_type: dict[str, list[Document]] = {}
     for doc in uploaded:
         by_type.setdefault(doc.doc_type, []).append(doc)
@@ -353,16 +369,29 @@ def _documents_context(session: DbSession, app: Application, svc: Service) -> di
             "files": by_type.get(d["code"], []),
         }
         for d in svc.definition.get("documents", [])
+        if asked is None or d["code"] in asked.documents
     ]
     missing = [r for r in rows if r["required"] and not r["files"]]
-    return {"rows": rows, "missing": missing, "app": app, "svc": svc, "page_title": _("Documents")}
+    return {
+        "rows": rows,
+        "missing": missing,
+        "app": app,
+        "svc": svc,
+        "page_title": _("Documents"),
+        "asked": asked,
+        # a draft's documents, or those the office asked to correct, can be taken away
+        "removable": app.state == DRAFT or asked is not None,
+    }
 
 
 @router.get("/applications/{number}/documents")
-def documents_page(request: Request, number: str, session: DbSession, principal: PagePrincipal, uploaded: str = "") -> Response:
+def documents_page(
+    request: Request, number: str, session: DbSession, principal: PagePrincipal, uploaded: str = "", removed: int = 0
+) -> Response:
     app, svc = _own_draft(session, citizen(principal), number)
     context = _documents_context(session, app, svc)
-    context.update(errors={}, notice=_("The file is uploaded.") if uploaded else "", step=2)
+    notice = _("The file is uploaded.") if uploaded else _("The document is removed.") if removed else ""
+    context.update(errors={}, notice=notice, step=2)
     return render(request, "applications/documents.html", context)
 
 
@@ -381,6 +410,27 @@ async def upload_document(request: Request, number: str, session: DbSession, pri
     context = _documents_context(session, app, svc)
     context.update(errors={f"file-{doc_type}": error}, notice="", step=2)
     return render(request, "applications/documents.html", context, status_code=422)
+
+
+@router.post("/applications/{number}/documents/{doc_id}/remove")
+async def remove_document(request: Request, number: str, doc_id: str, session: DbSession, principal: PagePrincipal) -> Response:
+    who = citizen(principal)
+    app, svc = _own_draft(session, who, number)
+    form = await request.form()
+    try:
+        version = int(form_text(form, "version") or 0)
+        with attempt(session):
+            service.remove_document(session, who, number, doc_id, version=version)
+    except (Problem, ValueError) as exc:
+        context = _documents_context(session, app, svc)
+        message = (
+            _("This document cannot be removed now.")
+            if isinstance(exc, Invalid | Forbidden | Conflict)
+            else _("This application changed meanwhile. Check it again.")
+        )
+        context.update(errors={"_": message}, notice="", step=2)
+        return render(request, "applications/documents.html", context, status_code=422)
+    return see_other(f"/applications/{number}/documents?removed=1")
 
 
 async def _store_upload(session: DbSession, who: Principal, number: str, svc: Service, form: FormData) -> str:
@@ -416,6 +466,8 @@ def _upload_message(exc: Invalid, svc: Service, doc_type: str) -> str:
     if rule is None:
         return _("This application does not take that document.")
     kinds = {e.get("type") for e in exc.extra.get("errors", [])}
+    if "not_asked" in kinds:
+        return _("The office did not ask you to correct this document.")
     if "too_large" in kinds or any("bytes" in str(e.get("msg")) for e in exc.extra.get("errors", [])):
         return _("The file is too large: at most %(size)s MB.") % {"size": round(rule["max_bytes"] / 1048576, 1)}
     return _("This file's type is not accepted. Upload a PDF, JPEG or PNG file.")
@@ -486,6 +538,77 @@ async def submit(request: Request, number: str, session: DbSession, principal: P
     return see_other(f"/applications/{number}?submitted=1")
 
 
+# --- correcting a returned application -----------------------------------------------------------
+
+
+def _correction_page(
+    request: Request,
+    session: DbSession,
+    app: Application,
+    svc: Service,
+    asked: service.Correction,
+    data: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    every = form_fields(svc, data)
+    fields = [f for f in every if f.name in asked.fields]
+    for f in fields:
+        f.show_if = None  # the questions it depends on may not be on this page; what applies is checked on saving
+    context = {
+        "page_title": _("Correct your details"),
+        "svc": svc,
+        "body": _body(session, app.local_body_code),
+        "app": app,
+        "fields": fields,
+        "labels": {f.name: f.label for f in every},
+        "errors": errors,
+        "notice": "",
+        "action": f"/applications/{app.number}/correct",
+        "correcting": True,
+        "reason": asked.reason,
+    }
+    return render(request, "applications/form.html", context, status_code=status_code)
+
+
+def _returned(session: DbSession, principal: Principal, number: str) -> tuple[Application, Service, service.Correction | None]:
+    app, svc = _own_draft(session, principal, number)
+    return app, svc, service.correction(session, app)
+
+
+@router.get("/applications/{number}/correct")
+def correction_form(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    app, svc, asked = _returned(session, citizen(principal), number)
+    if asked is None or not asked.fields:
+        return see_other(f"/applications/{number}")
+    return _correction_page(request, session, app, svc, asked, unseal_data(app), {})
+
+
+@router.post("/applications/{number}/correct")
+async def save_correction(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """The fields the office asked to correct, posted; the other answers stay as they are."""
+    who = citizen(principal)
+    app, svc, asked = _returned(session, who, number)
+    if asked is None:
+        return see_other(f"/applications/{number}")
+    form = await request.form()
+    props: dict[str, Any] = svc.definition["form"]["schema"].get("properties", {})
+    named = {name: prop for name, prop in props.items() if name in asked.fields}
+    data = {k: v for k, v in unseal_data(app).items() if k not in named}
+    data.update(read_values(named, form))
+    data = without_inapplicable(svc, data, set(named))
+    try:
+        version = int(form_text(form, "version") or 0)
+        with attempt(session):
+            service.update_draft(session, who, number, data, version, current_language())
+    except Invalid as exc:
+        return _correction_page(request, session, app, svc, asked, data, friendly(exc.extra["errors"], svc), 422)
+    except (Problem, ValueError):
+        errors = {"_": _("This application changed meanwhile. Check it again.")}
+        return _correction_page(request, session, app, svc, asked, data, errors, 422)
+    return see_other(f"/applications/{number}?corrected=1")
+
+
 # --- tracking and actions ------------------------------------------------------------------------
 
 
@@ -519,18 +642,47 @@ def payment_due(app: Application) -> bool:
     return app.submitted_at is not None and app.fee_total > 0 and not app.fee_paid and app.outcome != "withdrawn"
 
 
+def correction_note(svc: Service, action: str, data: dict[str, Any] | None) -> str | None:
+    """What a correction step changed, by name: the fields' labels or the document's name (never the values)."""
+    if not data:
+        return None
+    if action == service.FORM_CORRECTED:
+        labels = {f.name: f.label for f in form_fields(svc, {})}
+        return ", ".join(labels.get(name, name) for name in data.get("fields", {}))
+    if action in (service.DOCUMENT_ADDED, service.DOCUMENT_REPLACED, service.DOCUMENT_REMOVED):
+        names = {d["code"]: localised(d["name"]) for d in svc.definition.get("documents", [])}
+        return names.get(str(data.get("type")), str(data.get("type")))
+    return None
+
+
+def _correction_context(session: DbSession, app: Application, svc: Service, principal: Principal, steps: list[Any]) -> Any:
+    """What the office asked to correct, named in the page's language (None unless the application is returned)."""
+    asked = service.correction(session, app, steps)
+    if asked is None or APPLICANT not in engine.roles_here(principal, app):
+        return None
+    labels = {f.name: f.label for f in form_fields(svc, {})}
+    names = {d["code"]: localised(d["name"]) for d in svc.definition.get("documents", [])}
+    return {
+        "reason": asked.reason,
+        "fields": [labels.get(name, name) for name in asked.fields],
+        "documents": [names.get(code, code) for code in asked.documents],
+        "all_fields": set(asked.fields) == set(labels),
+    }
+
+
 def _track_context(session: DbSession, app: Application, svc: Service, principal: Principal) -> dict[str, Any]:
     now = utcnow()
     roles = role_names(session, app.state_code)
     steps = []
-    for h in service.history(session, app):
+    history = service.history(session, app)
+    for h in history:
         steps.append(
             {
                 "at": h.at,
                 "action": action_name(svc, h.action),
                 "to": state_name(svc, h.to_state),
                 "by": actor_name(h.actor_role, roles),
-                "comment": step_note(h.action, h.comment, h.data),
+                "comment": correction_note(svc, h.action, h.data) or step_note(h.action, h.comment, h.data),
             }
         )
     actions = engine.allowed_actions(svc, app, principal, now) if app.submitted_at else []
@@ -551,19 +703,28 @@ def _track_context(session: DbSession, app: Application, svc: Service, principal
         "overdue": bool(app.is_open and app.state_due_at and app.state_due_at < now),
         "actions": applicant_actions,
         "your_turn": app.is_open and app.assigned_role == APPLICANT and app.submitted_at is not None,
+        "correction": _correction_context(session, app, svc, principal, history),
         "pay": payment_due(app),
         "certificate": certificate_available(svc, app),
         "documents": service.documents(session, app),
         "doc_names": {d["code"]: localised(d["name"]) for d in svc.definition.get("documents", [])},
         "timezone": _timezone(session, app.state_code),
         "errors": {},
+        "labels": {},
+        "targets": {},
         "status_code": acknowledgement.status_code(runtime_of(session).secret, app.number) if app.submitted_at else "",
     }
 
 
 @router.get("/applications/{number}")
 def track(
-    request: Request, number: str, session: DbSession, principal: PagePrincipal, submitted: int = 0, done: str = ""
+    request: Request,
+    number: str,
+    session: DbSession,
+    principal: PagePrincipal,
+    submitted: int = 0,
+    done: str = "",
+    corrected: int = 0,
 ) -> Response:
     who = citizen(principal)
     app = service.get(session, who, number)
@@ -576,6 +737,8 @@ def track(
         }
     elif done:
         context["notice"] = _("Done: %(action)s") % {"action": action_name(context["svc"], done)}
+    elif corrected:
+        context["notice"] = _("Your corrections are saved. Resubmit the application when everything is corrected.")
     return render(request, "applications/track.html", context)
 
 
@@ -599,12 +762,23 @@ async def act(request: Request, number: str, session: DbSession, principal: Page
             version = int(form_text(form, "version") or 0)
             with attempt(session):
                 service.act(session, who, number, action=code, comment=comment, version=version)
+        except Invalid as exc:  # resubmitting checks the whole application again
+            errors.update(friendly(exc.extra["errors"], svc))
         except (Problem, ValueError):
             errors["_"] = _("This application changed meanwhile. Check it again.")
     if not errors:
         return see_other(f"/applications/{number}?done={code}")
     context = _track_context(session, app, svc, who)
-    context["errors"] = errors
+    labels = {f.name: f.label for f in form_fields(svc, {})}
+    targets: dict[str, str] = {}
+    for key in list(errors):
+        if key.startswith("documents."):
+            doc = key.split(".", 1)[1]
+            errors[key] = _("Upload this document first: %(name)s") % {"name": context["doc_names"].get(doc, doc)}
+            targets[key] = f"/applications/{number}/documents#f-file-{doc}"
+        elif key.split(".", 1)[0] in labels:
+            targets[key] = f"/applications/{number}/correct#f-{key.split('.', 1)[0]}"
+    context.update(errors=errors, labels=labels, targets=targets)
     return render(request, "applications/track.html", context, status_code=422)
 
 

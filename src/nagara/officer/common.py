@@ -35,6 +35,10 @@ BUILT_IN_NAMES = {
     "applicant": N_("Applicant"),
     "system": N_("System"),
     "fee_paid": N_("Fee paid"),
+    "form_corrected": N_("Details corrected"),
+    "document_added": N_("Document added"),
+    "document_replaced": N_("Document replaced"),
+    "document_removed": N_("Document removed"),
 }
 
 

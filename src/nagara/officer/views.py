@@ -13,7 +13,7 @@ from sqlalchemy import select
 from nagara.applications import export, service
 from nagara.applications.data import unseal_data
 from nagara.applications.models import Application
-from nagara.applications.views import step_note
+from nagara.applications.views import correction_note, step_note
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
 from nagara.identity.deps import DbSession, PagePrincipal
@@ -349,8 +349,15 @@ def _application(
                     "name": built_in_name(action["code"], action.get("name")),
                     "comment_required": bool(action.get("comment_required")),
                     "warning": action["code"] in ("reject", "dismiss_appeal", "return"),
+                    # an action that hands the application back: the officer may name what to correct
+                    "corrects": "to" in action and engine.returns_to_applicant(svc, app.state, action["to"]),
                 }
             )
+    ui_fields = svc.definition["form"].get("ui", {}).get("fields", {})
+    correctable = {
+        "fields": [(name, ui_fields.get(name, {}).get("label") or name) for name in engine.form_field_names(svc)],
+        "documents": [(d["code"], d["name"]) for d in svc.definition.get("documents", [])],
+    }
     history = [
         {
             "at": as_aware(h.at),
@@ -358,7 +365,7 @@ def _application(
             "from": state_name(svc, h.from_state) if h.from_state else None,
             "to": state_name(svc, h.to_state),
             "role": roles.get(h.actor_role, h.actor_role),
-            "comment": step_note(h.action, h.comment, h.data),
+            "comment": correction_note(svc, h.action, h.data) or step_note(h.action, h.comment, h.data),
         }
         for h in service.history(session, app)
     ]
@@ -394,6 +401,7 @@ def _application(
             "payments:payment:collect", state_code=app.state_code, local_body_code=app.local_body_code, ward_code=app.ward_code
         ),
         "history": history,
+        "correctable": correctable,
         "actions": actions,
         "errors": errors or {},
         "values": values or {},
@@ -421,10 +429,19 @@ async def act(request: Request, number: str, session: DbSession, principal: Page
     comment = form_text(form, f"comment-{action}") or None
     version = form_text(form, "version")
     values = {f"comment-{action}": comment or ""}
+    fields = [str(v) for v in form.getlist(f"correct-field-{action}")]
+    documents = [str(v) for v in form.getlist(f"correct-document-{action}")]
+    correct = engine.Correct(fields, documents) if fields or documents else None  # none ticked: anything may be corrected
     try:
         with attempt(session):
             service.act(
-                session, officer, number, action=action, comment=comment, version=int(version) if version.isdigit() else 0
+                session,
+                officer,
+                number,
+                action=action,
+                comment=comment,
+                version=int(version) if version.isdigit() else 0,
+                correct=correct,
             )
     except Invalid as exc:
         errors = {f"comment-{action}": _("Write a comment saying why.")} if "comment" in field_errors(exc) else {"_": exc.detail}

@@ -14,7 +14,7 @@ registered by the domain that knows them (see ``nagara/domains.py``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -368,6 +368,71 @@ def enter_state(session: Session, service: Service, app: Case, state: str, now: 
     emit(session, kind(case=app, service=service, at=now, from_state=from_state, to_state=state, role=role))
 
 
+# --- returned for correction ------------------------------------------------------------------
+
+CORRECT = "correct"  # the key of a return's history data: {"fields": [...], "documents": [...]}
+
+
+@dataclass(frozen=True)
+class Correct:
+    """What an officer asks the applicant to correct: form fields and document codes; None is all of them."""
+
+    fields: Sequence[str] | None = None
+    documents: Sequence[str] | None = None
+
+
+def returns_to_applicant(service: Service, from_state: str, to_state: str) -> bool:
+    """Whether moving from ``from_state`` to ``to_state`` hands the case back from the office to the applicant."""
+    if to_state == STAY or from_state == DRAFT:
+        return False
+    target = service.state(to_state)
+    return (
+        target.get("role") == APPLICANT
+        and not target.get("final")
+        and service.state(from_state).get("role") not in (None, APPLICANT)
+    )
+
+
+def form_field_names(service: Service) -> list[str]:
+    return list(service.definition["form"]["schema"].get("properties", {}))
+
+
+def document_codes(service: Service) -> list[str]:
+    return [d["code"] for d in service.definition.get("documents", [])]
+
+
+def asked_to_correct(service: Service, correct: Correct | None) -> dict[str, list[str]]:
+    """The fields and documents named (all of them when not named), checked against the service."""
+    correct = correct or Correct()
+    errors: list[dict[str, Any]] = []
+    asked: dict[str, list[str]] = {}
+    for key, known, given in (
+        ("fields", form_field_names(service), correct.fields),
+        ("documents", document_codes(service), correct.documents),
+    ):
+        if given is None:
+            asked[key] = known
+            continue
+        asked[key] = []
+        for i, code in enumerate(given):
+            if code not in known:
+                errors.append(
+                    {
+                        "loc": ["body", CORRECT, key, i],
+                        "msg": f"{code!r} is not one of this service's {key}; expected one of: {', '.join(known) or 'none'}",
+                        "type": "enum",
+                    }
+                )
+            elif code not in asked[key]:
+                asked[key].append(code)
+    if not errors and not asked["fields"] and not asked["documents"]:
+        msg = "name at least one field or document to correct, or leave both out to ask for any correction"
+        errors.append({"loc": ["body", CORRECT], "msg": msg, "type": "value_error"})
+    if errors:
+        raise Invalid(f"{len(errors)} field(s) are invalid", errors)
+    return asked
+
+
 @_one_flush
 def take_action(
     session: Session,
@@ -379,8 +444,13 @@ def take_action(
     comment: str | None,
     expected_version: int,
     now: datetime,
+    correct: Correct | None = None,
 ) -> HistoryEntry:
-    """Apply one action for ``principal``; every refusal raises before anything changes."""
+    """Apply one action for ``principal``; every refusal raises before anything changes.
+
+    An action that returns the case to the applicant records what they are asked to correct
+    (``correct``: field and document codes, each ``None`` for all) in its history entry.
+    """
     known = known_actions(service)
     if action_code not in known:
         allowed = [a["code"] for a in allowed_actions(service, app, principal, now)]
@@ -416,6 +486,12 @@ def take_action(
     failed = _check_guards(session, app, action.get("guards", []), service)
     if failed:
         raise NotAllowedNow("; ".join(failed), extra={"current": {"version": app.version, "state": app.state}, "unmet": failed})
+    step_data = None
+    if action["code"] not in (APPEAL, ALLOW_APPEAL, DISMISS_APPEAL) and returns_to_applicant(service, app.state, action["to"]):
+        step_data = {CORRECT: asked_to_correct(service, correct)}
+    elif correct is not None:
+        msg = f"{action_code!r} does not return the application to the applicant, so it asks for no correction"
+        raise Invalid(msg, [{"loc": ["body", "correct"], "msg": msg, "type": "value_error"}])
 
     clock = Clock.for_application(session, app)
     from_state = app.state
@@ -444,6 +520,7 @@ def take_action(
         actor_role=acting_role,
         comment=comment,
         now=now,
+        data=step_data,
     )
     emit(
         session,

@@ -60,7 +60,9 @@ def english_of(lang: str) -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
             continue  # the same in both (UPI, PDF): not English left behind
         if PLACEHOLDER.search(msgid):
             literal = PLACEHOLDER.split(msgid)
-            if sum(len(part.strip()) for part in literal) >= 4:  # enough English around the placeholders to tell
+            # Enough English around the placeholders to tell: "%(a)s is not %(b)s" alone would match
+            # any sentence a person typed (an officer's comment), so ten letters at least.
+            if sum(c.isalpha() for part in literal for c in part) >= 10:
                 patterns.append(re.compile(".+?".join(re.escape(part) for part in literal), re.DOTALL))
         else:
             exact.add(msgid.strip())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,10 @@ def call_asgi(
         "client": ("127.0.0.1", 1),
         "server": ("testserver", 443),
     }
-    anyio.run(client.app, scope, receive, send)  # type: ignore[arg-type]
+    # In a thread of its own: a browser test's Playwright keeps an event loop running in this
+    # worker's main thread, where anyio.run would refuse to start another.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(anyio.run, client.app, scope, receive, send).result()  # type: ignore[arg-type]
     return sent[0]["status"], json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
 
 

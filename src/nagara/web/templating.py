@@ -32,6 +32,7 @@ from nagara.web.i18n import (
     LANGUAGE_NAMES,
     LANGUAGES,
     current_language,
+    direction,
     format_locale,
     gettext,
     ngettext,
@@ -184,6 +185,7 @@ def render(
     values: dict[str, Any] = {
         "request": request,
         "lang": current_language(),
+        "dir": direction(),
         "principal": page_principal(request),
         "csrf_token": csrf.token_for(request),
         "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),

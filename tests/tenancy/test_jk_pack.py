@@ -59,7 +59,11 @@ def _rewrite(path: Path, change: Callable[[Any], Any]) -> None:
 
 
 def test_no_text_is_asked_for_in_malayalam_or_kannada() -> None:
-    found = [(path.name, where, sorted(text)) for path in JK.rglob("*.yaml") for where, text in texts(yaml.safe_load(path.read_text(encoding="utf-8")))]
+    found = [
+        (path.name, where, sorted(text))
+        for path in JK.rglob("*.yaml")
+        for where, text in texts(yaml.safe_load(path.read_text(encoding="utf-8")))
+    ]
     assert len(found) > 500
     assert [entry for entry in found if entry[2] != ["en", "hi", "ur"]] == []  # and the pack is valid (above)
 

@@ -30,8 +30,12 @@ LAYOUT_DIR = Path(__file__).parent / "templates"
 ATTACHMENT = "credential.json"
 # The font family of each certificate language's script (family name -> the file stem in fonts/).
 SCRIPT_FONTS = {"ml": "Malayalam", "kn": "Kannada", "hi": "Devanagari", "ur": "Naskh Arabic"}
-FONT_STEMS = {"Malayalam": "NotoSansMalayalam", "Kannada": "NotoSansKannada", "Devanagari": "NotoSansDevanagari",
-              "Naskh Arabic": "NotoNaskhArabic"}
+FONT_STEMS = {
+    "Malayalam": "NotoSansMalayalam",
+    "Kannada": "NotoSansKannada",
+    "Devanagari": "NotoSansDevanagari",
+    "Naskh Arabic": "NotoNaskhArabic",
+}
 RTL_LANGUAGES = frozenset({"ur"})
 # The layout's own words, printed in the state's language and English (catalog area "certificates").
 WORDS = {

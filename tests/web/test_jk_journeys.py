@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from nagara.identity import service as identity
+from nagara.identity.models import User
 from tests.browser import axe_check
 from tests.web.helpers import officer, officer_acts, sign_in_citizen, tiny_pdf
 
@@ -33,6 +35,22 @@ def _upload(page, tmp_path, label: str, button: str, notice: str) -> None:
     with page.expect_navigation():
         field.locator("xpath=ancestor::form").get_by_role("button", name=button).click()
     assert notice in page.locator(".notice").inner_text()
+
+
+def _workbench_in_urdu(new_page, live_server, shot, user, number: str) -> None:
+    """The designated officer's inbox and the application, in an Urdu (right-to-left) layout."""
+    with live_server.runtime.db.unit_of_work() as session:
+        raw = identity.issue_token(session, session.get(User, user.id), "session")
+    page = new_page("ur")
+    page.context.add_cookies([{"name": live_server.runtime.settings.session_cookie, "value": raw, "url": live_server.url}])
+    for path, name in (("/officer", "ur-08-workbench-inbox"), (f"/officer/applications/{number}", "ur-09-workbench-application")):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        _rtl(page)
+        axe_check(page)
+        assert number in page.locator("main").inner_text()
+        assert "پیدائش کا اندراج اور پیدائشی سرٹیفکیٹ" in page.locator("main").inner_text()  # the pack's Urdu
+        shot(page, name)
 
 
 def test_a_birth_is_registered_in_urdu_right_to_left(new_page, live_server, shot, tmp_path):
@@ -102,6 +120,7 @@ def test_a_birth_is_registered_in_urdu_right_to_left(new_page, live_server, shot
     officer(live_server, "web.jmc-clerk", "section_clerk", body)
     officer(live_server, "web.jmc-officer", "officer", body)
     officer_acts(live_server, "web.jmc-clerk", number, "forward")
+    _workbench_in_urdu(new_page, live_server, shot, officer(live_server, "web.jmc-officer", "officer", body), number)
     officer_acts(live_server, "web.jmc-officer", number, "approve")
     page.reload()
     _rtl(page)

@@ -2,9 +2,8 @@
 
 ``python -m nagara.web.catalogs update AREA PATH...`` extracts every message from the
 templates and Python files under the given paths (Babel's extractors) and writes
-``locale/<lang>/LC_MESSAGES/<AREA>.po`` for ml, kn, hi and ur (ur only for its areas,
-``i18n.PARTIAL_AREAS``): new messages are added with an empty translation, translations already
-there are kept, messages no longer used are dropped.
+``locale/<lang>/LC_MESSAGES/<AREA>.po`` for ml, kn, hi and ur: new messages are added with an
+empty translation, translations already there are kept, messages no longer used are dropped.
 ``python -m nagara.web.catalogs missing`` lists every message of the whole code base that
 some language lacks in the merged catalogs (what ``tests/web/test_catalogs.py`` checks).
 
@@ -23,7 +22,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS
 from babel.messages.pofile import read_po, write_po
 
-from nagara.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, LOCALE_DIR, PARTIAL_AREAS, translations
+from nagara.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, LOCALE_DIR, translations
 
 PACKAGE = Path(__file__).resolve().parents[1]
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE)
@@ -85,10 +84,7 @@ def missing() -> dict[str, list[str]]:
         t = translations.__wrapped__(language)  # read the files as they are now, not a cached copy
         catalog = getattr(t, "_catalog", {})
         lacking = []
-        wanted = _area_messages(PARTIAL_AREAS[language]) if language in PARTIAL_AREAS else None
         for message in seen:
-            if wanted is not None and (message if isinstance(message, str) else message[0]) not in wanted:
-                continue
             if isinstance(message, tuple):
                 if not catalog.get((message[0], 0)):
                     lacking.append(message[0])
@@ -99,31 +95,11 @@ def missing() -> dict[str, list[str]]:
     return gaps
 
 
-def _area_messages(areas: tuple[str, ...]) -> set[str]:
-    """The msgids the code base uses in these areas (what a partial language must translate).
-
-    An area's messages are those of its ``.po`` in the complete languages, which ``update`` keeps
-    equal to what the area's templates and modules use.
-    """
-    found: set[str] = set()
-    for language in TRANSLATED:
-        if language in PARTIAL_AREAS:
-            continue
-        for area in areas:
-            path = LOCALE_DIR / language / "LC_MESSAGES" / f"{area}.po"
-            if path.exists():
-                with path.open("rb") as fh:
-                    found.update(str(m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fh) if m.id)
-    return found
-
-
 def update(area: str, paths: list[Path]) -> dict[str, int]:
     """Rewrite ``<area>.po`` of each language with exactly the messages these paths use."""
     messages = extract(paths)
     counts = {}
     for language in TRANSLATED:
-        if area not in PARTIAL_AREAS.get(language, (area,)):
-            continue  # a partial language has catalogs only for its areas
         target = LOCALE_DIR / language / "LC_MESSAGES" / f"{area}.po"
         old: Catalog | None = None
         if target.exists():

@@ -35,11 +35,6 @@ LANGUAGE_NAMES = {"en": "English", "ml": "മലയാളം", "kn": "ಕನ್�
 FORMAT_LOCALES = {"en": "en_IN", "ml": "ml_IN", "kn": "kn_IN", "hi": "hi_IN", "ur": "ur_IN"}
 # Languages written right to left: their pages are <html dir="rtl">, their certificates too.
 RTL_LANGUAGES = frozenset({"ur"})
-# Languages whose catalogs cover only some areas: the citizen's pages (sign-in, services, the form,
-# tracking, the acknowledgement, paying, certificate verification and the certificate's words, SMS).
-# The officers' workbench (area "officer") is laid out right to left in them but its words fall back
-# to English until that area is translated; tests/web/test_catalogs.py checks the listed areas are complete.
-PARTIAL_AREAS: dict[str, tuple[str, ...]] = {"ur": ("web", "portal", "forms", "sms", "certificates", "payments")}
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("nagara_language", default=DEFAULT_LANGUAGE)
 

@@ -111,6 +111,7 @@ def test_a_birth_is_registered_in_urdu_right_to_left(new_page, live_server, shot
     assert number.startswith("JK-JAMMUCORP-BR-")
     main = page.locator("main").inner_text()
     assert "جانچ" in main and "ڈیلنگ اسسٹنٹ" in main
+    assert "← جانچ" in page.locator(".timeline").inner_text()  # the step's arrow points the way Urdu reads
     # the application number keeps its left-to-right order inside the Urdu sentence
     assert page.locator("p.hint bdi").inner_text() == number
     assert page.evaluate("getComputedStyle(document.querySelector('p.hint bdi')).unicodeBidi") == "isolate"

@@ -27,6 +27,13 @@ def _rtl(page) -> None:
     assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
 
 
+def _pdftotext(pdf: bytes, tmp_path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext (poppler-utils) is needed to read the PDFs back")
+    (tmp_path / "read.pdf").write_bytes(pdf)
+    return subprocess.run(["pdftotext", str(tmp_path / "read.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+
+
 def _upload(page, tmp_path, label: str, button: str, notice: str) -> None:
     upload = tmp_path / "doc.pdf"
     upload.write_bytes(tiny_pdf())
@@ -116,6 +123,11 @@ def test_a_birth_is_registered_in_urdu_right_to_left(new_page, live_server, shot
     assert page.locator("p.hint bdi").inner_text() == number
     assert page.evaluate("getComputedStyle(document.querySelector('p.hint bdi')).unicodeBidi") == "isolate"
     shot(page, "ur-06-track-submitted")
+    slip = page.request.get(f"/applications/{number}/acknowledgement.pdf")
+    assert slip.status == 200, slip.text()
+    slip_text = _pdftotext(slip.body(), tmp_path)
+    for words in ("درخواست نمبر", "پیدائش کا اندراج اور پیدائشی سرٹیفکیٹ", "جموں میونسپل کارپوریشن", number):
+        assert words in slip_text, (words, slip_text)
 
     body = "jk.jammu-corp"
     officer(live_server, "web.jmc-clerk", "section_clerk", body)
@@ -133,10 +145,7 @@ def test_a_birth_is_registered_in_urdu_right_to_left(new_page, live_server, shot
 
     response = page.request.get(CERTIFICATE_ROUTE.format(number=number))
     assert response.status == 200, response.text()
-    if shutil.which("pdftotext") is None:
-        pytest.fail("pdftotext (poppler-utils) is needed to read the certificate back")
-    (tmp_path / "c.pdf").write_bytes(response.body())
-    text = subprocess.run(["pdftotext", str(tmp_path / "c.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    text = _pdftotext(response.body(), tmp_path)
     for words in ("پیدائشی سرٹیفکیٹ", "جموں میونسپل کارپوریشن", "رجسٹرار پیدائش و اموات", "زینب", "شازیہ بانو"):
         assert words in text, words
 

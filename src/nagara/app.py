@@ -68,6 +68,7 @@ log = logging.getLogger("nagara.http")
 
 PROBLEM_JSON = "application/problem+json"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+FONTS_DIR = Path(__file__).resolve().parent / "certificates" / "fonts"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
@@ -427,6 +428,8 @@ def create_app(
     _ops_routes(app)
     for router in API_ROUTERS:
         app.include_router(router)
+    # The pages' Urdu font is the certificates' Noto Naskh Arabic (one copy of the files, with OFL.txt)
+    app.mount("/static/fonts", StaticFiles(directory=FONTS_DIR), name="fonts")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in VIEW_ROUTERS:
         app.include_router(router)

@@ -40,6 +40,9 @@ class DemoOfficer:
     local_body: str | None
 
 
+# Jammu and Kashmir (packs/jk) is loaded by the demo like every pack but not given officers or sample
+# applications: the sample's names and words (sample.NAMES, WORDS) are Kerala's and Karnataka's, and
+# the demo's promise that every officer's inbox has work holds for those two states' workflows only.
 DEMO_BODIES = {"kl": ("tvm-corp", "kochi-corp"), "ka": ("bengaluru-central-cc", "mysuru-cc")}
 DEMO_ROLES = ("counter_clerk", "section_clerk", "officer", "secretary", "appellate_authority", "operator")
 

@@ -27,6 +27,7 @@ from tests.conftest import PACKS, People, make_citizen, make_officer
 SHIPPED = [
     (pack.code, code, definition) for pack in map(read_pack, discover(PACKS)) for code, definition in pack.services.items()
 ]
+CITIZEN_MOBILES = {"kl": "9847011111", "ka": "9845011111", "jk": "9419011111"}
 SAMPLE_TEXT = "12345678901234"  # also satisfies the packs' number patterns
 
 
@@ -59,7 +60,7 @@ def office(runtime: Runtime, people: People) -> dict[str, Any]:
     """For each state: a local body per type with an officer in every role, and a citizen."""
     staff: dict[str, Any] = {}
     with runtime.db.unit_of_work() as s:
-        for state in ("kl", "ka"):
+        for state in sorted({pack for pack, _code, _definition in SHIPPED}):  # every shipped pack, jk too
             roles = ("counter_clerk", "section_clerk", "officer", "secretary", "appellate_authority", "operator")
             for body in s.scalars(select(LocalBody).where(LocalBody.state_code == state).order_by(LocalBody.code)):
                 if (state, body.type) in staff:
@@ -70,7 +71,7 @@ def office(runtime: Runtime, people: People) -> dict[str, Any]:
                     **{r: make_officer(s, f"w.{short}.{r}".replace("_", "-"), r, state, body.code) for r in roles},
                 }
             staff[(state, "state_admin")] = make_officer(s, f"w.{state}.state-admin", "state_admin", state, None)
-            staff[(state, "citizen")] = make_citizen(s, runtime, state, "9847011111" if state == "kl" else "9845011111")
+            staff[(state, "citizen")] = make_citizen(s, runtime, state, CITIZEN_MOBILES[state])
     return staff
 
 

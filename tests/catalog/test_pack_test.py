@@ -26,7 +26,7 @@ from nagara.tenancy.packs import discover, read_pack
 from tests.conftest import PACKS
 
 
-@pytest.mark.parametrize("state", ["kl", "ka"])
+@pytest.mark.parametrize("state", ["kl", "ka", "jk"])
 def test_the_shipped_packs_walk_clean(state: str) -> None:
     result = CliRunner().invoke(cli, ["pack", "test", str(PACKS / state)])
     assert result.exit_code == 0, result.output

@@ -18,7 +18,7 @@ from nagara.web.i18n import LANGUAGES, translations
 from tests.officer.helpers import sign_in
 from tests.payments.conftest import FEE, Pay
 
-SERVICE_NAMES = {"en": "Paid certificate", "ml": "ഫീസുള്ള സാക്ഷ്യപത്രം", "kn": "ಶುಲ್ಕದ ಪ್ರಮಾಣಪತ್ರ", "hi": "शुल्क वाला प्रमाणपत्र"}
+SERVICE_NAMES = {"en": "Paid certificate", "ml": "ഫീസുള്ള സാക്ഷ്യപത്രം", "kn": "ಶುಲ್ಕದ ಪ್ರಮಾಣಪತ್ರ", "hi": "शुल्क वाला प्रमाणपत्र", "ur": "فیس والا سرٹیفکیٹ"}
 
 
 def paid_online(pay: Pay) -> tuple[dict[str, Any], str]:

@@ -85,7 +85,7 @@ def test_the_portal_pages_in_every_language(new_page, live_server, shot):
     assert ml.evaluate("document.activeElement.id") == "main"
 
     # Every standing page, in every language, from the footer of the page before it.
-    for lang in ("en", "ml", "kn", "hi"):
+    for lang in ("en", "ml", "kn", "hi", "ur"):
         t = translations(lang)
         page = ml if lang == "ml" else new_page(lang)
         page.goto("/status")

@@ -4,7 +4,7 @@ Right to Service Acts require an acknowledgement at submission: the application'
 the documents received and the date by which the law says it will be decided
 (``Application.service_due_at``, set by the workflow engine from the service's time limit
 and the local body's working calendar). The slip is a page and a PDF (WeasyPrint, the Noto
-fonts the certificates domain ships in ``certificates/fonts``, Devanagari among them).
+fonts the certificates domain ships in ``certificates/fonts``, Devanagari and Naskh among them).
 
 The slip prints a **status code**: an HMAC of the number under a key derived from the
 secret key, eight letters. With the number it opens the public status page, which needs no
@@ -44,6 +44,7 @@ FONT_FILES = {
     "Noto Sans Malayalam": "NotoSansMalayalam",
     "Noto Sans Kannada": "NotoSansKannada",
     "Noto Sans Devanagari": "NotoSansDevanagari",
+    "Noto Naskh Arabic": "NotoNaskhArabic",  # Urdu, laid out right to left (dir="rtl")
 }
 
 # Run before WeasyPrint draws: the certificates domain registers its exact-text layer here

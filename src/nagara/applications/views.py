@@ -38,7 +38,7 @@ from nagara.kit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, No
 from nagara.runtime import runtime_of
 from nagara.tenancy.context import LocalBodyInfo, body_place, zone_of
 from nagara.web import csrf
-from nagara.web.i18n import N_, current_language
+from nagara.web.i18n import N_, current_language, direction
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
 from nagara.web.templating import environment, format_rupees, localised, render
@@ -871,7 +871,7 @@ def acknowledgement_pdf(request: Request, number: str, session: DbSession, princ
     html = (
         environment()
         .get_template("applications/acknowledgement_pdf.html")
-        .render(lang=current_language(), font_faces=acknowledgement.font_faces(), **context)
+        .render(lang=current_language(), dir=direction(), font_faces=acknowledgement.font_faces(), **context)
     )
     return Response(
         acknowledgement.render_pdf(html),

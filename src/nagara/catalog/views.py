@@ -31,6 +31,9 @@ CATEGORY_NAMES = {
     "building": N_("Building"),
     "licences": N_("Trade licences"),
     "property-tax": N_("Property tax"),
+    "welfare": N_("Welfare"),
+    "grievance": N_("Grievances"),
+    "other": N_("Other services"),
 }
 
 

@@ -23,11 +23,18 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from typing import Any
 
 SUPPORTED = (70, 71)  # WeasyPrint major versions [70, 71): checked against weasyprint/draw in 70.0
 _MARK = "_nagara_actual_text"
 _SIGNATURE = ["stream", "textbox", "offset_x", "text_overflow", "block_ellipsis"]
+# Right-to-left scripts (Hebrew, Arabic and Urdu, their presentation forms). Their lines get no
+# /ActualText: Poppler takes a line's glyphs as drawn (visual order) and reorders a right-to-left run
+# itself, so an /ActualText already in logical order came out reversed ("ریمشک و ںومج" for
+# "جموں و کشمیر"). Arabic-script glyphs map to their letters one to one through the font's
+# ToUnicode, so extraction from the glyphs is exact (tests/certificates/test_urdu_pdf.py).
+RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
 class WeasyPrintChanged(RuntimeError):
@@ -69,7 +76,7 @@ def install() -> None:
         text = textbox.text  # AttributeError, loudly, if TextBox changed
         bound = signature.bind_partial(stream, textbox, *args, **kwargs).arguments
         cut = bound.get("text_overflow") == "ellipsis" or bound.get("block_ellipsis", "none") != "none"
-        if cut or not text.strip() or textbox.style["visibility"] != "visible":
+        if cut or not text.strip() or textbox.style["visibility"] != "visible" or RIGHT_TO_LEFT.search(text):
             return original(stream, textbox, *args, **kwargs)
         stream.begin_marked_content("Span", pydyf.Dictionary({"ActualText": actual_text(text)}))
         try:

@@ -1,7 +1,8 @@
 """Certificate PDFs: the pack's template and the package's layout, by WeasyPrint, A4, with the QR code.
 
 Fonts are the Noto files shipped in ``fonts/`` (SIL Open Font License, ``fonts/OFL.txt``),
-loaded with ``@font-face``; HarfBuzz (through Pango) shapes Malayalam and Kannada. Nothing
+loaded with ``@font-face``; HarfBuzz (through Pango) shapes Malayalam, Kannada, Devanagari and
+Urdu (Noto Naskh Arabic, joined right to left; an Urdu certificate is laid out with ``dir="rtl"``). Nothing
 is fetched: the URL fetcher serves the package's fonts and ``data:`` URIs only. The signed
 credential is attached to the PDF as ``credential.json`` so the file verifies by itself;
 the PDF's metadata names the certificate and the issuing body, never the person.
@@ -27,7 +28,15 @@ from nagara.web.i18n import N_, translations
 FONT_DIR = Path(__file__).parent / "fonts"
 LAYOUT_DIR = Path(__file__).parent / "templates"
 ATTACHMENT = "credential.json"
-SCRIPT_FONTS = {"ml": "Malayalam", "kn": "Kannada"}
+# The font family of each certificate language's script (family name -> the file stem in fonts/).
+SCRIPT_FONTS = {"ml": "Malayalam", "kn": "Kannada", "hi": "Devanagari", "ur": "Naskh Arabic"}
+FONT_STEMS = {
+    "Malayalam": "NotoSansMalayalam",
+    "Kannada": "NotoSansKannada",
+    "Devanagari": "NotoSansDevanagari",
+    "Naskh Arabic": "NotoNaskhArabic",
+}
+RTL_LANGUAGES = frozenset({"ur"})
 # The layout's own words, printed in the state's language and English (catalog area "certificates").
 WORDS = {
     "issued_on": N_("Date of issue"),
@@ -72,7 +81,7 @@ def qr_svg_data_uri(content: str) -> str:
 @cache
 def font_faces() -> str:
     faces = []
-    for family, stem in (("Nagara Sans", "NotoSans"), *((f"Nagara {s}", f"NotoSans{s}") for s in SCRIPT_FONTS.values())):
+    for family, stem in (("Nagara Sans", "NotoSans"), *((f"Nagara {s}", FONT_STEMS[s]) for s in SCRIPT_FONTS.values())):
         for weight, style in (("normal", "Regular"), ("bold", "Bold")):
             path = FONT_DIR / f"{stem}-{style}.ttf"
             source = f'url("{path.as_uri()}") format("truetype")'
@@ -112,6 +121,7 @@ def render_pdf(document: dict[str, Any], credential: dict[str, Any], qr: str, *,
     html = _environment(layout).render(
         **document,
         script=SCRIPT_FONTS.get(lang, "Malayalam"),
+        direction="rtl" if lang in RTL_LANGUAGES else "ltr",
         font_faces=font_faces(),
         words=(words := words_in(lang)),
         edition_label=words["edition"][lang],

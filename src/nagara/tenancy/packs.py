@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 
 SCHEMA_FILES = ("common", "pack", "calendar", "districts", "local_bodies", "wards", "roles", "service")
 REQUIRED_FILES = ("pack.yaml", "calendar.yaml", "districts.yaml", "local_bodies.yaml", "roles.yaml")
-# The portal's languages (nagara.web.i18n.LANGUAGES): every text of every pack carries them all,
-# so that no page shows a service, a form or a name in English to someone reading Hindi.
-INTERFACE_LANGUAGES = ("en", "ml", "kn", "hi")
+# The portal's languages are nagara.web.i18n.LANGUAGES; a pack's texts carry the languages the pack
+# declares in pack.yaml, plus English (the fallback of every page). Kerala and Karnataka declare the
+# four southern/national ones (en, ml, kn, hi); Jammu and Kashmir declares en, hi, ur.
+FALLBACK_LANGUAGE = "en"
 LANGUAGE_CODES = frozenset({"ml", "kn", "hi", "en", "ta", "te", "mr", "bn", "gu", "pa", "or", "as", "ur"})
 REQUIRED_ROLES = (
     "citizen",
@@ -245,14 +246,14 @@ def texts(node: Any, path: str = "") -> Iterable[tuple[str, dict[str, str]]]:
 
 
 def required_languages(pack_languages: Iterable[str]) -> list[str]:
-    """The languages every text of a pack must carry: the portal's four, and any other the pack declares."""
-    return list(dict.fromkeys([*INTERFACE_LANGUAGES, *pack_languages]))
+    """The languages every text of a pack must carry: English and every language the pack declares."""
+    return list(dict.fromkeys([FALLBACK_LANGUAGE, *pack_languages]))
 
 
 def missing_languages_message(missing: list[str], required: list[str]) -> str:
     return (
         f"the text lacks {', '.join(missing)}; every text a citizen may see is needed in "
-        f"{', '.join(required)} (the portal's languages and the pack's)"
+        f"{', '.join(required)} (English and the languages pack.yaml declares)"
     )
 
 

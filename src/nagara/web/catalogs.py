@@ -2,7 +2,7 @@
 
 ``python -m nagara.web.catalogs update AREA PATH...`` extracts every message from the
 templates and Python files under the given paths (Babel's extractors) and writes
-``locale/<lang>/LC_MESSAGES/<AREA>.po`` for ml, kn and hi: new messages are added with an
+``locale/<lang>/LC_MESSAGES/<AREA>.po`` for ml, kn, hi and ur: new messages are added with an
 empty translation, translations already there are kept, messages no longer used are dropped.
 ``python -m nagara.web.catalogs missing`` lists every message of the whole code base that
 some language lacks in the merged catalogs (what ``tests/web/test_catalogs.py`` checks).

@@ -26,13 +26,15 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
-LANGUAGES: tuple[str, ...] = ("en", "ml", "kn", "hi")
+LANGUAGES: tuple[str, ...] = ("en", "ml", "kn", "hi", "ur")
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_COOKIE = "nagara_lang"
 # Each language's name in itself, for the language switch.
-LANGUAGE_NAMES = {"en": "English", "ml": "മലയാളം", "kn": "ಕನ್ನಡ", "hi": "हिन्दी"}
+LANGUAGE_NAMES = {"en": "English", "ml": "മലയാളം", "kn": "ಕನ್ನಡ", "hi": "हिन्दी", "ur": "اردو"}
 # Formatting (numbers, dates, rupees) follows the Indian variant of each language.
-FORMAT_LOCALES = {"en": "en_IN", "ml": "ml_IN", "kn": "kn_IN", "hi": "hi_IN"}
+FORMAT_LOCALES = {"en": "en_IN", "ml": "ml_IN", "kn": "kn_IN", "hi": "hi_IN", "ur": "ur_IN"}
+# Languages written right to left: their pages are <html dir="rtl">, their certificates too.
+RTL_LANGUAGES = frozenset({"ur"})
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("nagara_language", default=DEFAULT_LANGUAGE)
 
@@ -67,6 +69,11 @@ def translations(language: str) -> NullTranslations:
 
 def current_language() -> str:
     return _current.get()
+
+
+def direction(language: str | None = None) -> str:
+    """``rtl`` for a language written right to left (Urdu), else ``ltr``: the pages' ``dir``."""
+    return "rtl" if (language or current_language()) in RTL_LANGUAGES else "ltr"
 
 
 def set_language(language: str) -> contextvars.Token[str]:

@@ -24,6 +24,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from nagara import __version__
 from nagara.kit.access import Principal
@@ -32,6 +33,7 @@ from nagara.web.i18n import (
     LANGUAGE_NAMES,
     LANGUAGES,
     current_language,
+    direction,
     format_locale,
     gettext,
     ngettext,
@@ -161,6 +163,8 @@ def environment() -> Environment:
         duration=format_duration,
         l10n=localised,
         urlquote=lambda s: quote(str(s), safe=""),
+        # a number, code or amount inside a sentence, kept in its own order on right-to-left pages
+        bdi=lambda value: Markup("<bdi>{}</bdi>").format(value),
         filetype=lambda media_type: FILE_TYPES.get(str(media_type), str(media_type)),
     )
     env.globals.update(languages=LANGUAGES, language_names=LANGUAGE_NAMES, version=__version__)
@@ -184,6 +188,7 @@ def render(
     values: dict[str, Any] = {
         "request": request,
         "lang": current_language(),
+        "dir": direction(),
         "principal": page_principal(request),
         "csrf_token": csrf.token_for(request),
         "current_path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),

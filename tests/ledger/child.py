@@ -10,6 +10,7 @@ stopped only with SIGKILL: the test is about processes that die without warning.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -41,11 +42,20 @@ def child_env(settings: dict[str, str]) -> dict[str, str]:
 class Child:
     """One ``python -m nagara ...`` process."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path, port: int | None = None) -> None:
         self.log = log
+        self.port = port  # a server's: after a kill nothing may answer on it
         with log.open("wb") as out:
+            # A session of its own, so that a kill reaches the whole group: ``nagara serve`` on
+            # PostgreSQL runs a process per core, and killing only the parent left its workers
+            # serving (and orphaned after the test).
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "nagara", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "nagara", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     @property
@@ -67,15 +77,27 @@ class Child:
             time.sleep(0.05)
 
     def kill(self) -> None:
-        """SIGKILL (no clean-up of any kind), then reap it."""
-        if self.alive():
-            os.kill(self.proc.pid, signal.SIGKILL)
+        """SIGKILL to the process and every process it started (no clean-up of any kind), then reap it."""
+        with contextlib.suppress(ProcessLookupError):  # the group is gone already
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its session's group: the server's worker processes too
         self.proc.wait(timeout=30)
+        if self.port is not None:
+            self.wait_until_closed(self.port)
+
+    def wait_until_closed(self, port: int, timeout: float = 10) -> None:
+        """A killed server's port stops answering (its worker processes died with it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) != 0:
+                    return
+            assert time.monotonic() < deadline, f"{self.log.name}: port {port} still answers after the kill"
+            time.sleep(0.05)
 
 
 def start_server(env: dict[str, str], port: int, log: Path) -> Child:
     """``nagara serve`` on the loopback ``port``; returns once ``/readyz`` answers 200."""
-    server = Child(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
+    server = Child(["serve", "--host", "127.0.0.1", "--port", str(port)], env, log, port=port)
 
     def ready() -> bool:
         try:

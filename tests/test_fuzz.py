@@ -37,6 +37,13 @@ def openapi(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         runtime.db.dispose()
 
 
+@pytest.fixture(autouse=True)
+def one_log(people: People, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node serves Kerala's log, as a deployed node does: the test database holds three states
+    whose packs name different logs, and such a node rightly answers 503 for its ledger until told."""
+    monkeypatch.setattr(people.runtime.settings, "ledger_origin", "ledger.kl.example.gov.in/v1")
+
+
 def send(client: TestClient, case: Case, headers: dict[str, str]) -> Any:
     """The case as schemathesis would send it (requests' encoding of bodies), through the test client."""
     sent = case.as_transport_kwargs(base_url="https://testserver")

@@ -61,7 +61,8 @@ def schema_of(name: str) -> str:
 
 def languages() -> list[str]:
     """The languages every text must carry, as the pack loader checks them: the portal's four and the pack's."""
-    return required_languages(complete()["pack.yaml"]["languages"])
+    meta = complete()["pack.yaml"]
+    return required_languages(meta["languages"], meta.get("text_languages", []))
 
 
 def test_the_guide_has_complete_examples_of_every_file_and_parts() -> None:

@@ -17,14 +17,20 @@ from tests.conftest import PACKS
 
 
 def test_a_node_holding_states_with_different_logs_signs_into_neither_unless_told(runtime: Runtime) -> None:
-    # The test database holds Kerala's and Karnataka's packs, whose pack.yaml name different logs.
+    # The test database holds the packs of Kerala, Karnataka and Jammu and Kashmir, whose pack.yaml name different logs.
     assert runtime.settings.ledger_origin == ""
     with runtime.db.unit_of_work() as session:
-        assert keys.states_origins(session) == {"ka": "ledger.ka.example.gov.in/v1", "kl": "ledger.kl.example.gov.in/v1"}
+        assert keys.states_origins(session) == {
+            "jk": "ledger.jk.example.gov.in/v1",
+            "ka": "ledger.ka.example.gov.in/v1",
+            "kl": "ledger.kl.example.gov.in/v1",
+        }
         append(session, type="certificate.issued", tenant_code="kl.tvm-corp", subject="KL-X-1", content={"a": 1}, actor_role=None)
     with runtime.db.unit_of_work() as session, pytest.raises(keys.LedgerMisconfigured) as refused:
         integrator.integrate(session, runtime.settings)
-    assert "ka: ledger.ka.example.gov.in/v1, kl: ledger.kl.example.gov.in/v1" in str(refused.value)
+    assert "jk: ledger.jk.example.gov.in/v1, ka: ledger.ka.example.gov.in/v1, kl: ledger.kl.example.gov.in/v1" in str(
+        refused.value
+    )
     assert "NAGARA_LEDGER_ORIGIN" in str(refused.value)
     with runtime.db.unit_of_work(readonly=True) as session:
         assert session.query(SignedCheckpoint).count() == 0  # nothing signed in Karnataka's (or Kerala's) name

@@ -50,7 +50,7 @@ def citizen_id(live: LiveServer, page: Any, mobile: str) -> str:
 
 def test_a_citizen_pays_property_tax_online_and_gets_a_receipt(live_server: LiveServer, page: Any, shot: Any) -> None:
     page.goto("/sign-in?next=/")
-    sign_in_citizen(page, live_server, MOBILE, send="Send code", code_label="Code from the SMS", sign_in="Sign in")
+    sign_in_citizen(page, live_server, MOBILE, send="Send code", code_label="Code from the SMS", sign_in="Sign in", state="kl")
     demand = property_demands(live_server, citizen_id(live_server, page, MOBILE), "TVM/W12/0457")
     page.goto(f"/demands/{demand}/pay")
     assert page.get_by_role("heading", level=1).inner_text() == f"Pay demand {demand}"
@@ -74,7 +74,9 @@ def test_a_citizen_pays_property_tax_online_and_gets_a_receipt(live_server: Live
 
 def test_the_upi_choice_shows_a_qr_code_for_the_amount(live_server: LiveServer, page: Any, shot: Any) -> None:
     page.goto("/sign-in?next=/")
-    sign_in_citizen(page, live_server, "9847012346", send="Send code", code_label="Code from the SMS", sign_in="Sign in")
+    sign_in_citizen(
+        page, live_server, "9847012346", send="Send code", code_label="Code from the SMS", sign_in="Sign in", state="kl"
+    )
     demand = property_demands(live_server, citizen_id(live_server, page, "9847012346"), "TVM/W12/0458")
     page.goto(f"/demands/{demand}/pay")
     page.get_by_label("UPI: QR code or UPI app").check()

@@ -28,7 +28,8 @@ FOUR = ["en", "ml", "kn", "hi"]
 
 
 def _declared(pack: str) -> list[str]:
-    return required_languages(yaml.safe_load((PACKS / pack / "pack.yaml").read_text(encoding="utf-8"))["languages"])
+    meta = yaml.safe_load((PACKS / pack / "pack.yaml").read_text(encoding="utf-8"))
+    return required_languages(meta["languages"], meta.get("text_languages", []))
 
 
 @pytest.mark.parametrize("pack", ["kl", "ka"])

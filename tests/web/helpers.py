@@ -68,12 +68,23 @@ def officer_acts(live: LiveServer, username: str, number: str, action: str, comm
 
 
 def sign_in_citizen(
-    page: Any, live: LiveServer, mobile: str, *, send: str, code_label: str, sign_in: str, check: Any = axe_check
+    page: Any,
+    live: LiveServer,
+    mobile: str,
+    *,
+    send: str,
+    code_label: str,
+    sign_in: str,
+    check: Any = axe_check,
+    state: str | None = None,
 ) -> None:
     """Through the pages: mobile number, the SMS code, signed in. Labels are given in the page's language.
 
-    ``check`` is the accessibility check of each page (a page without JavaScript passes its own).
+    ``check`` is the accessibility check of each page (a page without JavaScript passes its own);
+    ``state`` is chosen on the form (else the page's own choice: the state of the body last visited).
     """
+    if state is not None:
+        page.locator("#f-state").select_option(state)
     page.locator("#f-mobile").fill(mobile)
     check(page)
     page.get_by_role("button", name=send).click()

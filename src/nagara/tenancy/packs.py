@@ -245,15 +245,16 @@ def texts(node: Any, path: str = "") -> Iterable[tuple[str, dict[str, str]]]:
             yield from texts(value, f"{path}[{i}]")
 
 
-def required_languages(pack_languages: Iterable[str]) -> list[str]:
-    """The languages every text of a pack must carry: English and every language the pack declares."""
-    return list(dict.fromkeys([FALLBACK_LANGUAGE, *pack_languages]))
+def required_languages(pack_languages: Iterable[str], text_languages: Iterable[str] = ()) -> list[str]:
+    """The languages every text of a pack must carry: English, the state's ``languages`` (printed on
+    its certificates) and its ``text_languages`` (offered by the portal, not printed)."""
+    return list(dict.fromkeys([FALLBACK_LANGUAGE, *pack_languages, *text_languages]))
 
 
 def missing_languages_message(missing: list[str], required: list[str]) -> str:
     return (
         f"the text lacks {', '.join(missing)}; every text a citizen may see is needed in "
-        f"{', '.join(required)} (English and the languages pack.yaml declares)"
+        f"{', '.join(required)} (English and the languages and text_languages pack.yaml declares)"
     )
 
 
@@ -311,7 +312,7 @@ def read_pack(directory: Path) -> Pack:
 
     meta = docs["pack.yaml"]
     languages = [x for x in meta.get("languages") or [] if isinstance(x, str)] or ["en"]
-    required = required_languages(languages)
+    required = required_languages(languages, [x for x in meta.get("text_languages") or [] if isinstance(x, str)])
     for rel, doc in [*docs.items(), *ward_docs.items()]:
         _check_texts(col, rel, doc, required)
 

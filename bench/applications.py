@@ -89,7 +89,8 @@ def _services() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
 
     def variant(code: str, short: str, **changes: Any) -> dict[str, Any]:
         spec = json.loads(json.dumps(base))
-        spec.update(code=code, short=short, name={"ml": spec["name"]["ml"], "en": code.replace("-", " ").capitalize()})
+        english = code.replace("-", " ").capitalize()
+        spec.update(code=code, short=short, name={**spec["name"], "en": english})
         spec.update(changes)
         return spec
 
@@ -106,7 +107,7 @@ def _services() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         "items": [
             {
                 "code": "fee",
-                "name": {"ml": "ഫീസ്", "en": "Fee"},
+                "name": {"ml": "ഫീസ്", "en": "Fee", "kn": "ಶುಲ್ಕ", "hi": "शुल्क"},
                 "kind": "slab",
                 "field": "ward",
                 "slabs": [{"upto": 50, "amount": 500}, {"upto": None, "amount": 1500}],
@@ -144,7 +145,7 @@ def bench_pack(packs: Path, bodies: int) -> tuple[list[str], int]:
             "lgd_code": None,
             "type": "grama_panchayat",
             "district": districts[n % len(districts)],
-            "name": {"ml": f"ബെഞ്ച് {n}", "en": f"Bench panchayat {n}"},
+            "name": {"ml": f"ബെഞ്ച് {n}", "en": f"Bench panchayat {n}", "kn": f"ಬೆಂಚ್ {n}", "hi": f"बेंच {n}"},
         }
         for n, code in enumerate(generated, start=1)
     ]

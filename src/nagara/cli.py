@@ -399,31 +399,28 @@ def users_revoke_token(
     out.print(f"revoked {token_id}")
 
 
-@users_app.command("disable")
-def users_disable(user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")]) -> None:
-    """Disable an account and revoke every credential it holds."""
+def _set_active(user: str, *, enabled: bool) -> None:
     from nagara.identity import credentials
 
     rt = _runtime()
     try:
         with rt.db.unit_of_work() as session:
-            credentials.set_active(session, None, credentials.managed_user(session, None, user), enabled=False)
+            credentials.set_active(session, None, credentials.managed_user(session, None, user), enabled=enabled)
     except Exception as exc:
         raise _fail(exc) from exc
+
+
+@users_app.command("disable")
+def users_disable(user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")]) -> None:
+    """Disable an account and revoke every credential it holds."""
+    _set_active(user, enabled=False)
     out.print(f"disabled {user}; their sessions, tokens and keys no longer work")
 
 
 @users_app.command("enable")
 def users_enable(user: Annotated[str, typer.Argument(help="Username, user id or citizen mobile number")]) -> None:
     """Enable a disabled account (it signs in again; its old credentials stay revoked)."""
-    from nagara.identity import credentials
-
-    rt = _runtime()
-    try:
-        with rt.db.unit_of_work() as session:
-            credentials.set_active(session, None, credentials.managed_user(session, None, user), enabled=True)
-    except Exception as exc:
-        raise _fail(exc) from exc
+    _set_active(user, enabled=True)
     out.print(f"enabled {user}")
 
 

@@ -135,14 +135,20 @@ def _item_amount(item: dict[str, Any], data: dict[str, Any]) -> int:
     return amount
 
 
-def assess_fees(fees: dict[str, Any] | None, data: dict[str, Any], today: date) -> list[FeeLine]:
-    """The fee lines that apply to this form; waived lines are kept with amount 0 and the reason."""
-    fees = fees or {}
+def _waivers(fees: dict[str, Any], data: dict[str, Any], today: date) -> dict[str, dict[str, str]]:
+    """Item code -> the reason of the first exemption that holds for this form and waives it."""
     waivers: dict[str, dict[str, str]] = {}
     for exemption in fees.get("exemptions", []):
         if all_hold(exemption["when"], data, today):
             for code in exemption["waives"]:
                 waivers.setdefault(code, exemption["reason"])
+    return waivers
+
+
+def assess_fees(fees: dict[str, Any] | None, data: dict[str, Any], today: date) -> list[FeeLine]:
+    """The fee lines that apply to this form; waived lines are kept with amount 0 and the reason."""
+    fees = fees or {}
+    waivers = _waivers(fees, data, today)
     lines = []
     for item in fees.get("items", []):
         if not all_hold(item.get("when"), data, today):
@@ -178,11 +184,7 @@ class ItemCheck:
 def check_fees(fees: dict[str, Any] | None, data: dict[str, Any], today: date) -> list[ItemCheck]:
     """Every fee item, charged or not, with why: what :func:`assess_fees` decides, item by item."""
     fees = fees or {}
-    waivers: dict[str, dict[str, str]] = {}
-    for exemption in fees.get("exemptions", []):
-        if all_hold(exemption["when"], data, today):
-            for code in exemption["waives"]:
-                waivers.setdefault(code, exemption["reason"])
+    waivers = _waivers(fees, data, today)
     out = []
     for item in fees.get("items", []):
         conditions = [(c, holds(c, data, today)) for c in item.get("when", [])]

@@ -166,6 +166,7 @@ def _axe_script() -> str:
 
 def axe_check(page: Any, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict[str, Any]]:
     """Run axe-core on the page as it is now; fail listing every serious or critical violation."""
+    page.wait_for_load_state("load")  # a page still loading may yet replace its document under axe
     page.evaluate(_axe_script())
     results = page.evaluate(
         "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},"

@@ -64,7 +64,10 @@ def test_citizen_appeals_a_rejection_and_manages_their_data_in_hindi(new_page, l
 
     page.goto("/my/applications")
     axe_check(page)
-    page.get_by_role("link", name="निवास प्रमाणपत्र").click()  # the service in Hindi: every pack carries en, ml, kn and hi
+    # The service in Hindi: every pack carries en, ml, kn and hi. The check waits for the page the
+    # link opens: run while it loads, axe met a document being replaced (a failure under load).
+    with page.expect_navigation():
+        page.get_by_role("link", name="निवास प्रमाणपत्र").click()
     axe_check(page)
     assert "Building number not in the register" in page.locator(".timeline").inner_text()
     page.get_by_role("button", name="अपील").click()  # without a reason: asked for one
@@ -79,7 +82,8 @@ def test_citizen_appeals_a_rejection_and_manages_their_data_in_hindi(new_page, l
     assert "अपीलीय प्राधिकारी" in text  # the role named in the pack, in Hindi
     shot(page, "hi-01-appealed")
 
-    page.get_by_role("link", name="मेरी प्रोफ़ाइल").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="मेरी प्रोफ़ाइल").click()
     axe_check(page)
     page.get_by_label("आपका नाम").fill("रवि कुमार")
     page.get_by_label("SMS और पत्रों की भाषा").select_option("hi")

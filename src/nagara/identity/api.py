@@ -105,8 +105,8 @@ def _user_out(session: DbSession, user: User) -> UserOut:
 
 
 @router.get("/me", response_model=UserOut)
-def me(session: DbSession, principal: CurrentPrincipal) -> UserOut:
-    return _user_out(session, service.get_user(session, principal, principal.user_id))
+async def me(session: DbSession, principal: CurrentPrincipal) -> Response:
+    return json_response(_user_out(session, service.get_user(session, principal, principal.user_id)))
 
 
 @router.patch("/me", response_model=UserOut)

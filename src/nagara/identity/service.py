@@ -11,13 +11,14 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyotp
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, bindparam, event, func, or_, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, make_transient_to_detached, object_session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from zxcvbn import zxcvbn
 
 from nagara.audit import service as audit
@@ -25,7 +26,7 @@ from nagara.identity.models import AuthToken, OtpChallenge, RoleAssignment, User
 from nagara.kit import limits
 from nagara.kit.access import Grant, Principal, require, require_any, scope
 from nagara.kit.crypto import random_token, sha256_hex
-from nagara.kit.db import memo, utcnow
+from nagara.kit.db import DriverQuery, memo, utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound, TooManyRequests
 from nagara.kit.text import strip_bidi
 from nagara.runtime import Runtime, runtime_of
@@ -579,26 +580,54 @@ def load_principal(session: Session, user: User, token_kind: str) -> Principal:
 
 # One round trip for every authenticated request: the token, its user and their grants. Nothing
 # is cached across requests, so a revoked token or role, or a disabled account, stops working at
-# the next request (tests/identity/test_authentication_cost.py).
-_AUTHENTICATE = (
-    select(
-        AuthToken.kind.label("token_kind"),
-        AuthToken.expires_at,
-        AuthToken.revoked_at,
-        AuthToken.id.label("token_id"),
-        AuthToken.origin.label("token_origin"),
-        AuthToken.created_at.label("token_created_at"),
-        User,
-        *_GRANT_COLUMNS,
-        RoleAssignment.id.label("assignment_id"),
-        RoleAssignment.created_at.label("assigned_at"),
-    )
+# the next request (tests/identity/test_authentication_cost.py). It runs on the driver's cursor
+# (kit.db.DriverQuery) and the user's row is put in the unit of work as if the ORM had loaded it.
+_TOKEN_COLUMNS = (
+    AuthToken.kind,
+    AuthToken.expires_at,
+    AuthToken.revoked_at,
+    AuthToken.id,
+    AuthToken.origin,
+    AuthToken.created_at,
+)
+_USER_COLUMNS = tuple(User.__table__.columns)
+_USER_KEYS = tuple(User.__mapper__.get_property_by_column(c).key for c in _USER_COLUMNS)
+_AUTHENTICATE = DriverQuery(
+    select(*_TOKEN_COLUMNS, *_USER_COLUMNS, *_GRANT_COLUMNS, RoleAssignment.id, RoleAssignment.created_at)
     .select_from(AuthToken)
     .join(User, User.id == AuthToken.user_id)
     .outerjoin(RoleAssignment, RoleAssignment.user_id == User.id)
     .outerjoin(Role, _ROLE_JOIN)
     .where(AuthToken.token_hash == bindparam("token_hash"))
 )
+_GRANTS_AT = len(_TOKEN_COLUMNS) + len(_USER_COLUMNS)
+
+
+class _GrantRow(NamedTuple):
+    """A role assignment's part of an authentication row; all None for a user with no role (outer join)."""
+
+    role_code: Any
+    scope: Any
+    state_code: Any
+    local_body_code: Any
+    ward_code: Any
+    section: Any
+    permissions: Any
+    assignment_id: Any
+    assigned_at: Any
+
+
+def _signed_in_user(session: Session, values: tuple[Any, ...]) -> User:
+    """The user's row as a persistent object of this unit of work, without asking again."""
+    fields = dict(zip(_USER_KEYS, values, strict=True))
+    found = session.identity_map.get(identity_key(User, fields["id"]))
+    if isinstance(found, User):
+        return found
+    user = User(**fields)
+    make_transient_to_detached(user)  # loaded, not new: no attribute is a change to flush
+    session.add(user)
+    return user
+
 
 # The signed-in user's row, kept in the unit of work's memo: the identity map holds
 # rows weakly, and with this reference ``session.get(User, principal.user_id)`` (the profile,
@@ -620,25 +649,26 @@ class SignedInWith:
 
 def authenticate(session: Session, raw: str, *, kinds: tuple[str, ...]) -> Principal:
     """The principal behind a session cookie, bearer token or API key; 401 when it is not valid."""
-    rows = session.execute(_AUTHENTICATE, {"token_hash": sha256_hex(raw)}).all()
-    if not rows or rows[0].token_kind not in kinds or rows[0].revoked_at is not None:
+    rows = _AUTHENTICATE.rows(session, {"token_hash": sha256_hex(raw)})
+    if not rows:
         raise NotAuthenticated("the credentials are not valid; sign in again")
-    first = rows[0]
-    if first.expires_at is not None and first.expires_at <= utcnow():
+    token_kind, expires_at, revoked_at, token_id, token_origin, token_created_at = rows[0][: len(_TOKEN_COLUMNS)]
+    if token_kind not in kinds or revoked_at is not None:
+        raise NotAuthenticated("the credentials are not valid; sign in again")
+    if expires_at is not None and expires_at <= utcnow():
         raise NotAuthenticated("the session has expired; sign in again")
-    user: User = first.User
+    user = _signed_in_user(session, rows[0][len(_TOKEN_COLUMNS) : _GRANTS_AT])
     if not user.is_active:
         raise NotAuthenticated("this account is disabled")
+    grants = [_GrantRow(*row[_GRANTS_AT:]) for row in rows]
     kept = memo(session)
     kept[SIGNED_IN_USER] = user
-    kept[SIGNED_IN_WITH] = SignedInWith(first.token_id, first.token_kind, first.token_origin, first.token_created_at)
+    kept[SIGNED_IN_WITH] = SignedInWith(token_id, token_kind, token_origin, token_created_at)
     kept[SIGNED_IN_ROLES] = [
-        _role_out(r.assignment_id, r.role_code, r.state_code, r.local_body_code, r.ward_code, r.section)
-        for r in sorted((r for r in rows if r.assignment_id is not None), key=lambda r: r.assigned_at)
+        _role_out(g.assignment_id, g.role_code, g.state_code, g.local_body_code, g.ward_code, g.section)
+        for g in sorted((g for g in grants if g.assignment_id is not None), key=lambda g: g.assigned_at)
     ]
-    return Principal(
-        user_id=user.id, kind=user.kind, state_code=user.state_code, grants=_grants(rows), token_kind=first.token_kind
-    )
+    return Principal(user_id=user.id, kind=user.kind, state_code=user.state_code, grants=_grants(grants), token_kind=token_kind)
 
 
 # --- users, officers, roles -----------------------------------------------------

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
 
+from nagara.analytics.cli import analytics_app
 from nagara.certificates.cli import certificates_app
 from nagara.command import Output, close_runtimes
 from nagara.command import open_runtime as _runtime
@@ -36,6 +37,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(applications_app, name="applications")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(certificates_app, name="certificates")
+app.add_typer(analytics_app, name="analytics")
 
 out = Output()
 err = Console(stderr=True)

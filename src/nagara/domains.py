@@ -44,6 +44,8 @@ DOMAIN_MODULES = (
     "nagara.payments.models",
     "nagara.payments.tasks",  # reconciliation, property tax demands; local gateway callbacks (payments.gateways)
     "nagara.certificates.models",
+    "nagara.analytics.models",
+    "nagara.analytics.tasks",  # folds the cases the ledger's new entries name into the rollups, every 5 s
 )
 
 

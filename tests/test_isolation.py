@@ -8,17 +8,21 @@ read or act on another's records.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nagara.app import PUBLIC_API_ROUTES, api_route_table
 from nagara.applications.models import Application
 from nagara.audit.models import AuditEvent
+from nagara.exchange import service as exchange
 from nagara.identity.models import AuthToken, RoleAssignment
 from nagara.kit.db import utcnow
 from nagara.payments import demands as payments
@@ -26,7 +30,7 @@ from nagara.payments.models import Demand
 from nagara.payments.service import local_day
 from tests.applications.helpers import PDF, birth_form
 from tests.applications.test_workbench import submitted
-from tests.certificates.helpers import approved_birth
+from tests.certificates.helpers import approved_birth, certificate
 from tests.conftest import People
 
 
@@ -355,11 +359,113 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/inbox/falls-due"): ("foreign", lambda p: Call(owner="a_officer") if _records_of_a(p) else Call()),
     ("GET", "/api/v1/local-bodies/{code}/service-settings"): ("foreign", lambda p: Call({"code": p.body_a})),
     ("GET", "/api/v1/states/{state}/pack-status"): ("foreign", lambda p: Call({"state": "kl"}, owner="kl_admin")),
+    ("GET", "/api/v1/exchange/members"): ("foreign", lambda p: Call(owner="kl_admin") if _member_of_kl(p) else Call()),
+    ("POST", "/api/v1/exchange/members"): (
+        "foreign",
+        lambda p: Call(
+            json={"identifier": "IN/GOV/KL-ISO/new", "name": "New", "did": "did:web:new.example", "state": "kl"}, owner="kl_admin"
+        ),
+    ),
+    ("GET", "/api/v1/exchange/members/{instance}/{klass}/{member}/{subsystem}"): (
+        "foreign",
+        lambda p: Call(_member_of_kl(p), owner="kl_admin"),
+    ),
+    ("PATCH", "/api/v1/exchange/members/{instance}/{klass}/{member}/{subsystem}"): (
+        "foreign",
+        lambda p: Call(_member_of_kl(p), json={"requests_per_minute": 60}, owner="kl_admin"),
+    ),
+    ("POST", "/api/v1/exchange/members/{instance}/{klass}/{member}/{subsystem}/keys"): (
+        "foreign",
+        lambda p: Call(_member_of_kl(p), json=_new_key(), owner="kl_admin"),
+    ),
+    ("POST", "/api/v1/exchange/members/{instance}/{klass}/{member}/{subsystem}/keys/retire"): (
+        "foreign",
+        lambda p: Call(_member_of_kl(p), json={"key_id": _ISO_KEY, "public_key": "x"}, owner="kl_admin"),
+    ),
+    ("POST", "/api/v1/exchange/consents"): (
+        "foreign",
+        lambda p: (
+            Call(
+                json={
+                    "member": _ISO_MEMBER,
+                    "service": "certificate-credential",
+                    "resource": _certificate_of_a(p),
+                    "purpose": "service-application",
+                },
+                owner="citizen1",
+            )
+            if _member_of_kl(p)
+            else Call()
+        ),
+    ),
+    ("GET", "/api/v1/exchange/consents"): ("self", lambda p: Call()),
+    ("DELETE", "/api/v1/exchange/consents/{consent_id}"): (
+        "foreign",
+        lambda p: Call({"consent_id": _consent_of_citizen1(p)}, owner="citizen1"),
+    ),
+    ("GET", "/api/v1/exchange/access-log"): ("self", lambda p: Call()),
+    ("POST", "/api/v1/exchange/pulls"): (
+        "self",
+        lambda p: Call(json={"member": "IN/GOV/KL-ISO/none", "service": "certificate-verify", "purpose": "x", "number": "N-1"}),
+    ),
     ("POST", "/api/v1/tenants/{tenant}/consent-codes"): (
         "foreign",
         lambda p: Call({"tenant": p.body_a}, json={"service": "birth-registration", "mobile": "9847077777"}, owner="a_operator"),
     ),
 }
+
+
+_ISO_MEMBER = "IN/GOV/KL-ISO/portal"
+_ISO_KEY = "did:web:iso.example#k1"
+
+
+def _new_key() -> dict[str, str]:
+    key = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return {"key_id": f"did:web:iso.example#k{secrets.token_hex(4)}", "public_key": exchange.b64url(key)}
+
+
+def _member_of_kl(people: People) -> dict[str, str]:
+    """An exchange member managed by Kerala's administrator, as path parameters."""
+    if not getattr(people, "_iso_member", None):
+        with people.runtime.db.unit_of_work() as s:
+            exchange.register_member(
+                s,
+                None,
+                identifier=_ISO_MEMBER,
+                name="Isolation",
+                did="did:web:iso.example",
+                state_code="kl",
+                services=["certificate-credential"],
+                purposes=["service-application"],
+                keys={_ISO_KEY: _new_key()["public_key"]},
+            )
+        people._iso_member = True  # type: ignore[attr-defined]
+    return dict(zip(("instance", "klass", "member", "subsystem"), _ISO_MEMBER.split("/"), strict=True))
+
+
+def _certificate_of_a(people: People) -> str:
+    number = _certified_of_a(people)
+    return str(certificate(people.client, people, "citizen1", number)["number"])
+
+
+def _consent_of_citizen1(people: People) -> str:
+    cached = getattr(people, "_iso_consent", None)
+    if cached:
+        return str(cached)
+    _member_of_kl(people)
+    response = people.client.post(
+        "/api/v1/exchange/consents",
+        json={
+            "member": _ISO_MEMBER,
+            "service": "certificate-credential",
+            "resource": _certificate_of_a(people),
+            "purpose": "service-application",
+        },
+        headers=people.headers("citizen1"),
+    )
+    assert response.status_code == 201, response.text
+    people._iso_consent = response.json()["id"]  # type: ignore[attr-defined]
+    return str(people._iso_consent)  # type: ignore[attr-defined]
 
 
 def _certified_of_a(people: People, *, suspended: bool = False) -> str:

@@ -40,6 +40,8 @@ from nagara.certificates.api import public_router as certificates_public_router
 from nagara.certificates.api import router as certificates_router
 from nagara.certificates.views import router as certificates_views_router
 from nagara.domains import load_all
+from nagara.exchange.api import router as exchange_router
+from nagara.exchange.api import signed_router as exchange_signed_router
 from nagara.identity.api import router as identity_router
 from nagara.identity.views import router as identity_views_router
 from nagara.kit import context, migrate
@@ -437,6 +439,7 @@ def create_app(
     if settings.env != "production":
         app.include_router(local_gateway_router)  # /gateway/local: the development gateway's hosted page
     app.include_router(certificates_public_router)  # DID, JWKS, status lists, /credentials/verify: public
+    app.include_router(exchange_signed_router)  # /exchange/v1: members' RFC 9421-signed requests, outside /api/v1
     return app
 
 
@@ -450,6 +453,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     applications_router,
     payments_router,
     certificates_router,
+    exchange_router,
 )
 
 

@@ -46,6 +46,8 @@ DOMAIN_MODULES = (
     "nagara.certificates.models",
     "nagara.analytics.models",
     "nagara.analytics.tasks",  # folds the cases the ledger's new entries name into the rollups, every 5 s
+    "nagara.exchange.models",
+    "nagara.exchange.tasks",  # forgets old request nonces
 )
 
 

@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, str] = {
     "payments:demand:raise": "Raise property tax demands from the property register",
     "payments:accounts:read": "Read the accounts journal and trial balance within the jurisdiction",
     "certificates:certificate:manage": "Reissue, revoke, suspend and reinstate certificates and licences",
+    "exchange:member:manage": "Register exchange members (other nodes, departments), their keys, services and purposes",
 }
 
 

@@ -317,13 +317,12 @@ def _drop_callbacks(session: Session) -> None:
     session.info.pop("committed", None)
 
 
-def insert_ignoring_conflict(session: Session | Connection, table: Any, values: dict[str, Any]) -> None:
-    """INSERT that does nothing when a unique key already holds the row (both engines)."""
+def insert_ignoring_conflict(session: Session | Connection, table: Any, values: dict[str, Any]) -> bool:
+    """INSERT that does nothing when a unique key already holds the row (both engines); True if it inserted."""
     dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
-    if dialect == "postgresql":
-        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0))
 
 
 def try_single_runner(session: Session, name: str) -> bool:

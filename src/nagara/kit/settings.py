@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     credential_key: SecretStr = SecretStr("")  # Multikey Ed25519 secret key (z3u2...); development generates one
     credential_did: str = ""  # default: did:web of base_url's host (and port)
 
+    # Exchange (src/nagara/exchange): a signed request's created and Date must be within ± this of our clock.
+    exchange_clock_skew_seconds: int = Field(default=300, ge=5, le=3600)
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_list(cls, value: object) -> object:

@@ -83,6 +83,9 @@ MEANINGS: dict[str, str] = {
     "ledger_witness_quorum": "cosignatures a checkpoint needs before it is served",
     "credential_key": "the certificates' Multikey Ed25519 signing key (`nagara certificates keygen`); development generates one",
     "credential_did": "the issuer's DID; default the did:web of BASE_URL's host",
+    "exchange_clock_skew_seconds": (
+        "a signed exchange request's `created` and `Date` must be within this many seconds of the node's clock"
+    ),
 }
 
 

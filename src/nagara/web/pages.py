@@ -131,6 +131,10 @@ def problem_page(request: Request, exc: Problem) -> Response:
     return response
 
 
+# The API and signed exchanges stay uncompressed: a signature covers the Content-Digest of the bytes sent.
+_UNCOMPRESSED = ("/api/", "/ledger", "/metrics", "/exchange/", "/digilocker/")
+
+
 class PageCompression:
     """gzip for pages and static files; the API's responses stay as they were (measured separately)."""
 
@@ -139,7 +143,7 @@ class PageCompression:
         self.gzip = GZipMiddleware(app, minimum_size=500, compresslevel=6)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not str(scope["path"]).startswith(("/api/", "/ledger", "/metrics")):
+        if scope["type"] == "http" and not str(scope["path"]).startswith(_UNCOMPRESSED):
             await self.gzip(scope, receive, send)
         else:
             await self.app(scope, receive, send)

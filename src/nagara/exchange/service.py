@@ -31,7 +31,7 @@ from nagara.exchange import httpsig
 from nagara.exchange.models import ACTIVE, RETIRED, SUSPENDED, Consent, LogRecord, Member, MemberKey, OwnKey, SeenNonce
 from nagara.kit import limits
 from nagara.kit.access import Principal, require, require_any, scope
-from nagara.kit.db import insert_ignoring_conflict, new_id, utcnow
+from nagara.kit.db import insert_if_absent, new_id, utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound, Problem, TooManyRequests
 from nagara.ledger import service as ledger
 from nagara.runtime import runtime_of
@@ -533,7 +533,7 @@ def admit(session: Session, caller: Caller) -> None:
     hit = limits.hit(session, f"exchange:{caller.member_id}", window=RATE_WINDOW)
     if hit.over(caller.requests_per_minute):
         raise TooManyRequests(f"{caller.identifier} may make {caller.requests_per_minute} requests a minute", hit.retry_after)
-    if not insert_ignoring_conflict(
+    if not insert_if_absent(
         session, _NONCES, {"member_id": caller.member_id, "nonce": caller.nonce, "seen_at": utcnow()}
     ):
         raise Replayed(f"nonce {caller.nonce} was already used by {caller.identifier}: sign each request afresh")

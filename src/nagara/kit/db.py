@@ -317,12 +317,21 @@ def _drop_callbacks(session: Session) -> None:
     session.info.pop("committed", None)
 
 
-def insert_ignoring_conflict(session: Session | Connection, table: Any, values: dict[str, Any]) -> bool:
-    """INSERT that does nothing when a unique key already holds the row (both engines); True if it inserted."""
+def insert_ignoring_conflict(session: Session | Connection, table: Any, values: dict[str, Any]) -> None:
+    """INSERT that does nothing when a unique key already holds the row (both engines)."""
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+
+
+def insert_if_absent(session: Session | Connection, table: Any, values: dict[str, Any]) -> bool:
+    """Like :func:`insert_ignoring_conflict`, and say whether the row was new (psycopg reports no rowcount here)."""
     dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(getattr(result, "rowcount", 0))
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return session.execute(statement).first() is not None
 
 
 def try_single_runner(session: Session, name: str) -> bool:

@@ -1,0 +1,88 @@
+"""The assistants measured on held-out data: triage per language against its baselines, latency, memory.
+
+Trains the triage model from a pack's examples (packs/kl by default) and evaluates it on
+tests/ai/data/triage_heldout.yaml, which no training code reads; prints, per language (en, ml,
+kn, hi, romanised), top-1 accuracy, macro-F1 and top-3 accuracy of the model, of a keyword
+matcher and of the majority class; the latency of one suggestion (language identification,
+transliteration, features, scores and reasons: p50 and p99 over every held-out complaint,
+repeated); and the memory the model adds to a process (resident set before importing the
+assistant and after a warm suggestion).
+
+    .venv/bin/python bench/ai.py [--pack packs/kl] [--rounds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rss_mb() -> float:
+    with Path("/proc/self/status").open() as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pack", default=str(ROOT / "packs" / "kl"))
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+
+    before = rss_mb()
+    from nagara.ai import text
+    from nagara.ai import triage as tr
+
+    config = tr.read_config(Path(args.pack))
+    if config is None:
+        raise SystemExit(f"{args.pack} has no ai/triage.yaml")
+    examples = tr.read_examples(Path(args.pack), config)
+    started = time.perf_counter()
+    trained = tr.train(examples, config)
+    train_s = time.perf_counter() - started
+    blob = trained.to_bytes()
+
+    doc = yaml.safe_load((ROOT / "tests" / "ai" / "data" / "triage_heldout.yaml").read_text(encoding="utf-8"))
+    held = [tr.Example(x, c, lang) for lang, cats in doc.items() for c, xs in cats.items() for x in xs]
+    model = tr.TriageModel.from_bytes(blob)  # as a server would: from the stored bytes
+    rankers = {"model": tr.ModelRanker(model), "keyword": tr.KeywordBaseline(examples), "majority": tr.MajorityBaseline(examples)}
+
+    print(f"triage: trained on {len(examples)} examples {dict(model.trained_on)} in {train_s:.1f} s; {len(model.terms)} features; "
+          f"stored model {len(blob) / 1024:.0f} KiB; held-out {len(held)} complaints")
+    print(f"{'language':<10} {'n':>4}  {'model acc':>9} {'F1':>5} {'top3':>5}  {'keyword acc':>11} {'F1':>5} {'top3':>5}  {'majority acc':>12}")
+    for language in (*text.LANGUAGES, "all"):
+        subset = [e for e in held if language in ("all", e.language)]
+        s = {name: tr.score(r, subset) for name, r in rankers.items()}
+        print(f"{language:<10} {len(subset):>4}  {s['model'].accuracy:>9.2f} {s['model'].macro_f1:>5.2f} {s['model'].top3:>5.2f}  "
+              f"{s['keyword'].accuracy:>11.2f} {s['keyword'].macro_f1:>5.2f} {s['keyword'].top3:>5.2f}  {s['majority'].accuracy:>12.2f}")
+
+    identified = sum(text.identify(e.text).code == e.language for e in held)
+    print(f"language identification on the held-out set: {identified}/{len(held)} right")
+
+    model.suggest(held[0].text)  # warm: fastText and the transliteration tables load on first use
+    after = rss_mb()
+    timings = []
+    for _ in range(args.rounds):
+        for e in held:
+            started = time.perf_counter()
+            model.suggest(e.text)
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    p50 = statistics.median(timings)
+    p99 = timings[int(len(timings) * 0.99) - 1]
+    print(f"suggestion latency over {len(timings)} calls: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {timings[-1]:.2f} ms")
+    print(f"memory: {before:.0f} MB before importing the assistant, {after:.0f} MB after training and a warm suggestion "
+          f"(+{after - before:.0f} MB; scikit-learn is loaded only to train, a server that loads a stored model does not)")
+
+
+if __name__ == "__main__":
+    main()

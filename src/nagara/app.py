@@ -57,6 +57,8 @@ from nagara.officer.views import router as officer_views_router
 from nagara.payments.api import router as payments_router
 from nagara.payments.gateway_views import router as local_gateway_router
 from nagara.payments.views import router as payments_views_router
+from nagara.privacy.api import router as privacy_router
+from nagara.privacy.views import router as privacy_views_router
 from nagara.runtime import Runtime, build_runtime
 from nagara.tenancy.api import router as tenancy_router
 from nagara.web import pages
@@ -454,6 +456,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     payments_router,
     certificates_router,
     exchange_router,
+    privacy_router,
 )
 
 
@@ -469,6 +472,7 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     officer_views_router,
     officer_admin_router,
     officer_assist_router,
+    privacy_views_router,
 )
 
 

@@ -14,6 +14,7 @@ from nagara.applications import search as search_index
 from nagara.applications.data import seal_data, unseal_data
 from nagara.applications.documents import check_upload, missing_documents, required_codes
 from nagara.applications.models import Application, Document
+from nagara.audit import access
 from nagara.catalog import fees
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import APPLICANT, DRAFT, STAY, SUBMIT, Service
@@ -239,7 +240,23 @@ def get(session: Session, principal: Principal, number: str, *, for_update: bool
         raise NotFound(f"no application {number!r} that you may see")
     app, digest = row
     tenancy.digest_read(session, app.state_code, digest)  # its place needs no read of its own
+    note_read(session, principal, app, "application", app.number)
     return app
+
+
+def note_read(session: Session, principal: Principal, app: Application, record_type: str, record_ref: str) -> None:
+    """Log a read of the applicant's data by someone else (an officer, an operator): the purpose is the service."""
+    access.record_read(
+        session,
+        principal,
+        subject_id=app.applicant_id,
+        state_code=app.state_code,
+        local_body_code=app.local_body_code,
+        ward_code=app.ward_code,
+        record_type=record_type,
+        record_ref=record_ref,
+        purpose=app.service_code,
+    )
 
 
 def service_for(session: Session, app: Application) -> Service:
@@ -575,6 +592,7 @@ def document_content(session: Session, principal: Principal, number: str, doc_id
     doc = session.scalar(select(Document).where(Document.id == doc_id, Document.application_id == app.id))
     if doc is None:
         raise NotFound("no such document on this application")
+    note_read(session, principal, app, "document", f"{app.number}/{doc.doc_type}")
     return doc, runtime_of(session).files.get(doc.storage_key)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Annotated
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from nagara.identity import service
 from nagara.kit import context
 from nagara.kit.access import Principal
+from nagara.kit.db import take_owed_writes
 from nagara.kit.errors import Forbidden, NotAuthenticated
 from nagara.runtime import Runtime
 
@@ -38,9 +39,14 @@ async def unit_of_work(request: Request) -> AsyncIterator[Session]:
     readonly = request.method in SAFE_METHODS
     # At most as many requests hold a session as the pool has connections, so taking a
     # connection never blocks the event loop (which would stall every request in flight).
+    owed: list[Callable[[Session], None]] = []
     async with runtime.db_slots, runtime.writer_slot(readonly=readonly):
         with runtime.db.unit_of_work(readonly=readonly) as session:
             yield session
+            owed = take_owed_writes(session)  # reached only when the endpoint succeeded
+    if owed:  # what a read must write (who looked at whose data): after its commit, in a writing turn
+        async with runtime.db_slots, runtime.writer_slot(readonly=False):
+            await anyio.to_thread.run_sync(partial(runtime.db.write_owed, owed))
 
 
 DbSession = Annotated[Session, Depends(unit_of_work, scope="function")]

@@ -260,10 +260,19 @@ class Database:
         finally:
             callbacks = session.info.pop("after_commit", [])
             committed = session.info.pop("committed", False)
+            owed = session.info.pop(OWED_WRITES, [])
             session.close()
             if committed:
                 for callback in callbacks:
                     callback()
+                if owed:
+                    self.write_owed(owed)
+
+    def write_owed(self, owed: list[Callable[[Session], None]]) -> None:
+        """The writes a read-only unit of work owed (:func:`write_after`), in one writing unit of work."""
+        with self.unit_of_work() as session:
+            for work in owed:
+                work(session)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -272,6 +281,29 @@ class Database:
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the unit of work owning ``session`` has committed."""
     session.info.setdefault("after_commit", []).append(callback)
+
+
+OWED_WRITES = "nagara.owed_writes"
+
+
+def write_after(session: Session, work: Callable[[Session], None]) -> None:
+    """Write something a read owes (an access-log entry) without making the read a write.
+
+    In a writing unit of work ``work(session)`` runs at once, in it. A read-only one (a GET)
+    may not write: ``work`` then runs in a writing unit of work of its own once the read has
+    committed (the request's unit of work does it before the response is sent, taking the
+    SQLite writer's turn off the event loop), and not at all if the read failed.
+    """
+    if session.info.get(READONLY):
+        session.info.setdefault(OWED_WRITES, []).append(work)
+    else:
+        work(session)
+
+
+def take_owed_writes(session: Session) -> list[Callable[[Session], None]]:
+    """The writes a read-only unit of work owes, for its owner to do after the commit."""
+    owed: list[Callable[[Session], None]] = session.info.pop(OWED_WRITES, [])
+    return owed
 
 
 _MEMO = "nagara.memo"

@@ -1,7 +1,7 @@
 """A child process for crash tests: ``python -m tests.worker.child URL MODE KEY [FLAG]``.
 
 ``enqueue-and-die``: commit a change with its job, then die before any worker runs.
-``work-and-die``: claim with a one-second lease and run the job, which kills the process.
+``work-and-die``: claim with the default lease and run the job, which kills the process.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main() -> None:
             enqueue(session, "test.record", {"key": key})
         os._exit(9)
     if mode == "work-and-die":
-        worker = Worker(rt.db, worker_id="doomed", lease_seconds=1)
+        worker = Worker(rt.db, worker_id="doomed")
         worker.run_until_idle()
         sys.exit("the job should have killed this process")
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from nagara.app import create_app
-from nagara.kit.db import Database, make_engine, try_single_runner, utcnow
+from nagara.kit.db import Database, clock_set_to, make_engine, try_single_runner, utcnow
 from nagara.kit.settings import Settings
 from nagara.runtime import Runtime, build_runtime
 from nagara.worker import registry
@@ -125,9 +125,14 @@ def test_a_worker_dying_mid_job_hands_it_on_when_its_lease_ends(committed: Runti
         assert job is not None
         assert job.status == "running"
         assert job.locked_by == "doomed"
-    assert Worker(committed.db, worker_id="w2").run_until_idle() == 0  # the lease still holds
-    time.sleep(1.2)
-    assert Worker(committed.db, worker_id="w2").run_until_idle() == 1
+        assert job.locked_until is not None
+        lease_ends = job.locked_until
+    # The other worker looks just before and just after the lease's end, on the code's one clock
+    # (a real wait would depend on how fast a loaded machine starts the child and reads its row).
+    with clock_set_to(lease_ends - timedelta(seconds=1)):
+        assert Worker(committed.db, worker_id="w2").run_until_idle() == 0  # the lease still holds
+    with clock_set_to(lease_ends + timedelta(seconds=1)):
+        assert Worker(committed.db, worker_id="w2").run_until_idle() == 1
     with committed.db.unit_of_work() as s:
         assert handled_count(s, "orphan") == 1
 

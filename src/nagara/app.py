@@ -40,6 +40,7 @@ from nagara.certificates.api import public_router as certificates_public_router
 from nagara.certificates.api import router as certificates_router
 from nagara.certificates.views import router as certificates_views_router
 from nagara.domains import load_all
+from nagara.exchange.api import digilocker_router as exchange_digilocker_router
 from nagara.exchange.api import router as exchange_router
 from nagara.exchange.api import signed_router as exchange_signed_router
 from nagara.identity.api import router as identity_router
@@ -442,6 +443,7 @@ def create_app(
         app.include_router(local_gateway_router)  # /gateway/local: the development gateway's hosted page
     app.include_router(certificates_public_router)  # DID, JWKS, status lists, /credentials/verify: public
     app.include_router(exchange_signed_router)  # /exchange/v1: members' RFC 9421-signed requests, outside /api/v1
+    app.include_router(exchange_digilocker_router)  # /digilocker: DigiLocker's issuer API, HMAC-signed XML
     return app
 
 

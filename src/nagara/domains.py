@@ -18,12 +18,13 @@ from nagara.catalog.packs import compare_services, load_services
 from nagara.certificates import handlers as certificates
 from nagara.certificates import pdftext
 from nagara.certificates.templates import pack_part, pack_problems
+from nagara.exchange import digilocker
 from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
 from nagara.payments import handlers as payments
 from nagara.payments.accounts import fee_account_problems
 from nagara.tenancy import packs
-from nagara.worker.events import subscribe
+from nagara.worker.events import subscribe, subscribe_after_commit
 from nagara.workflow import engine, events
 
 DOMAIN_MODULES = (
@@ -61,6 +62,8 @@ def wire() -> None:
     subscribe(events.Reopened, payments.on_reopened)
     # An approval with an output issues its certificate in the same transaction.
     subscribe(events.Decided, certificates.on_decided)
+    # After an approval commits, its certificate's URI is pushed to DigiLocker (when a push URL is set).
+    subscribe_after_commit(events.Decided, "exchange.digilocker_push", digilocker.push_issued)
 
     engine.register_guard("documents_complete", documents.guard_documents_complete)
     engine.register_guard("documents_verified", documents.guard_documents_verified)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from nagara.exchange import client, httpsig, offered, service
+from nagara.exchange import client, digilocker, httpsig, offered, service
 from nagara.exchange.models import Consent, LogRecord, Member
 from nagara.exchange.schemas import (
     AccessOut,
@@ -32,6 +32,7 @@ from nagara.runtime import Runtime
 
 router = APIRouter(prefix=API_PREFIX + "/exchange", tags=["exchange"])
 signed_router = APIRouter(prefix="/exchange/v1", tags=["exchange"])
+digilocker_router = APIRouter(prefix="/digilocker", tags=["exchange"])
 PROBLEM_JSON = "application/problem+json"
 PULLABLE = ("certificate-verify", "certificate-credential")
 
@@ -290,3 +291,30 @@ def pull(body: PullIn, session: DbSession, principal: CurrentPrincipal) -> Respo
             extra={"peer_status": reply.status, "peer_type": reply.body.get("type")},
         )
     return json_response(PullOut(status=reply.status, exchange_id=reply.record.id if reply.record else None, answer=reply.body))
+
+
+# DigiLocker issuer API ------------------------------------------------------------------------
+
+
+def _digilocker(rt: Runtime, pull: Any, body: bytes, given: str | None) -> Response:
+    digilocker.check_hmac(rt.settings, body, given)
+    with rt.db.unit_of_work() as session:
+        pulled = pull(session, body)
+    key = rt.settings.digilocker_api_key.get_secret_value()
+    return Response(
+        pulled.xml, media_type="application/xml", headers={digilocker.HMAC_HEADER: digilocker.hmac_of(key, pulled.xml)}
+    )
+
+
+@digilocker_router.post("/pull-uri", summary="DigiLocker Pull URI: find a certificate by its holder's details")
+async def pull_uri(request: Request) -> Response:
+    body = await request.body()
+    given = request.headers.get(digilocker.HMAC_HEADER)
+    return await run_in_threadpool(_digilocker, request.app.state.runtime, digilocker.pull_uri, body, given)
+
+
+@digilocker_router.post("/pull-doc", summary="DigiLocker Pull Doc: the document a URI names")
+async def pull_doc(request: Request) -> Response:
+    body = await request.body()
+    given = request.headers.get(digilocker.HMAC_HEADER)
+    return await run_in_threadpool(_digilocker, request.app.state.runtime, digilocker.pull_doc, body, given)

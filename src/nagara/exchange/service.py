@@ -37,10 +37,17 @@ from nagara.ledger import service as ledger
 from nagara.runtime import runtime_of
 
 MANAGE = "exchange:member:manage"
-SERVICES = ("certificate-verify", "certificate-credential", "application-status", "property-tax-clearance", "move-home")
+SERVICES = (
+    "certificate-verify",
+    "certificate-credential",
+    "application-status",
+    "property-tax-clearance",
+    "move-home",
+    "digilocker",
+)
 CONSENTED = ("certificate-credential", "property-tax-clearance", "move-home")
 IDENTIFIER_RE = re.compile(r"[A-Z0-9][A-Za-z0-9._-]{0,39}(/[A-Za-z0-9][A-Za-z0-9._-]{0,39}){3}")
-DID_RE = re.compile(r"did:web:[a-z0-9.%-]{1,120}(:[A-Za-z0-9._%-]{1,60}){0,4}")
+DID_RE = re.compile(r"did:web:[A-Za-z0-9.%-]{1,120}(:[A-Za-z0-9._%-]{1,60}){0,4}")
 KEY_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 PURPOSE_RE = re.compile(r"[a-z][a-z0-9-]{1,63}")
 NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,128}")
@@ -533,9 +540,7 @@ def admit(session: Session, caller: Caller) -> None:
     hit = limits.hit(session, f"exchange:{caller.member_id}", window=RATE_WINDOW)
     if hit.over(caller.requests_per_minute):
         raise TooManyRequests(f"{caller.identifier} may make {caller.requests_per_minute} requests a minute", hit.retry_after)
-    if not insert_if_absent(
-        session, _NONCES, {"member_id": caller.member_id, "nonce": caller.nonce, "seen_at": utcnow()}
-    ):
+    if not insert_if_absent(session, _NONCES, {"member_id": caller.member_id, "nonce": caller.nonce, "seen_at": utcnow()}):
         raise Replayed(f"nonce {caller.nonce} was already used by {caller.identifier}: sign each request afresh")
 
 

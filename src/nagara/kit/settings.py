@@ -126,6 +126,14 @@ class Settings(BaseSettings):
 
     # Exchange (src/nagara/exchange): a signed request's created and Date must be within ± this of our clock.
     exchange_clock_skew_seconds: int = Field(default=300, ge=5, le=3600)
+    # DigiLocker issuer API (exchange/digilocker.py): our issuer id, the HMAC key, DigiLocker's member, doc types, push.
+    digilocker_issuer_id: str = ""
+    digilocker_api_key: SecretStr = SecretStr("")
+    digilocker_member: str = "IN/GOV/DIGILOCKER/issuer-api"
+    digilocker_doc_types: dict[str, str] = Field(
+        default_factory=lambda: {"BRCER": "birth-certificate", "DTCER": "death-certificate", "MRCER": "marriage-certificate"}
+    )
+    digilocker_push_url: str = ""
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

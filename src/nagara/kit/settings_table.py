@@ -83,6 +83,11 @@ MEANINGS: dict[str, str] = {
     "ledger_witness_quorum": "cosignatures a checkpoint needs before it is served",
     "credential_key": "the certificates' Multikey Ed25519 signing key (`nagara certificates keygen`); development generates one",
     "credential_did": "the issuer's DID; default the did:web of BASE_URL's host",
+    "digilocker_issuer_id": "this node's issuer id at DigiLocker, the first part of its URIs; empty: no DigiLocker issuing",
+    "digilocker_api_key": "the key of `x-digilocker-hmac` (Base64 HMAC-SHA256 of the body), both ways",
+    "digilocker_member": "the exchange member DigiLocker is registered as (with the service `digilocker`)",
+    "digilocker_doc_types": "JSON object: DigiLocker DocType to the certificate's output type",
+    "digilocker_push_url": "where the URI of each newly issued certificate is pushed (through the outbox); empty: none",
     "exchange_clock_skew_seconds": (
         "a signed exchange request's `created` and `Date` must be within this many seconds of the node's clock"
     ),

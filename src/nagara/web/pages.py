@@ -36,6 +36,8 @@ NON_PAGE_PREFIXES = (
     "/credentials/",
     "/contexts/",
     "/.well-known/",
+    "/exchange/",  # members' signed requests
+    "/digilocker/",  # DigiLocker's issuer API
 )
 
 

@@ -21,6 +21,7 @@ from nagara.command import Output, close_runtimes
 from nagara.command import open_runtime as _runtime
 from nagara.command import settings_or_exit as _settings
 from nagara.ledger.cli import ledger_app
+from nagara.migration.cli import migrate_app
 
 if TYPE_CHECKING:
     from nagara.kit.settings import Settings
@@ -38,6 +39,7 @@ app.add_typer(applications_app, name="applications")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(certificates_app, name="certificates")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(migrate_app, name="migrate")
 
 out = Output()
 err = Console(stderr=True)

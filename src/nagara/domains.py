@@ -49,6 +49,7 @@ DOMAIN_MODULES = (
     "nagara.analytics.tasks",  # folds the cases the ledger's new entries name into the rollups, every 5 s
     "nagara.exchange.models",
     "nagara.exchange.tasks",  # forgets old request nonces
+    "nagara.migration.models",
 )
 
 

@@ -10,7 +10,7 @@ import functools
 import hashlib
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -446,3 +446,36 @@ class DriverQuery:
         if not any(processors):
             return [tuple(row) for row in fetched]
         return [tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True)) for row in fetched]
+
+
+def lock_for_transaction(session: Session, name: str) -> None:
+    """Wait for the lock ``name`` and hold it to the end of this transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock (a crashed holder never blocks the next).
+    SQLite: every writing transaction already holds the database's one write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def bulk_insert(session: Session, table: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many rows in the session's transaction, as fast as the engine takes them.
+
+    PostgreSQL: ``COPY ... FROM STDIN`` on the session's connection (binary-free text COPY
+    through psycopg, values adapted by the driver); SQLite: one ``executemany``. No ORM objects,
+    no RETURNING, no defaults run: give every column the row needs. A unique key already held
+    fails the statement, as an INSERT would, so check keys first.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        names = ", ".join(f'"{c}"' for c in columns)
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])

@@ -76,7 +76,7 @@ def messy_births(n: int, seed: int = 7) -> tuple[list[dict[str, str]], Expected]
             row["LB_CODE"] = "999999"
             expected.rejected[number] = "LB_CODE"
         elif fault == 7:
-            row["REGN_DATE"] = str(30000 + i)  # an Excel serial date
+            row["REGN_DATE"] = str(30000 + i % 5000)  # an Excel serial date (1982 to 1995)
             row["DOB"] = "1980-01-01"
             expected.imported += 1
         else:

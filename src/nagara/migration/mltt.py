@@ -171,7 +171,8 @@ def to_unicode(text: str) -> str:
                 continue
         out.append(glyph)
         i += 1
-    return "".join(out)
+    # Independent vowels the fonts draw from two glyphs are one letter in Unicode.
+    return "".join(out).replace("ഒാ", "ഓ").replace("ഒൗ", "ഔ")
 
 
 def looks_like_mltt(text: str) -> bool:

@@ -31,6 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nagara import __version__
+from nagara.analytics.views import router as analytics_views_router
 from nagara.applications.api import router as applications_router
 from nagara.applications.views import router as applications_views_router
 from nagara.audit.api import router as audit_router
@@ -54,6 +55,7 @@ from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
 from nagara.officer.admin import router as officer_admin_router
 from nagara.officer.assist import router as officer_assist_router
+from nagara.officer.dashboard import router as officer_dashboard_router
 from nagara.officer.views import router as officer_views_router
 from nagara.payments.api import router as payments_router
 from nagara.payments.gateway_views import router as local_gateway_router
@@ -475,6 +477,8 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     officer_admin_router,
     officer_assist_router,
     privacy_views_router,
+    officer_dashboard_router,
+    analytics_views_router,
 )
 
 

@@ -244,6 +244,23 @@ def get(session: Session, principal: Principal, number: str, *, for_update: bool
     return app
 
 
+def note_reveal(session: Session, principal: Principal, app: Application, item: str, reason: str) -> None:
+    """An officer asked to see a masked number of the application, for ``reason``: logged as a reveal."""
+    access.record_read(
+        session,
+        principal,
+        subject_id=app.applicant_id,
+        state_code=app.state_code,
+        local_body_code=app.local_body_code,
+        ward_code=app.ward_code,
+        record_type="application",
+        record_ref=f"{app.number}#{item}",
+        purpose=app.service_code,
+        action="reveal",
+        reason=reason,
+    )
+
+
 def note_read(session: Session, principal: Principal, app: Application, record_type: str, record_ref: str) -> None:
     """Log a read of the applicant's data by someone else (an officer, an operator): the purpose is the service."""
     access.record_read(

@@ -80,3 +80,20 @@ def entries_about(session: Session, subject_id: str, *, limit: int = 200, offset
         .offset(offset)
     )
     return list(session.scalars(query))
+
+
+# Mobile numbers and identity numbers are masked on officers' pages unless an officer asks to see
+# one, giving a reason that is logged (``action="reveal"``). A form field is masked by its name.
+_MASKED_NAMES = ("mobile", "aadhaar", "aadhaar_number", "id_number", "pan", "voter_id", "passport_number")
+
+
+def is_masked_field(name: str) -> bool:
+    """A form field holding a mobile or identity number: ``mobile``, ``*_mobile``, ``aadhaar``, ``*_id_number``..."""
+    return any(name == masked or name.endswith("_" + masked) for masked in _MASKED_NAMES)
+
+
+def mask(value: object) -> str:
+    """All but the last four characters hidden: ``+919847000001`` is ``•••••••••0001``."""
+    text = str(value)
+    keep = 4 if len(text) > 6 else 0
+    return "•" * (len(text) - keep) + text[len(text) - keep :]

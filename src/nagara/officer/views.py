@@ -14,12 +14,15 @@ from nagara.applications import export, service
 from nagara.applications.data import unseal_data
 from nagara.applications.models import Application
 from nagara.applications.views import correction_note, step_note
+from nagara.audit import access
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
 from nagara.identity.deps import DbSession, PagePrincipal
+from nagara.identity.models import User
 from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
-from nagara.kit.errors import Invalid, Problem
+from nagara.kit.errors import Invalid, NotFound, Problem
+from nagara.kit.text import strip_bidi
 from nagara.officer.common import (
     WORKBENCH,
     as_aware,
@@ -30,6 +33,7 @@ from nagara.officer.common import (
     role_names,
     state_name,
 )
+from nagara.runtime import runtime_of
 from nagara.tenancy.context import body_place
 from nagara.tenancy.models import LocalBody
 from nagara.web.i18n import N_, current_language
@@ -47,6 +51,8 @@ DUE_CHOICES = {
     "this_week": N_("Due later this week"),
 }
 # A PDF or an image shown inside the workbench page: framed by our own pages only, running nothing.
+APPLICANT_MOBILE = "applicant-mobile"
+REASON_MIN = 10
 DOCUMENT_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'self'; base-uri 'none'"
 
 
@@ -324,6 +330,37 @@ def _refusal(error: dict[str, Any]) -> str:
     return _(reason) if reason else str(error.get("msg", ""))
 
 
+def _applicant_mobile(session: DbSession, app: Application) -> str | None:
+    user = session.get(User, app.applicant_id)
+    if user is None or not user.mobile_sealed:
+        return None
+    return runtime_of(session).cipher.decrypt(user.mobile_sealed, context="mobile")
+
+
+def _masked(session: DbSession, app: Application, rows: list[dict[str, Any]], revealed: dict[str, str]) -> list[dict[str, Any]]:
+    """What the page may show: mobile and identity numbers masked, each with the item a reveal names."""
+    items: list[dict[str, Any]] = []
+    mobile = _applicant_mobile(session, app)
+    if mobile:
+        items.append({"item": APPLICANT_MOBILE, "label": None, "value": revealed.get(APPLICANT_MOBILE, access.mask(mobile))})
+    for row in rows:
+        if access.is_masked_field(row["key"]) and row["kind"] == "text":
+            item = f"field-{row['key']}"
+            row["value"] = revealed.get(item, access.mask(row["value"]))
+            row["item"] = item
+    return items
+
+
+def _revealable(session: DbSession, app: Application, item: str) -> str | None:
+    """The value behind a masked item of this application, or None when there is no such item."""
+    if item == APPLICANT_MOBILE:
+        return _applicant_mobile(session, app)
+    if item.startswith("field-") and access.is_masked_field(item[6:]):
+        value = unseal_data(app).get(item[6:])
+        return None if value is None else str(value)
+    return None
+
+
 def _application(
     request: Request,
     session: DbSession,
@@ -333,6 +370,7 @@ def _application(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    revealed: dict[str, str] | None = None,
 ) -> Response:
     app = service.get(session, principal, number)
     svc = service.service_for(session, app)
@@ -387,13 +425,17 @@ def _application(
     if done:
         done_name = built_in_name(done, next((a["name"] for a in svc.actions() if a["code"] == done), None))
     body = body_place(session, app.local_body_code).body
+    fields = form_rows(svc, unseal_data(app))
+    masked = _masked(session, app, fields, revealed or {})
     context = {
         "page_title": _("Application %(number)s") % {"number": app.number},
         "app": app,
         "body_name": body.name,
         "row": _row(session, app, roles),
         "service_due": as_aware(app.service_due_at),
-        "fields": form_rows(svc, unseal_data(app)),
+        "fields": fields,
+        "masked": masked,
+        "revealed": revealed or {},
         "documents": documents,
         "fee_lines": app.fee_lines,
         "counter_url": f"{WORKBENCH}/counter?body={app.local_body_code}&q={app.number}",
@@ -455,6 +497,32 @@ async def act(request: Request, number: str, session: DbSession, principal: Page
         message = _("This action could not be taken: %(reason)s") % {"reason": exc.detail}
         return _application(request, session, officer, number, errors={"_": message}, values=values, status_code=exc.status)
     return see_other(f"{WORKBENCH}/applications/{number}?done={action}")
+
+
+@router.post("/officer/applications/{number}/reveal")
+async def reveal(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """Show one masked number of the application, for a reason the officer writes; the reveal is logged."""
+    officer = officer_or_redirect(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    form = await request.form()
+    item = form_text(form, "item")[:80]
+    reason = strip_bidi(form_text(form, f"reason-{item}"))
+    app = service.get(session, officer, number)
+    value = _revealable(session, app, item)
+    if value is None:
+        raise NotFound("nothing masked by that name on this application")
+    if len(reason) < REASON_MIN or len(reason) > access.REASON_MAX:
+        message = _("Write why you need to see it, in %(min)s to %(max)s characters.") % {
+            "min": REASON_MIN,
+            "max": access.REASON_MAX,
+        }
+        errors = {f"reason-{item}": message}
+        return _application(request, session, officer, number, errors=errors, values={f"reason-{item}": reason}, status_code=422)
+    service.note_reveal(session, officer, app, item, reason)
+    response = _application(request, session, officer, number, revealed={item: value})
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.get("/officer/applications/{number}/documents/{doc_id}")

@@ -29,12 +29,19 @@ from nagara.migration.sources import EXTRA, INVALID
 REGISTERS = ("births", "deaths", "marriages", "property", "trade-licences", "receipts")
 TYPES = ("text", "name", "date", "money", "code", "integer")
 DATE_FORMATS = ("dd/mm/yyyy", "dd-mm-yyyy", "dd.mm.yyyy", "yyyy-mm-dd", "mm/dd/yyyy", "excel")
+# The scripts a name column may allow, by Unicode block (Latin: ASCII letters and Latin-1/Extended-A/B).
 SCRIPTS = {
-    "malayalam": ("\u0d00", "\u0d7f"),
-    "kannada": ("\u0c80", "\u0cff"),
-    "devanagari": ("\u0900", "\u097f"),
-    "latin": ("A", "z"),
+    "malayalam": "\u0d00-\u0d7f",
+    "kannada": "\u0c80-\u0cff",
+    "devanagari": "\u0900-\u097f",
+    "tamil": "\u0b80-\u0bff",
+    "telugu": "\u0c00-\u0c7f",
+    "arabic": "\u0600-\u06ff",
+    "latin": "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f",
 }
+_BROKEN = re.compile("[\x00\ud800-\udfff]")  # a NUL, or half of a surrogate pair: text damaged on the way
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ue000-\uf8ff]")  # control and private-use characters
+_SCRIPT_PATTERNS = {name: re.compile(f"[{block}]") for name, block in SCRIPTS.items()}
 MAX_PAISE = 10**15  # ten thousand crore rupees: more is a typing error, not a tax
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 = 1900-01-01 with Excel's false 29 Feb 1900 counted
 _DATE_PARTS = {
@@ -44,7 +51,6 @@ _DATE_PARTS = {
     "yyyy-mm-dd": (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), (1, 2, 3)),
     "mm/dd/yyyy": (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), (3, 1, 2)),
 }
-_SPACES = re.compile(r"\s+")
 _MONEY = re.compile(r"(?:rs\.?|inr|₹)?\s*(-?[\d,]*\.?\d*)\s*(?:/-)?", re.IGNORECASE)
 
 
@@ -138,18 +144,20 @@ class Mapping:
     def _value(self, f: Field, raw: str, record: dict[str, Any], today: date) -> Any:
         if f.const is not None:
             return f.const
-        if "\x00" in raw:
-            raise ValueError("contains a NUL character")
-        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in raw):
-            raise ValueError("contains an unpaired surrogate (broken text encoding)")
+        broken = _BROKEN.search(raw)
+        if broken:
+            raise ValueError(
+                "contains a NUL character" if broken.group() == "\x00" else "contains an unpaired surrogate (broken encoding)"
+            )
         text = _clean(raw)
         if not text:
             return None
         if f.type in ("text", "name"):
             if f.script == "ml-tt":
                 text = mltt.to_unicode(text)
-            text = unicodedata.normalize("NFC", text)
-            if any(unicodedata.category(ch) in ("Cc", "Cs", "Co") for ch in text):
+            if not unicodedata.is_normalized("NFC", text):
+                text = unicodedata.normalize("NFC", text)
+            if _CONTROL.search(text):
                 raise ValueError("contains control characters")
             if len(text) > f.max_length:
                 raise ValueError(f"is {len(text)} characters long; at most {f.max_length} are allowed")
@@ -181,20 +189,15 @@ class Mapping:
 def _clean(raw: str) -> str:
     """Stray whitespace gone: ends trimmed, runs (non-breaking spaces, tabs, line breaks) one space;
     a BOM or zero-width no-break space left inside a cell by an earlier export dropped."""
-    return _SPACES.sub(" ", raw.replace("\ufeff", "")).strip()
+    if "\ufeff" in raw:
+        raw = raw.replace("\ufeff", "")
+    return " ".join(raw.split())
 
 
 def _check_scripts(text: str, allowed: tuple[str, ...]) -> None:
-    for ch in text:
-        if not unicodedata.category(ch).startswith(("L", "M")):
-            continue
-        for name, (low, high) in SCRIPTS.items():
-            if low <= ch <= high or (name == "latin" and ch.isascii() and ch.isalpha()):
-                if name not in allowed:
-                    raise ValueError(f"has {name.title()} letters; this column allows {' or '.join(allowed)} only")
-                break
-        else:
-            raise ValueError(f"has the letter {ch!r} ({unicodedata.name(ch, 'unnamed')}), not of {' or '.join(allowed)}")
+    for name, pattern in _SCRIPT_PATTERNS.items():
+        if name not in allowed and pattern.search(text):
+            raise ValueError(f"has {name.title()} letters; this column allows {' or '.join(allowed)} only")
 
 
 def _paise(text: str, unit: str) -> int:

@@ -56,7 +56,8 @@ class MigrationRecord(Base):
     __tablename__ = "migration_records"
     __audited__ = False
     __table_args__ = (
-        UniqueConstraint("register", "local_body_code", "natural_key"),
+        # natural_key before the body: a batch asks for its keys with one ``natural_key IN (...)``.
+        UniqueConstraint("register", "natural_key", "local_body_code"),
         Index("ix_migration_records_run", "run_id", "source_row"),
         Index("ix_migration_records_legacy", "local_body_code", "register", "legacy_number"),
     )

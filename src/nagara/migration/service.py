@@ -28,7 +28,7 @@ from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from nagara.certificates.issuer import issuer_for
@@ -206,10 +206,10 @@ class _Batcher:
                     MigrationRecord.id,
                 ).where(
                     MigrationRecord.register == mapping.register,
-                    tuple_(MigrationRecord.local_body_code, MigrationRecord.natural_key).in_(list(keys)),
+                    MigrationRecord.natural_key.in_(sorted({k for _, k in keys})),
                 )
             )
-            existing = {(b, k): (r, s, h, i) for b, k, r, s, h, i in found}
+            existing = {(b, k): (r, s, h, i) for b, k, r, s, h, i in found if (b, k) in keys}
         records: list[tuple[Any, ...]] = []
         issues: list[tuple[Any, ...]] = []
         met: list[dict[str, Any]] = []  # records of earlier runs this run meets again

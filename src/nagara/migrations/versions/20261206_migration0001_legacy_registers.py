@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("target_id", sa.String(length=36), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_migration_records")),
         sa.UniqueConstraint(
-            "register", "local_body_code", "natural_key", name=op.f("uq_migration_records_register_local_body_code_natural_key")
+            "register", "natural_key", "local_body_code", name=op.f("uq_migration_records_register_natural_key_local_body_code")
         ),
     )
     with op.batch_alter_table("migration_records", schema=None) as batch_op:

@@ -16,13 +16,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from nagara.identity import service as identity
+from nagara.identity.models import RoleAssignment
 from nagara.runtime import Runtime
+from nagara.tenancy.context import invalidate
+from nagara.tenancy.models import LocalBody
 from nagara.tenancy.packs import read_pack
 from nagara.tenancy.service import load_pack
 from tests.applications.helpers import fetch
-from tests.conftest import PACKS, People
+from tests.conftest import PACKS, People, make_officer
 
 QUICK = Path(__file__).parent.parent / "bench" / "packs" / "quick-certificate.yaml"
 FORM = {"applicant_name": "Lakshmi", "purpose": "education", "ward": 12}
@@ -121,3 +125,88 @@ def test_me(client: TestClient, people: People, runtime: Runtime) -> None:
         response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 200
     assert len(statements) <= 1, str(statements)
+
+
+# --- lists: a fixed number of statements whatever the page holds ---------------------------------
+
+LIST_BUDGET = 5  # authentication, the state's pack, the list, its places and its service versions
+
+
+def _clerk_of_many_bodies(runtime: Runtime, bodies: list[str]) -> str:
+    """A section clerk holding the role at each of these bodies; their inbox spans them all."""
+    with runtime.db.unit_of_work() as s:
+        user = make_officer(s, "many.clerk", "section_clerk", "kl", bodies[0])
+        s.add_all(
+            RoleAssignment(user_id=user.id, state_code="kl", role_code="section_clerk", local_body_code=b) for b in bodies[1:]
+        )
+        return identity.issue_token(s, user, "bearer")
+
+
+def _kerala_bodies(runtime: Runtime, n: int) -> list[str]:
+    with runtime.db.unit_of_work(readonly=True) as s:
+        return list(
+            s.scalars(
+                select(LocalBody.code)
+                .where(LocalBody.state_code == "kl", LocalBody.type == "municipality")
+                .order_by(LocalBody.code)
+                .limit(n)
+            )
+        )
+
+
+def _apply_at(client: TestClient, headers: dict[str, str], body: str) -> None:
+    response = client.post(
+        f"/api/v1/tenants/{body}/applications",
+        json={"service": "quick-certificate", "data": FORM, "submit": True},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+
+
+def _reload_quick_with_a_new_version(runtime: Runtime, tmp_path: Path) -> None:
+    """The pack loaded again with the service changed: applications made from now on have a new version."""
+    pack_dir = tmp_path / "kl2"
+    shutil.copytree(PACKS / "kl", pack_dir)
+    text = QUICK.read_text(encoding="utf-8").replace("sla_days: 3", "sla_days: 4")
+    (pack_dir / "services" / QUICK.name).write_text(text, encoding="utf-8")
+    with runtime.db.unit_of_work() as s:
+        load_pack(s, read_pack(pack_dir))
+
+
+def _cold_count(runtime: Runtime, client: TestClient, url: str, headers: dict[str, str]) -> tuple[Statements, Any]:
+    """The statements of one request made with the process's caches of places and services emptied."""
+    with runtime.db.unit_of_work() as s:
+        invalidate(s, "kl")
+    with counting(runtime) as statements:
+        response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return statements, response.json()
+
+
+@pytest.mark.parametrize(
+    ("url", "size"),
+    [
+        ("/api/v1/inbox?limit=50", len),
+        ("/api/v1/applications?limit=50", len),
+        ("/api/v1/inbox/falls-due", lambda body: sum(len(b["applications"]) for b in body["buckets"])),
+    ],
+)
+def test_a_list_costs_the_same_statements_for_one_item_or_many(
+    client: TestClient, people: People, runtime: Runtime, quick: None, tmp_path: Path, url: str, size: Any
+) -> None:
+    bodies = _kerala_bodies(runtime, 8)
+    token = _clerk_of_many_bodies(runtime, bodies)
+    clerk = {"Authorization": f"Bearer {token}"}
+    citizen = people.headers("citizen1")
+    _apply_at(client, citizen, bodies[0])
+    few, shown = _cold_count(runtime, client, url, clerk)
+    assert size(shown) == 1
+    for body in bodies:
+        _apply_at(client, citizen, body)
+    _reload_quick_with_a_new_version(runtime, tmp_path)
+    for body in bodies:
+        _apply_at(client, citizen, body)
+    many, shown = _cold_count(runtime, client, url, clerk)
+    assert size(shown) == 1 + 2 * len(bodies), " ".join(sorted(a["local_body"] for a in shown))
+    assert len(many) == len(few), f"a statement per item crept in:\n{many}"
+    assert len(many) <= LIST_BUDGET, str(many)

@@ -30,6 +30,7 @@ from nagara.applications.schemas import (
     DueViewOut,
     HistoryOut,
 )
+from nagara.catalog.definitions import Service
 from nagara.catalog.schemas import FeePreviewLine, FeePreviewOut
 from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit.access import Principal
@@ -51,8 +52,7 @@ def _language(request: Request) -> str:
     return "en"
 
 
-def _summary(session: DbSession, app: Application) -> dict[str, object]:
-    svc = service.service_for(session, app)
+def _summary(app: Application, svc: Service) -> dict[str, object]:
     now = utcnow()
     return {
         "number": app.number,
@@ -72,6 +72,12 @@ def _summary(session: DbSession, app: Application) -> dict[str, object]:
     }
 
 
+def _summaries(session: DbSession, apps: list[Application]) -> list[ApplicationSummary]:
+    """A list's rows, their places and service definitions read in one query each (not one per row)."""
+    services = service.services_for(session, apps)
+    return [ApplicationSummary.model_validate(_summary(a, services[a.id])) for a in apps]
+
+
 def _full(session: DbSession, app: Application, principal: Principal) -> ApplicationOut:
     svc = service.service_for(session, app)
     now = utcnow()
@@ -82,7 +88,7 @@ def _full(session: DbSession, app: Application, principal: Principal) -> Applica
     asked = service.correction(session, app, steps)
     return ApplicationOut.model_validate(
         {
-            **_summary(session, app),
+            **_summary(app, svc),
             "data": data,
             "fee_lines": app.fee_lines,
             "fee_total": app.fee_total,
@@ -181,7 +187,7 @@ def search(
     """
     f = service.InboxFilter(service=service_code, state=state, local_body=local_body)
     apps = service.search(session, principal, f, number=number, name=name, mobile=mobile, limit=limit, offset=offset)
-    return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in apps])
+    return json_response(_summaries(session, apps))
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -219,9 +225,7 @@ def bulk_act(body: BulkActionIn, session: DbSession, principal: CurrentPrincipal
     """
     items = [service.BulkItem(i.number, i.version) for i in body.items]
     apps = service.bulk_act(session, principal, items, action=body.action, comment=body.comment)
-    out = BulkActionOut(
-        action=body.action, done=len(apps), applications=[ApplicationSummary.model_validate(_summary(session, a)) for a in apps]
-    )
+    out = BulkActionOut(action=body.action, done=len(apps), applications=_summaries(session, apps))
     return json_response(out)
 
 
@@ -342,7 +346,7 @@ def inbox(
     """The caller's open work and their roles' pools, ordered by due time (overdue first)."""
     f = service.InboxFilter(service=service_code, state=state, due_before=due_before, due_after=due_after, overdue=overdue)
     work = service.inbox(session, principal, f, limit=limit, offset=offset)
-    return json_response([ApplicationSummary.model_validate(_summary(session, a)) for a in work])
+    return json_response(_summaries(session, work))
 
 
 @router.get("/inbox.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
@@ -376,6 +380,7 @@ def falls_due(
     Days are office days in the state's time zone; work with the applicant is left out.
     """
     view = service.falls_due(session, principal, service=service_code, local_body=local_body, limit=limit)
+    services = service.services_for(session, [a for name in service.DUE_BUCKETS for a in view.buckets[name]])
     out = DueViewOut(
         today=view.windows.today.isoformat(),
         timezone=view.windows.zone,
@@ -385,7 +390,7 @@ def falls_due(
                 starts=view.windows.bounds[name][0],
                 ends=view.windows.bounds[name][1],
                 count=view.counts[name],
-                applications=[ApplicationSummary.model_validate(_summary(session, a)) for a in view.buckets[name]],
+                applications=[ApplicationSummary.model_validate(_summary(a, services[a.id])) for a in view.buckets[name]],
             )
             for name in service.DUE_BUCKETS
         ],

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from nagara.applications.models import Application
-from nagara.applications.service import service_for
+from nagara.applications.service import services_for
 from nagara.kit import spreadsheet
 from nagara.kit.access import Principal
 from nagara.kit.db import utcnow
@@ -62,8 +62,9 @@ def _moment(value: datetime | None, zone: ZoneInfo) -> str:
 def rows(session: Session, apps: Sequence[Application], language: str) -> list[tuple[object, ...]]:
     now = utcnow()
     out: list[tuple[object, ...]] = []
+    services = services_for(session, list(apps))
     for app in apps:
-        svc = service_for(session, app)
+        svc = services[app.id]
         zone = zone_of(session, app.state_code)
         try:
             step_name = _name(svc.state(app.state).get("name"), language, app.state)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from nagara.applications import search as search_index
@@ -278,6 +278,12 @@ def note_read(session: Session, principal: Principal, app: Application, record_t
 
 def service_for(session: Session, app: Application) -> Service:
     return catalog.service_of(session, app.service_version_id, app.local_body_code)
+
+
+def services_for(session: Session, apps: list[Application]) -> dict[str, Service]:
+    """Each application's service definition (by application id), in a fixed number of statements for any number."""
+    found = catalog.services_of(session, {(a.service_version_id, a.local_body_code) for a in apps})
+    return {a.id: found[a.service_version_id, a.local_body_code] for a in apps}
 
 
 def fee_preview(session: Session, principal: Principal, number: str, now: datetime) -> tuple[Application, fees.Preview]:
@@ -788,16 +794,30 @@ def falls_due(
         base.append(Application.service_code == service)
     if local_body:
         base.append(Application.local_body_code == local_body)
-    counts: dict[str, int] = {}
-    buckets: dict[str, list[Application]] = {}
-    for name in DUE_BUCKETS:
-        start, end = windows.bounds[name]
-        where = [*base, Application.state_due_at < end]
-        if start is not None:
-            where.append(Application.state_due_at >= start)
-        counts[name] = int(session.scalar(select(func.count()).select_from(Application).where(*where)) or 0)
-        query = select(Application).where(*where).order_by(Application.state_due_at, Application.number).limit(limit)
-        buckets[name] = list(session.scalars(query)) if counts[name] else []
+    due = Application.state_due_at
+    bucket = case(*((due < windows.bounds[name][1], name) for name in DUE_BUCKETS[:-1]), else_=DUE_BUCKETS[-1])
+    # One pass over the open work due within the week: each row's bucket, its rank in it and the bucket's size.
+    ranked = (
+        select(
+            Application.id.label("id"),
+            bucket.label("bucket"),
+            func.row_number().over(partition_by=bucket, order_by=(due, Application.number)).label("rank"),
+            func.count().over(partition_by=bucket).label("total"),
+        )
+        .where(*base, due < windows.bounds[DUE_BUCKETS[-1]][1])
+        .subquery()
+    )
+    rows = session.execute(
+        select(Application, ranked.c.bucket, ranked.c.total)
+        .join(ranked, ranked.c.id == Application.id)
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.bucket, ranked.c.rank)
+    )
+    counts: dict[str, int] = dict.fromkeys(DUE_BUCKETS, 0)
+    buckets: dict[str, list[Application]] = {name: [] for name in DUE_BUCKETS}
+    for app, name, total in rows:
+        counts[name] = int(total)
+        buckets[name].append(app)
     return DueView(windows, counts, buckets)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -119,6 +119,22 @@ def get_service(session: Session, tenant: str, code: str) -> Service:
 def service_of(session: Session, version_id: int, local_body_code: str) -> Service:
     """The definition an application was made under, with its local body's overrides."""
     return _service(session, context.body_place(session, local_body_code), _version(session, version_id))
+
+
+def services_of(session: Session, wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Service]:
+    """The definitions of many applications at once, by (version id, local body code), as :func:`service_of`
+    gives each: the versions and the places not yet kept are read in one query each."""
+    pairs = set(wanted)
+    missing = sorted({v for v, _ in pairs if not context.kept(session, ("catalog.version", v))})
+    if missing:
+        for row in session.scalars(select(ServiceVersion).where(ServiceVersion.id.in_(missing))):
+            _keep(session, row)
+    places = context.body_places(session, {body for _, body in pairs})
+    out: dict[tuple[int, str], Service] = {}
+    for version_id, body in pairs:
+        place = places.get(body) or context.body_place(session, body)  # an unknown body: its NotFound
+        out[version_id, body] = _service(session, place, _version(session, version_id))
+    return out
 
 
 def certificate_template(session: Session, version_id: int) -> tuple[dict[str, Any], str | None]:

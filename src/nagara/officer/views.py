@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from nagara.applications import export, service
 from nagara.applications.data import unseal_data
@@ -35,7 +34,6 @@ from nagara.officer.common import (
 )
 from nagara.runtime import runtime_of
 from nagara.tenancy.context import body_place
-from nagara.tenancy.models import LocalBody
 from nagara.web.i18n import N_, current_language
 from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
@@ -57,16 +55,8 @@ DOCUMENT_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'self'; base
 
 
 def _services_of(session: DbSession, apps: list[Application]) -> dict[str, Service]:
-    """Each application's service definition, reading their local bodies in one query.
-
-    The bodies are held here while the definitions are built, so the session's (weak)
-    identity map answers ``service_for``'s lookups instead of one query per row.
-    """
-    codes = {a.local_body_code for a in apps}
-    held = list(session.scalars(select(LocalBody).where(LocalBody.code.in_(codes)))) if codes else []
-    out = {a.id: service.service_for(session, a) for a in apps}
-    del held
-    return out
+    """Each application's service definition, its places and versions read in one query each."""
+    return service.services_for(session, apps)
 
 
 def _row(session: DbSession, app: Application, roles: dict[str, dict[str, str]], svc: Service | None = None) -> dict[str, Any]:

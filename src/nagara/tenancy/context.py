@@ -26,7 +26,7 @@ How it stays correct (see CONVENTIONS.md, "The place of a request"):
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
@@ -256,7 +256,12 @@ def _read_state(session: Session, state_code: str) -> _StatePack | None:
 
 
 def _read_body(session: Session, pack: _StatePack, code: str) -> BodyPlace | None:
-    row = session.execute(
+    return _read_bodies(session, pack, [code]).get(code)
+
+
+def _read_bodies(session: Session, pack: _StatePack, codes: Iterable[str]) -> dict[str, BodyPlace]:
+    """The places of the state's bodies among ``codes``, in one query; unknown codes are left out."""
+    rows = session.execute(
         select(
             LocalBody.code,
             LocalBody.state_code,
@@ -267,26 +272,29 @@ def _read_body(session: Session, pack: _StatePack, code: str) -> BodyPlace | Non
             LocalBody.name,
             LocalBody.parent_code,
             LocalBody.overrides,
-        ).where(LocalBody.code == code)
-    ).one_or_none()
-    if row is None or row.state_code != pack.place.state.code:
-        return None
-    overrides = freeze(row.overrides or {})
-    body = LocalBodyInfo(
-        code=row.code,
-        state_code=row.state_code,
-        district_code=row.district_code,
-        lgd_code=row.lgd_code,
-        type=row.type,
-        local_type_name=freeze(row.local_type_name),
-        name=freeze(row.name),
-        parent_code=row.parent_code,
-        overrides=overrides,
+        ).where(LocalBody.code.in_(sorted(set(codes))))
     )
-    settings = merge(pack.place.settings, overrides)
-    return BodyPlace(
-        state=pack.place.state, body=body, settings=settings, calendar=WorkingCalendar.from_config(settings["calendar"])
-    )
+    found: dict[str, BodyPlace] = {}
+    for row in rows:
+        if row.state_code != pack.place.state.code:
+            continue
+        overrides = freeze(row.overrides or {})
+        body = LocalBodyInfo(
+            code=row.code,
+            state_code=row.state_code,
+            district_code=row.district_code,
+            lgd_code=row.lgd_code,
+            type=row.type,
+            local_type_name=freeze(row.local_type_name),
+            name=freeze(row.name),
+            parent_code=row.parent_code,
+            overrides=overrides,
+        )
+        settings = merge(pack.place.settings, overrides)
+        found[row.code] = BodyPlace(
+            state=pack.place.state, body=body, settings=settings, calendar=WorkingCalendar.from_config(settings["calendar"])
+        )
+    return found
 
 
 def _state_pack(session: Session, state_code: str) -> _StatePack:
@@ -368,6 +376,35 @@ def _body_place(session: Session, code: str) -> BodyPlace | None:
     return found
 
 
+def body_places(session: Session, codes: Iterable[str]) -> dict[str, BodyPlace]:
+    """The places of several local bodies (a list's rows), reading those not yet kept in one query per state.
+
+    A list of applications from many bodies so costs the same statements as one of a single
+    body. Unknown codes are left out of the answer.
+    """
+    by_state: dict[str, set[str]] = {}
+    for code in codes:
+        tenant = parse_tenant(code)
+        if tenant.local_body is not None:
+            by_state.setdefault(tenant.state, set()).add(code)
+    out: dict[str, BodyPlace] = {}
+    for state_code, wanted in sorted(by_state.items()):
+        try:
+            pack = _state_pack(session, state_code)
+        except NotFound:
+            continue
+        missing = [code for code in wanted if code not in pack.bodies]
+        if missing:
+            with session.no_autoflush:
+                read = _read_bodies(session, pack, missing)
+            if len(pack.bodies) + len(read) > MAX_BODIES_PER_STATE:
+                pack.bodies.clear()
+            pack.bodies.update(read)
+            out.update(read)
+        out.update((code, pack.bodies[code]) for code in wanted if code in pack.bodies)
+    return out
+
+
 def zone_of(session: Session, code: str | None) -> ZoneInfo:
     """The time zone of a tenant's state; without a tenant, the default (India Standard Time)."""
     return place(session, code).zone if code else ZoneInfo(DEFAULT_TIMEZONE)
@@ -399,6 +436,11 @@ def immutable(session: Session, key: Hashable, load: Callable[[], T]) -> T:
         value = load()
         cache.immutable[key] = value
         return value
+
+
+def kept(session: Session, key: Hashable) -> bool:
+    """Whether :func:`immutable` already holds a value under ``key`` (so reading it costs no statement)."""
+    return key in _database(session).immutable
 
 
 def invalidate(session: Session, state_code: str) -> None:

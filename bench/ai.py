@@ -14,8 +14,12 @@ assistant and after a warm suggestion).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +34,29 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+SERVER_SIDE = """
+import sys, time
+def rss():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) / 1024
+before = rss()
+from nagara.ai.triage import TriageModel
+model = TriageModel.from_bytes(open(sys.argv[1], 'rb').read())
+model.suggest('road il valiya kuzhi und')
+print(f"{rss() - before:.0f} {'sklearn' in sys.modules}")
+"""
+
+
+def server_memory(blob: bytes) -> tuple[float, bool]:
+    """Memory a process adds by loading a stored model and suggesting once, measured in a fresh process."""
+    with tempfile.NamedTemporaryFile(suffix=".npz") as f:
+        f.write(blob)
+        f.flush()
+        out = subprocess.run([sys.executable, "-c", SERVER_SIDE, f.name], check=True, capture_output=True, text=True).stdout.split()
+    return float(out[0]), out[1] == "True"
 
 
 def main() -> None:
@@ -70,18 +97,25 @@ def main() -> None:
 
     model.suggest(held[0].text)  # warm: fastText and the transliteration tables load on first use
     after = rss_mb()
-    timings = []
+    timings, cpu = [], []
     for _ in range(args.rounds):
         for e in held:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             model.suggest(e.text)
+            cpu.append((time.thread_time() - started_cpu) * 1000)
             timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
-    p50 = statistics.median(timings)
-    p99 = timings[int(len(timings) * 0.99) - 1]
-    print(f"suggestion latency over {len(timings)} calls: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {timings[-1]:.2f} ms")
-    print(f"memory: {before:.0f} MB before importing the assistant, {after:.0f} MB after training and a warm suggestion "
-          f"(+{after - before:.0f} MB; scikit-learn is loaded only to train, a server that loads a stored model does not)")
+    cpu.sort()
+
+    def p(values: list[float], q: float) -> float:
+        return values[int(len(values) * q) - 1]
+
+    print(f"suggestion latency over {len(timings)} calls: p50 {statistics.median(timings):.2f} ms, p99 {p(timings, 0.99):.2f} ms, "
+          f"max {timings[-1]:.2f} ms; the thread's CPU time p50 {statistics.median(cpu):.2f} ms, p99 {p(cpu, 0.99):.2f} ms "
+          f"(wall minus CPU is waiting for a core: load average {Path('/proc/loadavg').read_text().split()[0]} on {len(os.sched_getaffinity(0))} cores)")
+    served, sklearn_loaded = server_memory(blob)
+    print(f"memory: a process that loads the stored model and suggests adds {served:.0f} MB "
+          f"(scikit-learn loaded: {'yes' if sklearn_loaded else 'no'}); training adds {after - before:.0f} MB to its process")
 
 
 if __name__ == "__main__":

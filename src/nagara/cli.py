@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
 
+from nagara.ai.cli import ai_app
 from nagara.analytics.cli import analytics_app
 from nagara.certificates.cli import certificates_app
 from nagara.command import Output, close_runtimes
@@ -40,6 +41,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(certificates_app, name="certificates")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(ai_app, name="ai")
 
 out = Output()
 err = Console(stderr=True)

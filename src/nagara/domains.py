@@ -50,6 +50,7 @@ DOMAIN_MODULES = (
     "nagara.exchange.models",
     "nagara.exchange.tasks",  # forgets old request nonces
     "nagara.migration.models",
+    "nagara.ai.models",
 )
 
 

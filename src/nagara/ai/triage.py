@@ -158,6 +158,11 @@ class TriageModel:
         cols, values = self._vector(features_by_word(text))
         return _softmax(self.coef[:, cols] @ values + self.intercept)
 
+    def top(self, text: str, n: int = 3) -> list[str]:
+        """The n likeliest categories, likeliest first."""
+        probs = self.probabilities(text)
+        return [self.classes[int(i)] for i in np.argsort(-probs)[:n]]
+
     def suggest(self, text: str, *, language: t.Language | None = None) -> Suggestion:
         per_word = features_by_word(text)
         cols, values = self._vector(per_word)
@@ -303,8 +308,7 @@ class ModelRanker:
         self.model = model
 
     def top(self, text: str) -> list[str]:
-        probs = self.model.probabilities(text)
-        return [self.model.classes[int(i)] for i in np.argsort(-probs)[:3]]
+        return self.model.top(text)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ tests/ai/data/triage_heldout.yaml, which no training code reads; prints, per lan
 kn, hi, romanised), top-1 accuracy, macro-F1 and top-3 accuracy of the model, of a keyword
 matcher and of the majority class; the latency of one suggestion (language identification,
 transliteration, features, scores and reasons: p50 and p99 over every held-out complaint,
-repeated); and the memory the model adds to a process (resident set before importing the
+repeated); duplicate detection's precision and recall on tests/ai/data/duplicates_heldout.yaml
+beside plain fuzzy matching; and the memory the model adds to a process (resident set before importing the
 assistant and after a warm suggestion).
 
     .venv/bin/python bench/ai.py [--pack packs/kl] [--rounds 20]
@@ -113,6 +114,31 @@ def main() -> None:
     print(f"suggestion latency over {len(timings)} calls: p50 {statistics.median(timings):.2f} ms, p99 {p(timings, 0.99):.2f} ms, "
           f"max {timings[-1]:.2f} ms; the thread's CPU time p50 {statistics.median(cpu):.2f} ms, p99 {p(cpu, 0.99):.2f} ms "
           f"(wall minus CPU is waiting for a core: load average {Path('/proc/loadavg').read_text().split()[0]} on {len(os.sched_getaffinity(0))} cores)")
+    from datetime import UTC, datetime
+
+    from rapidfuzz import fuzz
+
+    from nagara.ai import duplicates as dup
+
+    similarity = dup.Similarity(model)
+    now = datetime.now(UTC)
+    doc = yaml.safe_load((ROOT / "tests" / "ai" / "data" / "duplicates_heldout.yaml").read_text(encoding="utf-8"))
+    pairs = [(dup.Complaint("a", p["a"], now, category=p["category_a"]), dup.Complaint("b", p["b"], now, category=p["category_b"]), p["same"])
+             for p in doc["pairs"]]
+    ours, base, dup_ms = [], [], []
+    for a, b, same in pairs:
+        started = time.perf_counter()
+        ours.append((similarity.same(a, b)[0], same))
+        dup_ms.append((time.perf_counter() - started) * 1000)
+        base.append((a.category == b.category and fuzz.token_set_ratio(text.normalise(a.text), text.normalise(b.text)) >= 70, same))
+    for name, decisions in (("duplicates", ours), ("fuzzy baseline", base)):
+        tp = sum(x and y for x, y in decisions)
+        fp = sum(x and not y for x, y in decisions)
+        fn = sum(y and not x for x, y in decisions)
+        print(f"{name}: precision {tp / max(1, tp + fp):.2f}, recall {tp / max(1, tp + fn):.2f} on {len(decisions)} held-out pairs")
+    dup_ms.sort()
+    print(f"duplicate check of one pair: p50 {statistics.median(dup_ms):.2f} ms, p99 {p(dup_ms, 0.99):.2f} ms")
+
     served, sklearn_loaded = server_memory(blob)
     print(f"memory: a process that loads the stored model and suggests adds {served:.0f} MB "
           f"(scikit-learn loaded: {'yes' if sklearn_loaded else 'no'}); training adds {after - before:.0f} MB to its process")

@@ -23,6 +23,7 @@ from nagara.app import PUBLIC_API_ROUTES, api_route_table
 from nagara.applications.models import Application
 from nagara.audit.models import AuditEvent
 from nagara.exchange import service as exchange
+from nagara.exchange.models import Member, Transfer
 from nagara.identity.models import AuthToken, RoleAssignment
 from nagara.kit.db import utcnow
 from nagara.payments import demands as payments
@@ -404,9 +405,17 @@ ROUTES: dict[tuple[str, str], Spec] = {
         lambda p: Call({"consent_id": _consent_of_citizen1(p)}, owner="citizen1"),
     ),
     ("GET", "/api/v1/exchange/access-log"): ("self", lambda p: Call()),
+    ("GET", "/api/v1/me/access-log"): ("self", lambda p: Call()),  # privacy: reads of the caller's own data
     ("POST", "/api/v1/exchange/pulls"): (
         "self",
         lambda p: Call(json={"member": "IN/GOV/KL-ISO/none", "service": "certificate-verify", "purpose": "x", "number": "N-1"}),
+    ),
+    ("POST", "/api/v1/exchange/moves"): ("self", lambda p: Call(json={"member": "IN/GOV/KL-ISO/none", "to_body": "ka.nowhere"})),
+    ("GET", "/api/v1/exchange/transfers"): ("self", lambda p: Call()),
+    ("GET", "/api/v1/exchange/local-bodies/{code}/transfers"): ("foreign", lambda p: Call({"code": p.body_a})),
+    ("POST", "/api/v1/exchange/transfers/{transfer_id}/decision"): (
+        "foreign",
+        lambda p: Call({"transfer_id": _transfer_to_a(p)}, json={"accept": True, "reason": "records verified"}),
     ),
     ("POST", "/api/v1/tenants/{tenant}/consent-codes"): (
         "foreign",
@@ -441,6 +450,23 @@ def _member_of_kl(people: People) -> dict[str, str]:
             )
         people._iso_member = True  # type: ignore[attr-defined]
     return dict(zip(("instance", "klass", "member", "subsystem"), _ISO_MEMBER.split("/"), strict=True))
+
+
+def _transfer_to_a(people: People) -> str:
+    """A transfer of records received from another member for body A."""
+    cached = getattr(people, "_iso_transfer", None)
+    if cached:
+        return str(cached)
+    _member_of_kl(people)
+    with people.runtime.db.unit_of_work() as s:
+        member_id = s.scalar(select(Member.id).where(Member.identifier == _ISO_MEMBER))
+        transfer = Transfer(
+            direction="in", member_id=member_id, to_body=people.body_a, status="received", state_code="kl", record_count=1
+        )
+        s.add(transfer)
+        s.flush()
+        people._iso_transfer = transfer.id  # type: ignore[attr-defined]
+    return str(people._iso_transfer)  # type: ignore[attr-defined]
 
 
 def _certificate_of_a(people: People) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from nagara.app import create_app
 from nagara.exchange import client as exchange_client
@@ -33,6 +34,7 @@ from nagara.ledger import entry as entries
 from nagara.ledger import merkle, proof
 from nagara.ledger import service as ledger
 from nagara.runtime import Runtime, build_runtime
+from nagara.tenancy.models import LocalBody as LocalBodyRow
 from nagara.tenancy.packs import read_pack
 from nagara.tenancy.service import load_pack
 from nagara.worker.registry import enqueue
@@ -303,3 +305,71 @@ def test_a_members_rate_holds_under_parallel_requests(nodes: dict[str, Node]) ->
     for t in threads:
         t.join(120)
     assert sorted(statuses) == [200] * 5 + [429] * 15
+
+
+def test_moving_home_carries_the_records_and_both_sides_log_it(nodes: dict[str, Node]) -> None:
+    kl, ka = nodes["kl"], nodes["ka"]
+    with kl.rt.db.unit_of_work() as s:
+        service.update_member(
+            s, None, KA_MEMBER, services=["certificate-verify", "move-home-decision"], purposes=[PURPOSE, "move-home"]
+        )
+    with ka.rt.db.unit_of_work() as s:
+        service.update_member(s, None, KL_MEMBER, services=["move-home"], purposes=["move-home"])
+        ka_body = s.scalar(select(LocalBodyRow.code).where(LocalBodyRow.state_code == "ka").order_by(LocalBodyRow.code).limit(1))
+        other_body = s.scalar(
+            select(LocalBodyRow.code).where(LocalBodyRow.state_code == "ka").order_by(LocalBodyRow.code.desc()).limit(1)
+        )
+        users = {
+            "citizen": make_citizen(s, ka.rt, "ka", "9847000011"),  # the same person, signed up in Karnataka
+            "secretary": make_officer(s, "ka.secretary.m", "secretary", "ka", ka_body),
+            "other": make_officer(s, "ka.secretary.o", "secretary", "ka", other_body),
+        }
+    assert ka_body and other_body and ka_body != other_body
+    ka_people = People(ka.rt, ka.client, ka_body, other_body, "", users)
+    number, kl_people = _kerala_certificate(kl)
+
+    sent = kl.client.post(
+        "/api/v1/exchange/moves", json={"member": KA_MEMBER, "to_body": ka_body}, headers=kl_people.headers("citizen1")
+    )
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["status"] == "sent" and sent.json()["record_count"] == 1
+    # Received at the Karnataka body, not yet visible to the citizen there.
+    waiting = ka.client.get(f"/api/v1/exchange/local-bodies/{ka_body}/transfers", headers=ka_people.headers("secretary")).json()
+    assert [(t["status"], t["record_count"]) for t in waiting] == [("received", 1)]
+    mine = ka.client.get("/api/v1/exchange/transfers", headers=ka_people.headers("citizen")).json()
+    assert [(t["status"], t["records"]) for t in mine] == [("received", [])]
+    # Only the receiving body's officers decide, with a reason.
+    decision_url = f"/api/v1/exchange/transfers/{waiting[0]['id']}/decision"
+    assert (
+        ka.client.post(decision_url, json={"accept": True, "reason": "ok"}, headers=ka_people.headers("other")).status_code == 403
+    )
+    assert (
+        ka.client.post(decision_url, json={"accept": True, "reason": ""}, headers=ka_people.headers("secretary")).status_code
+        == 422
+    )
+    accepted = ka.client.post(
+        decision_url, json={"accept": True, "reason": "records verified"}, headers=ka_people.headers("secretary")
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert (
+        ka.client.post(
+            decision_url, json={"accept": False, "reason": "again"}, headers=ka_people.headers("secretary")
+        ).status_code
+        == 409
+    )
+    theirs = kl.client.get("/api/v1/exchange/transfers", headers=kl_people.headers("citizen1")).json()
+    assert [t["status"] for t in theirs] == ["sent"]  # told after the decision commits, through the outbox
+    Worker(ka.rt.db).run_until_idle()
+    # The citizen in Karnataka now sees the Kerala certificate, its signed credential with it.
+    mine = ka.client.get("/api/v1/exchange/transfers", headers=ka_people.headers("citizen")).json()
+    assert mine[0]["status"] == "accepted"
+    records = mine[0]["records"]
+    assert [(r["kind"], r["number"]) for r in records] == [("certificate", number)]
+    assert records[0]["credential"]["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    # The sender learnt the decision; both nodes logged both calls.
+    theirs = kl.client.get("/api/v1/exchange/transfers", headers=kl_people.headers("citizen1")).json()
+    assert [(t["direction"], t["status"], t["reason"]) for t in theirs] == [("out", "accepted", "records verified")]
+    kl_log = kl.client.get("/api/v1/exchange/access-log", headers=kl_people.headers("citizen1")).json()
+    ka_log = ka.client.get("/api/v1/exchange/access-log", headers=ka_people.headers("citizen")).json()
+    assert sorted((e["direction"], e["service"]) for e in kl_log) == [("in", "move-home-decision"), ("out", "move-home")]
+    assert sorted((e["direction"], e["service"]) for e in ka_log) == [("in", "move-home"), ("out", "move-home-decision")]

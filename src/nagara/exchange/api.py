@@ -9,19 +9,22 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from nagara.exchange import client, digilocker, httpsig, offered, service
-from nagara.exchange.models import Consent, LogRecord, Member
+from nagara.exchange import client, digilocker, httpsig, moves, offered, service
+from nagara.exchange.models import Consent, LogRecord, Member, Transfer
 from nagara.exchange.schemas import (
     AccessOut,
     ConsentIn,
     ConsentOut,
+    DecisionIn,
     KeyIn,
     KeyOut,
     MemberIn,
     MemberOut,
     MemberPatch,
+    MoveIn,
     PullIn,
     PullOut,
+    TransferOut,
 )
 from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit import context
@@ -35,6 +38,7 @@ signed_router = APIRouter(prefix="/exchange/v1", tags=["exchange"])
 digilocker_router = APIRouter(prefix="/digilocker", tags=["exchange"])
 PROBLEM_JSON = "application/problem+json"
 PULLABLE = ("certificate-verify", "certificate-credential")
+OFFERED = {**offered.OFFERED, "move-home": moves.receive, "move-home-decision": moves.hear_decision}
 
 
 # The signed endpoint ------------------------------------------------------------------------
@@ -85,12 +89,12 @@ def serve(rt: Runtime, name: str, method: str, path: str, headers: dict[str, str
         nonce = caller.nonce
         with rt.db.unit_of_work() as session:
             service.admit(session, caller)
-        if name not in offered.OFFERED:
-            raise NotFound(f"this node offers no service {name!r}; it offers {', '.join(offered.OFFERED)}")
+        if name not in OFFERED:
+            raise NotFound(f"this node offers no service {name!r}; it offers {', '.join(OFFERED)}")
         payload = _payload(body)
         purpose = service.check_call(caller, name, payload.get("purpose"))
         with rt.db.unit_of_work() as session:
-            answer = offered.OFFERED[name](session, caller, payload)
+            answer = OFFERED[name](session, caller, payload)
             record_id = new_id()
             out = json.dumps({**answer.body, "exchange_id": record_id}, ensure_ascii=False, separators=(",", ":")).encode()
             service.record(
@@ -318,3 +322,48 @@ async def pull_doc(request: Request) -> Response:
     body = await request.body()
     given = request.headers.get(digilocker.HMAC_HEADER)
     return await run_in_threadpool(_digilocker, request.app.state.runtime, digilocker.pull_doc, body, given)
+
+
+# Moving home ---------------------------------------------------------------------------------
+
+
+def _transfer_out(session: DbSession, transfer: Transfer, records: list[dict[str, Any]] | None = None) -> TransferOut:
+    member = session.get(Member, transfer.member_id)
+    return TransferOut(
+        id=transfer.id,
+        direction=transfer.direction,
+        member=member.identifier if member else "",
+        to_body=transfer.to_body,
+        status=transfer.status,
+        reason=transfer.reason,
+        record_count=transfer.record_count,
+        created_at=transfer.created_at,
+        decided_at=transfer.decided_at,
+        records=records or [],
+    )
+
+
+@router.post(
+    "/moves", response_model=TransferOut, status_code=201, summary="Move home: send my records to a body at another member"
+)
+def move_home(body: MoveIn, session: DbSession, principal: CurrentPrincipal) -> Response:
+    transfer = moves.request_move(session, principal, body.member, body.to_body)
+    return json_response(_transfer_out(session, transfer), 201)
+
+
+@router.get(
+    "/transfers", response_model=list[TransferOut], summary="My transfers: sent, and received for me (records once accepted)"
+)
+def my_transfers(session: DbSession, principal: CurrentPrincipal) -> list[TransferOut]:
+    return [_transfer_out(session, t, r) for t, r in moves.transfers_for(session, principal)]
+
+
+@router.get("/local-bodies/{code}/transfers", response_model=list[TransferOut], summary="Transfers received for a body")
+def received(code: str, session: DbSession, principal: CurrentPrincipal) -> list[TransferOut]:
+    return [_transfer_out(session, t) for t in moves.received_at(session, principal, code[:96])]
+
+
+@router.post("/transfers/{transfer_id}/decision", response_model=TransferOut, summary="Accept or refuse a received transfer")
+def decide_transfer(transfer_id: str, body: DecisionIn, session: DbSession, principal: CurrentPrincipal) -> Response:
+    transfer = moves.decide(session, principal, transfer_id[:64], accept=body.accept, reason=body.reason)
+    return json_response(_transfer_out(session, transfer))

@@ -137,3 +137,27 @@ class LogRecord(IdMixin, Base):
             "response_sha256": self.response_sha256,
             "status": self.status,
         }
+
+
+class Transfer(IdMixin, TimestampMixin, Base):
+    """Moving home: a citizen's records sent to another member's body (``out``) or received from one (``in``)."""
+
+    __tablename__ = "exchange_transfers"
+    __table_args__ = (Index("ix_exchange_transfers_citizen", "citizen_id", "created_at"),)
+
+    direction: Mapped[str] = mapped_column(String(3))  # out | in
+    member_id: Mapped[str] = mapped_column(ForeignKey("exchange_members.id"))
+    peer_transfer_id: Mapped[str | None] = mapped_column(String(36))  # the other node's id of the same transfer
+    citizen_id: Mapped[str | None] = mapped_column(String(36))  # out: who asked; in: the citizen here with that mobile
+    mobile_index: Mapped[str | None] = mapped_column(String(64), index=True)  # in: to find the citizen who signs up later
+    to_body: Mapped[str] = mapped_column(String(96))  # the receiving local body
+    status: Mapped[str] = mapped_column(String(16))  # sent | received | accepted | refused
+    reason: Mapped[str | None] = mapped_column(Text)
+    records_sealed: Mapped[str | None] = mapped_column(Text)  # in: the records received, sealed
+    record_count: Mapped[int] = mapped_column(Integer, default=0)
+    decided_at: Mapped[datetime | None] = mapped_column()
+    state_code: Mapped[str] = mapped_column(String(8))
+
+    @property
+    def audit_tenant(self) -> str:
+        return self.state_code

@@ -94,6 +94,31 @@ class PullOut(BaseModel):
     answer: dict[str, Any]
 
 
+class MoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    member: str = _ID
+    to_body: str = Field(min_length=2, max_length=96, description="The receiving local body's code at the member")
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: bool
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class TransferOut(BaseModel):
+    id: str
+    direction: str
+    member: str
+    to_body: str
+    status: str
+    reason: str | None
+    record_count: int
+    created_at: datetime
+    decided_at: datetime | None
+    records: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class AccessOut(BaseModel):
     id: str
     direction: str

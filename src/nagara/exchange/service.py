@@ -43,6 +43,7 @@ SERVICES = (
     "application-status",
     "property-tax-clearance",
     "move-home",
+    "move-home-decision",
     "digilocker",
 )
 CONSENTED = ("certificate-credential", "property-tax-clearance", "move-home")

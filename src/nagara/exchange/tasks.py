@@ -1,4 +1,4 @@
-"""Exchange jobs: forget request nonces that can no longer come back inside the clock window."""
+"""Exchange jobs: forget old request nonces; tell a sending node what was decided about its transfer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from nagara.exchange import service
+from nagara.exchange import moves, service
 from nagara.worker.registry import every, task
 
 
@@ -16,3 +16,8 @@ def forget_nonces(session: Session, payload: dict[str, Any]) -> None:
 
 
 every(600, "exchange.forget_nonces")
+
+
+@task("exchange.tell_decision")
+def tell_decision(session: Session, payload: dict[str, Any]) -> None:
+    moves.tell_decision(session, str(payload["transfer"]))

@@ -21,6 +21,7 @@ from nagara.certificates.cli import certificates_app
 from nagara.command import Output, close_runtimes
 from nagara.command import open_runtime as _runtime
 from nagara.command import settings_or_exit as _settings
+from nagara.exchange.cli import exchange_app
 from nagara.ledger.cli import ledger_app
 from nagara.migration.cli import migrate_app
 
@@ -38,6 +39,7 @@ app.add_typer(pack_app, name="pack")
 app.add_typer(users_app, name="users")
 app.add_typer(applications_app, name="applications")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(exchange_app, name="exchange")
 app.add_typer(certificates_app, name="certificates")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(migrate_app, name="migrate")

@@ -73,16 +73,24 @@ def check_response(session: Session, member: Member, response: httpx.Response, n
         raise PeerFailed(f"{member.identifier}'s answer: {exc}") from None
 
 
-def call(
-    session: Session,
-    member_identifier: str,
-    service_name: str,
-    payload: dict[str, Any],
-    *,
-    citizen_id: str | None = None,
-    http: httpx.Client | None = None,
-) -> Reply:
-    """Call ``service_name`` at the member; a 2xx answer is logged (direction ``out``) with its ledger entry."""
+@dataclass(frozen=True)
+class Sent:
+    """A checked answer, not logged yet: ``log`` writes it in a writing session."""
+
+    member_id: str
+    member_identifier: str
+    state_code: str
+    service: str
+    payload: dict[str, Any]
+    body: bytes
+    response: httpx.Response
+    answer: dict[str, Any]
+
+
+def send(
+    session: Session, member_identifier: str, service_name: str, payload: dict[str, Any], *, http: httpx.Client | None = None
+) -> Sent:
+    """Sign and send, and check the answer; only reads, so ``session`` may be read-only (no lock held while waiting)."""
     member = session.scalar(select(Member).where(Member.identifier == member_identifier))
     if member is None or member.status != ACTIVE:
         loc = {"loc": ["body", "member"], "msg": f"no active member {member_identifier} is here", "type": "value_error"}
@@ -109,23 +117,41 @@ def call(
         raise PeerFailed(f"{member_identifier} answered {response.status_code} with no JSON") from None
     if not isinstance(answer, dict):
         raise PeerFailed(f"{member_identifier} answered with JSON that is not an object")
+    return Sent(member.id, member.identifier, member.state_code, service_name, payload, body, response, answer)
+
+
+def log(session: Session, sent: Sent, *, citizen_id: str | None = None) -> Reply:
+    """Log a 2xx answer (direction ``out``) with its ledger entry; refusals are not logged."""
     record = None
-    if response.is_success:
+    if sent.response.is_success:
         record = service.record(
             session,
             direction="out",
-            member_id=member.id,
-            member_identifier=member.identifier,
-            state_code=member.state_code,
-            service=service_name,
-            purpose=str(payload.get("purpose", "")),
-            consent_id=_consent_ref(payload.get("consent")),
+            member_id=sent.member_id,
+            member_identifier=sent.member_identifier,
+            state_code=sent.state_code,
+            service=sent.service,
+            purpose=str(sent.payload.get("purpose", "")),
+            consent_id=_consent_ref(sent.payload.get("consent")),
             citizen_id=citizen_id,
-            request_body=body,
-            response_body=response.content,
-            status=response.status_code,
+            request_body=sent.body,
+            response_body=sent.response.content,
+            status=sent.response.status_code,
         )
-    return Reply(response.status_code, answer, response.content, record)
+    return Reply(sent.response.status_code, sent.answer, sent.response.content, record)
+
+
+def call(
+    session: Session,
+    member_identifier: str,
+    service_name: str,
+    payload: dict[str, Any],
+    *,
+    citizen_id: str | None = None,
+    http: httpx.Client | None = None,
+) -> Reply:
+    """Call ``service_name`` at the member and log a 2xx answer, in one session (for a request's or job's unit of work)."""
+    return log(session, send(session, member_identifier, service_name, payload, http=http), citizen_id=citizen_id)
 
 
 def _consent_ref(value: object) -> str | None:

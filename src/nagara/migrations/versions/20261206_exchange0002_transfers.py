@@ -1,7 +1,7 @@
 """exchange transfers
 
 Revision ID: exchange0002
-Revises: privacy0001
+Revises: ai0001
 Create Date: 2026-12-06 02:42:44.359879
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import nagara.kit.db
 
 revision: str = "exchange0002"
-down_revision: str | None = "privacy0001"
+down_revision: str | None = "ai0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

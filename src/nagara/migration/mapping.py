@@ -74,6 +74,8 @@ class Field:
     maximum: int | None = None
     not_after: str | None = None  # date: another date field this one may not be after
     const: Any = None
+    pattern: re.Pattern[str] | None = None  # text: the whole value must match
+    pattern_text: str = ""
 
 
 @dataclass
@@ -163,6 +165,8 @@ class Mapping:
                 raise ValueError(f"is {len(text)} characters long; at most {f.max_length} are allowed")
             if f.scripts:
                 _check_scripts(text, f.scripts)
+            if f.pattern is not None and not f.pattern.fullmatch(text):
+                raise ValueError(f"{text!r} is not written as {f.pattern_text}")
             return text
         if f.type == "code":
             if text in f.codes:
@@ -268,7 +272,7 @@ def _field(name: str, spec: Any, where: str) -> Field:
     if not isinstance(spec, dict):
         raise MappingError(f"{where}: expected a mapping with column and type")
     known = {"column", "type", "required", "max_length", "formats", "unit", "codes", "script", "scripts"}
-    known |= {"minimum", "maximum", "not_after", "const"}
+    known |= {"minimum", "maximum", "not_after", "const", "pattern", "example"}
     for key in spec:
         if key not in known:
             raise MappingError(f"{where}.{key}: unknown setting; allowed: {', '.join(sorted(known))}")
@@ -308,6 +312,8 @@ def _field(name: str, spec: Any, where: str) -> Field:
         maximum=spec.get("maximum"),
         not_after=spec.get("not_after"),
         const=spec.get("const"),
+        pattern=re.compile(str(spec["pattern"])) if "pattern" in spec else None,
+        pattern_text=str(spec.get("example") or spec.get("pattern") or ""),
     )
 
 

@@ -37,6 +37,7 @@ from nagara.ledger import service as ledger
 from nagara.migration import sources
 from nagara.migration.mapping import Converted, Mapping, record_sha256
 from nagara.migration.models import MigrationIssue, MigrationRecord, MigrationRun
+from nagara.migration.records import raise_arrears
 from nagara.runtime import Runtime, runtime_of
 from nagara.tenancy.models import LocalBody, State
 
@@ -190,7 +191,7 @@ class _Batcher:
         batch: list[tuple[int, dict[str, str]]],
         tally: Tally,
         seen: dict[tuple[str, str], int] | None,
-    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[str, str, dict[str, Any]]]]:
         mapping = self.mapping
         converted: list[tuple[int, Converted]] = [(n, mapping.convert(row, today=self.today)) for n, row in batch]
         keys = {(_body_code(mapping, c.body), c.key) for _, c in converted if c.record is not None and c.body and c.key}
@@ -213,6 +214,7 @@ class _Batcher:
         records: list[tuple[Any, ...]] = []
         issues: list[tuple[Any, ...]] = []
         met: list[dict[str, Any]] = []  # records of earlier runs this run meets again
+        new: list[tuple[str, str, dict[str, Any]]] = []  # (body, key, record) of the records this batch adds
         in_batch: dict[tuple[str, str], int] = {}
         cipher = self.runtime.cipher
         for number, c in converted:
@@ -263,6 +265,7 @@ class _Batcher:
                 seen[key] = number
             tally.count(group, "imported")
             tally.imported(group, c.record, sha, self.money)
+            new.append((body, c.key, c.record))
             record_day = c.record.get(mapping.year_field)
             records.append(
                 (
@@ -284,7 +287,7 @@ class _Batcher:
             )
         if met:
             session.execute(update(MigrationRecord), met)
-        return records, issues
+        return records, issues, new
 
 
 def _batches(rows: Iterable[tuple[int, dict[str, str]]], size: int, after: int) -> Iterable[list[tuple[int, dict[str, str]]]]:
@@ -347,14 +350,16 @@ def run(
         read += len(batch)
         if dry_run:
             with db.unit_of_work(readonly=True) as session:
-                _records, issues = batcher.decide(session, batch, tally, seen)
+                _records, issues, _new = batcher.decide(session, batch, tally, seen)
             dry_issues.extend((i[1], i[2], i[3], i[4]) for i in issues)
         else:
             with db.unit_of_work() as session:
                 lock_for_transaction(session, f"migration:{mapping.register}")
-                records, issues = batcher.decide(session, batch, tally, None)
+                records, issues, new = batcher.decide(session, batch, tally, None)
                 bulk_insert(session, MigrationRecord.__table__, RECORD_COLUMNS, records)
                 bulk_insert(session, MigrationIssue.__table__, ISSUE_COLUMNS, issues)
+                if mapping.register == "property":
+                    raise_arrears(session, mapping, new)
                 run_row = session.get(MigrationRun, run_id, with_for_update=True)
                 assert run_row is not None
                 run_row.committed_row = batch[-1][0]

@@ -1,0 +1,86 @@
+"""Imported records are first-class: a migrated property arrear is a demand paid through the local gateway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from nagara.migration import service
+from nagara.migration.mapping import load_mapping
+from nagara.migration.models import MigrationRecord
+from nagara.migration.sources import open_source
+from nagara.payments.gateways import local_gateway
+from nagara.payments.models import Demand
+from nagara.runtime import Runtime
+from tests.conftest import PACKS, People
+from tests.migration.legacy import write_csv
+from tests.payments.conftest import Pay
+
+PROPERTY = PACKS / "kl" / "migrations" / "kl-sanchaya-property.yaml"
+COLUMNS = [
+    "LB_CODE", "ASSESSMENT_NO", "WARD_NO", "OWNER_NAME", "OWNER_NAME_ML", "DOOR_NO", "USAGE",
+    "PLINTH_AREA", "ZONE", "PERIOD", "DUE_DATE", "TAX_ARREAR", "LIBRARY_CESS", "PENALTY",
+]  # fmt: skip
+LGD = {"kl.kannur-corp": "252125", "kl.kochi-corp": "252220", "kl.kollam-corp": "252255"}
+
+
+def _row(body: str, assessment: str, period: str, tax: str, cess: str = "", penalty: str = "", **changes: str) -> dict[str, str]:
+    row = {
+        "LB_CODE": LGD[body],
+        "ASSESSMENT_NO": assessment,
+        "WARD_NO": "12",
+        "OWNER_NAME": "Thomas Mathew",
+        "OWNER_NAME_ML": "tXmakv",
+        "DOOR_NO": "TC 12/345",
+        "USAGE": "RES",
+        "PLINTH_AREA": "120",
+        "ZONE": "2",
+        "PERIOD": period,
+        "DUE_DATE": "30/09/2024" if period.endswith("H1") else "31/03/2025",
+        "TAX_ARREAR": tax,
+        "LIBRARY_CESS": cess,
+        "PENALTY": penalty,
+    }
+    return {**row, **changes}
+
+
+def test_property_arrears_become_demands_and_one_is_paid_through_the_gateway(
+    client: TestClient, people: People, runtime: Runtime, tmp_path: Path
+) -> None:
+    body = people.body_a
+    rows = [
+        _row(body, "A-101", "2024-25/H1", "1,200.00", "60", "Rs. 24/-"),
+        _row(body, "A-101", "2024-25/H2", "1200", "60"),  # the same property, another half-year
+        _row(body, "A-102", "2024-25/H1", "0"),  # nothing owed: imported, no demand
+        _row(body, "A-103", "2024-25/H1", "-5"),  # refused: negative
+        _row(body, "A-104", "2024-25", "800"),  # refused: the half-year is not named
+        _row(body, "A-101", "2024-25/H1", "1,200.00", "60", "Rs. 24/-"),  # duplicate of row 2
+    ]
+    path = write_csv(tmp_path / "property.csv", COLUMNS, rows)
+    outcome = service.run(runtime, load_mapping(PROPERTY), open_source(path), batch_size=4)
+    total = service.totals(outcome.tally.groups)
+    assert (total["imported"], total["rejected"], total["duplicate"]) == (3, 2, 1)
+    assert total["money"] == {"tax_arrear": 240000, "cess_arrear": 12000, "penalty_arrear": 2400}
+    with runtime.db.unit_of_work(readonly=True) as s:
+        records = list(s.scalars(select(MigrationRecord).order_by(MigrationRecord.source_row)))
+        assert [r.target_kind for r in records] == ["demand", "demand", None]
+        demands = {d.id: d for d in s.scalars(select(Demand).where(Demand.kind == "property_tax"))}
+        first = demands[records[0].target_id or ""]
+        assert (first.amount, first.period, first.status) == (126000 + 2400, "2024-25/H1", "due")
+        assert first.property_id == demands[records[1].target_id or ""].property_id  # one property, two arrears
+        number = first.number
+    assert number.startswith(f"KL-{body.split('.')[1].replace('-', '').upper()[:10]}-PT-2024-25-")
+
+    local_gateway(runtime).http = client  # the gateway's callbacks reach this app in-process
+    pay = Pay(client, people, runtime)
+    seen = pay.demand(number, who="a_counter_clerk")
+    assert seen["amount_due_today"] == 128400
+    payment = pay.start(number, who="a_counter_clerk")
+    assert payment["amount"] == 128400
+    pay.pay_at_gateway(payment)
+    assert pay.deliver_callbacks() >= 1
+    after = pay.payment(payment["id"], who="a_counter_clerk")
+    assert after["status"] == "succeeded" and len(after["receipts"]) == 1
+    assert pay.demand(number, who="a_counter_clerk")["status"] == "paid"

@@ -244,6 +244,12 @@ def get(session: Session, principal: Principal, number: str, *, for_update: bool
     return app
 
 
+def first_use(session: Session, applicant_id: str, service_code: str) -> bool:
+    """Whether the citizen has never applied for this service (a draft counts): its privacy notice is shown open."""
+    query = select(Application.id).where(Application.applicant_id == applicant_id, Application.service_code == service_code)
+    return session.scalar(query.limit(1)) is None
+
+
 def note_reveal(session: Session, principal: Principal, app: Application, item: str, reason: str) -> None:
     """An officer asked to see a masked number of the application, for ``reason``: logged as a reveal."""
     access.record_read(

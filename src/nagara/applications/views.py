@@ -24,7 +24,7 @@ from nagara.applications.api import MAX_UPLOAD
 from nagara.applications.data import unseal_data
 from nagara.applications.documents import required_codes
 from nagara.applications.models import Application, Document
-from nagara.catalog import fees
+from nagara.catalog import fees, notices
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import APPLICANT, DRAFT, Service
 from nagara.catalog.forms import form_errors
@@ -224,6 +224,7 @@ def _form_page(
     app: Application | None,
     notice: str = "",
     status_code: int = 200,
+    privacy: dict[str, Any] | None = None,
 ) -> Response:
     fields = form_fields(svc, data)
     order = {f.name: i for i, f in enumerate(fields)}
@@ -239,8 +240,20 @@ def _form_page(
         "notice": notice,
         "action": f"/applications/{app.number}/edit" if app else f"/apply/{body.code}/{svc.code}",
         "step": 1,
+        **(privacy or {}),
     }
     return render(request, "applications/form.html", context, status_code=status_code)
+
+
+def _privacy_notice(session: DbSession, principal: Principal, svc: Service) -> dict[str, Any]:
+    """The service's privacy notice, open above the form until the citizen first applies for it."""
+    return {
+        "privacy_notice": notices.notice(session, svc),
+        "privacy_notice_open": service.first_use(session, principal.user_id, svc.code),
+        "retention_classes": notices.RETENTION,
+        "legal_basis": notices.BASIS_LEGITIMATE_USE,
+        "board_url": notices.BOARD_URL,
+    }
 
 
 def _body(session: DbSession, code: str) -> LocalBodyInfo:
@@ -254,9 +267,10 @@ def _body(session: DbSession, code: str) -> LocalBodyInfo:
 
 @router.get("/apply/{tenant}/{code}")
 def new_application(request: Request, tenant: str, code: str, session: DbSession, principal: PagePrincipal) -> Response:
-    citizen(principal)
+    who = citizen(principal)
     svc = catalog.get_service(session, tenant, code)
-    return _form_page(request, svc, _body(session, tenant), data={}, errors={}, app=None)
+    privacy = _privacy_notice(session, who, svc)
+    return _form_page(request, svc, _body(session, tenant), data={}, errors={}, app=None, privacy=privacy)
 
 
 def friendly(errors: list[dict[str, Any]], svc: Service) -> dict[str, str]:
@@ -299,7 +313,9 @@ async def start_application(request: Request, tenant: str, code: str, session: D
                 session, who, tenant=tenant, service_code=code, data=data, submit=False, language=current_language()
             )
     except Invalid as exc:
-        return _form_page(request, svc, body, data=data, errors=friendly(exc.extra["errors"], svc), app=None, status_code=422)
+        errors = friendly(exc.extra["errors"], svc)
+        privacy = _privacy_notice(session, who, svc)
+        return _form_page(request, svc, body, data=data, errors=errors, app=None, status_code=422, privacy=privacy)
     return _after_save(request, svc, body, app, data, form_text(form, "intent"))
 
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
+from nagara.catalog import notices
+from nagara.catalog import service as catalog
+from nagara.catalog.definitions import Service
 from nagara.identity.deps import DbSession, PagePrincipal
-from nagara.kit.errors import NotAuthenticated
+from nagara.kit.errors import NotAuthenticated, NotFound
 from nagara.privacy import service
-from nagara.tenancy.context import zone_of
+from nagara.tenancy.context import body_place, zone_of
+from nagara.tenancy.context import place as tenant_place
+from nagara.tenancy.models import State
 from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _
-from nagara.web.templating import render
+from nagara.web.templating import localised, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,3 +39,48 @@ def access_page(request: Request, session: DbSession, principal: PagePrincipal) 
         "timezone": zone_of(session, principal.state_code).key,
     }
     return render(request, "privacy/access.html", context)
+
+
+def _notice_context(session: DbSession, svc: Service) -> dict[str, object]:
+    return {
+        "privacy_notice": notices.notice(session, svc),
+        "retention_classes": notices.RETENTION,
+        "legal_basis": notices.BASIS_LEGITIMATE_USE,
+        "board_url": notices.BOARD_URL,
+    }
+
+
+@router.get("/privacy/notices/{tenant}/{code}")
+def notice_page(request: Request, tenant: str, code: str, session: DbSession) -> Response:
+    """A service's privacy notice, standing alone (DPDP Rules 2025, Rule 3), from the loaded pack."""
+    body = body_place(session, tenant).body
+    svc = catalog.get_service(session, tenant, code)
+    context = {
+        "page_title": _("Privacy notice: %(service)s") % {"service": localised(svc.definition["name"])},
+        "body": body,
+        **_notice_context(session, svc),
+    }
+    return render(request, "privacy/notice.html", context)
+
+
+@router.get("/privacy/record-of-processing")
+def processing_index(request: Request, session: DbSession) -> Response:
+    states = list(session.execute(select(State.code, State.name).order_by(State.code)))
+    context = {"page_title": _("The record of processing"), "states": states}
+    return render(request, "privacy/processing_index.html", context)
+
+
+@router.get("/privacy/record-of-processing/{state}")
+def processing(request: Request, state: str, session: DbSession) -> Response:
+    """Every purpose of a state's services: the data, the basis, how long it is kept, who receives it."""
+    place = tenant_place(session, state[:32])
+    if place.body is not None:
+        raise NotFound(f"{state!r} is a local body; the record of processing is a state's, such as 'kl'")
+    context = {
+        "page_title": _("Record of processing: %(state)s") % {"state": localised(place.state.name)},
+        "rows": notices.record_of_processing(session, place.state.code),
+        "retention_classes": notices.RETENTION,
+        "sign_in_purpose": notices.SIGN_IN_PURPOSE,
+        "sign_in_data": notices.SIGN_IN_DATA,
+    }
+    return render(request, "privacy/processing.html", context)

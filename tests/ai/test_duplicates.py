@@ -69,8 +69,8 @@ def test_duplicates_beat_plain_fuzzy_matching_on_heldout_pairs(similarity: d.Sim
 
 def test_a_place_named_in_malayalam_matches_it_typed_in_english(similarity: d.Similarity) -> None:
     same, score, shared = similarity.same(
-        d.Complaint("a", "Big pothole in front of Pallikkunnu church", NOW, category="roads"),
-        d.Complaint("b", "പള്ളിക്കുന്ന് പള്ളിക്ക് മുന്നിൽ റോഡിൽ വലിയ കുഴി", NOW, category="roads"),
+        d.Complaint("a", "Big pothole in front of Pallikkunnu church", NOW, category="road-pothole"),
+        d.Complaint("b", "പള്ളിക്കുന്ന് പള്ളിക്ക് മുന്നിൽ റോഡിൽ വലിയ കുഴി", NOW, category="road-pothole"),
     )
     assert same
     assert score == 1.0
@@ -78,15 +78,15 @@ def test_a_place_named_in_malayalam_matches_it_typed_in_english(similarity: d.Si
 
 
 def test_candidates_are_of_the_same_or_a_neighbouring_ward_the_window_and_the_category(similarity: d.Similarity) -> None:
-    new = d.Complaint("new", "Garbage heap near Kottakkal bus stand not cleared", NOW, ward="5", category="waste")
+    new = d.Complaint("new", "Garbage heap near Kottakkal bus stand not cleared", NOW, ward="5", category="waste-not-collected")
     others = [
-        d.Complaint("same-ward", "kottakkal bus stand adutha maalinyam eduthilla", NOW - timedelta(days=3), ward="5", category="waste"),
-        d.Complaint("neighbour", "Waste dumped at Kottakkal bus stand", NOW - timedelta(days=1), ward="6", category="waste"),
-        d.Complaint("far-ward", "Waste dumped at Kottakkal bus stand", NOW, ward="9", category="waste"),
-        d.Complaint("too-old", "Waste dumped at Kottakkal bus stand", NOW - timedelta(days=45), ward="5", category="waste"),
+        d.Complaint("same-ward", "kottakkal bus stand adutha maalinyam eduthilla", NOW - timedelta(days=3), ward="5", category="waste-not-collected"),
+        d.Complaint("neighbour", "Waste dumped at Kottakkal bus stand", NOW - timedelta(days=1), ward="6", category="waste-not-collected"),
+        d.Complaint("far-ward", "Waste dumped at Kottakkal bus stand", NOW, ward="9", category="waste-not-collected"),
+        d.Complaint("too-old", "Waste dumped at Kottakkal bus stand", NOW - timedelta(days=45), ward="5", category="waste-not-collected"),
         d.Complaint("other-category", "Street light at Kottakkal bus stand off", NOW, ward="5", category="streetlight"),
-        d.Complaint("elsewhere", "Garbage not collected near the fish market", NOW, ward="5", category="waste"),
-        d.Complaint("new", "Garbage heap near Kottakkal bus stand not cleared", NOW, ward="5", category="waste"),
+        d.Complaint("elsewhere", "Garbage not collected near the fish market", NOW, ward="5", category="waste-not-collected"),
+        d.Complaint("new", "Garbage heap near Kottakkal bus stand not cleared", NOW, ward="5", category="waste-not-collected"),
     ]
     found = d.likely_duplicates(new, others, similarity, neighbours={"5": ["4", "6"]})
     assert [m.key for m in found] == ["neighbour", "same-ward"]

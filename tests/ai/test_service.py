@@ -28,7 +28,7 @@ def test_a_model_is_stored_once_per_set_of_examples(runtime: Runtime) -> None:
         assert first.new
         assert not again.new
         assert again.version == first.version
-        assert first.examples == {"en": 120, "ml": 120, "kn": 120, "hi": 120, "romanised": 120}
+        assert first.examples == {"en": 147, "ml": 147, "kn": 147, "hi": 147, "romanised": 149}
         assert session.scalars(select(AiModel.version).where(AiModel.state_code == "kl")).all() == [first.version]
 
 
@@ -37,14 +37,14 @@ def test_a_suggestion_is_recorded_with_its_model_version_and_input(runtime: Runt
     with runtime.db.unit_of_work() as session:
         trained = service.train_triage(session, "kl", PACKS / "kl")
         suggestion_id, suggestion = service.suggest_triage(session, "kl", text, subject="grievance:test")
-    assert suggestion.category == "waste"
+    assert suggestion.category == "waste-not-collected"
     assert suggestion.language == "ml"
     with runtime.db.unit_of_work() as session:
         record = session.get(AiSuggestion, suggestion_id)
         assert record is not None
         assert record.model_version == trained.version == suggestion.model_version
         assert record.input_sha256 == hashlib.sha256(text.encode()).hexdigest()
-        assert record.output["category"] == "waste"
+        assert record.output["category"] == "waste-not-collected"
         assert record.subject == "grievance:test"
         # Replay: the stored model, given the same text, says the same.
         replayed = service.current_triage(session, "kl").suggest(text)
@@ -56,10 +56,10 @@ def test_an_officers_correction_is_sealed_and_moves_the_next_model(runtime: Runt
     with runtime.db.unit_of_work() as session:
         before = service.train_triage(session, "kl", PACKS / "kl")
         model = service.current_triage(session, "kl")
-        building_before = float(model.probabilities(ODD)[model.classes.index("building")])
+        encroachment_before = float(model.probabilities(ODD)[model.classes.index("encroachment")])
         suggestion_id, _ = service.suggest_triage(session, "kl", ODD)
         for _ in range(3):
-            service.label_triage(session, "kl", ODD, "building", suggestion_id=suggestion_id, user_id="officer-1")
+            service.label_triage(session, "kl", ODD, "encroachment", suggestion_id=suggestion_id, user_id="officer-1")
     with runtime.db.unit_of_work() as session:
         labels = session.scalars(select(AiLabel).where(AiLabel.state_code == "kl")).all()
         assert len(labels) == 3
@@ -70,13 +70,13 @@ def test_an_officers_correction_is_sealed_and_moves_the_next_model(runtime: Runt
         assert after.examples["correction"] == 3
         model = service.current_triage(session, "kl")
         assert model.version == after.version
-        assert float(model.probabilities(ODD)[model.classes.index("building")]) > building_before
+        assert float(model.probabilities(ODD)[model.classes.index("encroachment")]) > encroachment_before
 
 
 def test_a_label_must_be_a_category_of_the_state(runtime: Runtime) -> None:
     with runtime.db.unit_of_work() as session:
         service.train_triage(session, "kl", PACKS / "kl")
-        with pytest.raises(ValueError, match=r"'parks' is not one of the state's triage categories: .*roads"):
+        with pytest.raises(ValueError, match=r"'parks' is not one of the state's triage categories: .*road-pothole"):
             service.label_triage(session, "kl", ODD, "parks")
 
 
@@ -106,7 +106,7 @@ def test_train_and_suggest_from_the_command_line(db_factory: DatabaseFactory, tm
     trained = runner.invoke(cli, ["ai", "train", "ka"])
     assert trained.exit_code == 0, trained.output
     assert trained.output.startswith("trained: triage triage-")
-    assert "120 kn" in trained.output
+    assert "147 kn" in trained.output
     assert runner.invoke(cli, ["ai", "train", "ka"]).output.startswith("unchanged: ")
     suggested = runner.invoke(cli, ["ai", "suggest", "ka", "ಬೀದಿ ದೀಪ ಉರಿಯುತ್ತಿಲ್ಲ"])
     assert suggested.exit_code == 0, suggested.output

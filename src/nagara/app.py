@@ -57,6 +57,8 @@ from nagara.officer.admin import router as officer_admin_router
 from nagara.officer.assist import router as officer_assist_router
 from nagara.officer.dashboard import router as officer_dashboard_router
 from nagara.officer.views import router as officer_views_router
+from nagara.opendata.api import router as opendata_router
+from nagara.opendata.dcat import router as dcat_router
 from nagara.payments.api import router as payments_router
 from nagara.payments.gateway_views import router as local_gateway_router
 from nagara.payments.views import router as payments_views_router
@@ -479,6 +481,8 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     privacy_views_router,
     officer_dashboard_router,
     analytics_views_router,
+    opendata_router,
+    dcat_router,
 )
 
 

@@ -1,23 +1,30 @@
-"""Imported records are first-class: a migrated property arrear is a demand paid through the local gateway."""
+"""Imported records are first-class: a migrated property arrear is a demand paid through the local gateway; a migrated
+birth is issued as a certificate whose credential says where it came from, and the independent verifier accepts it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from nagara.migration import service
+from nagara.identity.models import User
+from nagara.identity.service import load_principal
+from nagara.kit.errors import Forbidden
+from nagara.migration import records, service
 from nagara.migration.mapping import load_mapping
 from nagara.migration.models import MigrationRecord
 from nagara.migration.sources import open_source
 from nagara.payments.gateways import local_gateway
 from nagara.payments.models import Demand
 from nagara.runtime import Runtime
+from tests.certificates.helpers import credential, digital_bazaar_verify
 from tests.conftest import PACKS, People
-from tests.migration.legacy import write_csv
+from tests.migration.legacy import BIRTH_COLUMNS, messy_births, write_csv
 from tests.payments.conftest import Pay
 
+BIRTHS = PACKS / "kl" / "migrations" / "kl-sevana-births.yaml"
 PROPERTY = PACKS / "kl" / "migrations" / "kl-sanchaya-property.yaml"
 COLUMNS = [
     "LB_CODE", "ASSESSMENT_NO", "WARD_NO", "OWNER_NAME", "OWNER_NAME_ML", "DOOR_NO", "USAGE",
@@ -84,3 +91,39 @@ def test_property_arrears_become_demands_and_one_is_paid_through_the_gateway(
     after = pay.payment(payment["id"], who="a_counter_clerk")
     assert after["status"] == "succeeded" and len(after["receipts"]) == 1
     assert pay.demand(number, who="a_counter_clerk")["status"] == "paid"
+
+
+def test_a_migrated_birth_is_issued_as_a_credential_the_independent_verifier_accepts(
+    client: TestClient, people: People, runtime: Runtime, tmp_path: Path
+) -> None:
+    rows, _ = messy_births(12)
+    for row in rows:
+        row["LB_CODE"] = LGD[people.body_a]
+    path = write_csv(tmp_path / "births.csv", BIRTH_COLUMNS, rows)
+    service.run(runtime, load_mapping(BIRTHS), open_source(path))
+    with runtime.db.unit_of_work() as s:
+        record = s.scalars(select(MigrationRecord).where(MigrationRecord.source_row == 2)).one()
+        assert record.local_body_code == people.body_a
+        legacy = record.legacy_number or ""
+        secretary = s.get(User, people.users["a_secretary"].id)
+        assert secretary is not None
+        principal = load_principal(s, secretary, "bearer")
+        app, cert = records.issue_certificate(s, principal, people.body_a, "births", legacy)
+        number, cert_number = app.number, cert.number
+    with runtime.db.unit_of_work() as s:  # asked again: the same case and certificate
+        secretary = s.get(User, people.users["a_secretary"].id)
+        assert secretary is not None
+        again = records.issue_certificate(s, load_principal(s, secretary, "bearer"), people.body_a, "births", legacy)
+        assert (again[0].number, again[1].number) == (number, cert_number)
+        clerk = s.get(User, people.users["b_secretary"].id)
+        assert clerk is not None
+        with pytest.raises(Forbidden):  # another body's secretary issues nothing here
+            records.issue_certificate(s, load_principal(s, clerk, "bearer"), people.body_a, "births", legacy)
+
+    vc = credential(client, people, "a_secretary", number)
+    fields = {f["code"]: f["value"] for f in vc["credentialSubject"]["record"]}
+    assert fields["migrated_from"] == f"kl-sevana-births, {legacy}, 1990-01-01"
+    assert fields["child_name"] == "Child 0"
+    assert fields["date_of_birth"] == "1989-01-01"
+    did = client.get("/.well-known/did.json").json()
+    assert digital_bazaar_verify([vc], did, tmp_path) == [{"verified": True, "error": None}]

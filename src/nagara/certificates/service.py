@@ -328,8 +328,19 @@ def _current_for(session: Session, application_id: str) -> Certificate | None:
     )
 
 
-def issue_on_approval(session: Session, service: Service, app: Application, now: datetime) -> Certificate | None:
-    """Issue the service's output for an application that has just been approved (called by the workflow engine)."""
+def issue_on_approval(
+    session: Session,
+    service: Service,
+    app: Application,
+    now: datetime,
+    *,
+    provenance: list[dict[str, Any]] | None = None,
+) -> Certificate | None:
+    """Issue the service's output for an application that has just been approved (called by the workflow engine).
+
+    ``provenance``: record fields signed after the template's (a record migrated from a legacy
+    register says so, and from which register and number: ``migration.records``).
+    """
 
     output = service.definition.get("output")
     if not output or app.outcome != "approved":
@@ -340,7 +351,7 @@ def issue_on_approval(session: Session, service: Service, app: Application, now:
         return existing  # approved once already (an appeal path ending in approval again): one certificate per case
     place = body_place(session, app.local_body_code)
     template = _template(session, service, output["type"])
-    record = build_record(template, service, data, list(place.state.languages))
+    record = build_record(template, service, data, list(place.state.languages)) + list(provenance or [])
     actor = service.workflow.get("designated_officer")
     renews = _renewed_licence(session, service, app, output, data)
     if renews is not None:

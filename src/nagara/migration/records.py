@@ -9,18 +9,27 @@ further rebate or penalty is worked out on an arrear). The record keeps the dema
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from nagara.applications.data import seal_data
+from nagara.applications.models import Application
+from nagara.catalog import service as catalog
+from nagara.certificates import service as certificates
+from nagara.certificates.models import Certificate
 from nagara.kit import numbers
-from nagara.kit.db import new_id
+from nagara.kit.access import Principal, require
+from nagara.kit.db import new_id, utcnow
+from nagara.kit.errors import Invalid, NotFound
 from nagara.migration.mapping import Mapping
-from nagara.migration.models import MigrationRecord
+from nagara.migration.models import MigrationRecord, MigrationRun
 from nagara.payments import accounts
 from nagara.payments.models import Demand, DemandLine, Property
+from nagara.runtime import runtime_of
 
 # (record field, demand line code, head, line name): what an arrear row may carry.
 ARREAR_LINES = (
@@ -142,3 +151,93 @@ def raise_arrears(session: Session, mapping: Mapping, new: list[tuple[str, str, 
         links,
     )
     return len(links)
+
+
+# -- civil registration: a migrated record issued as the service's certificate on request --------
+
+REGISTER_SERVICES = {"births": "birth-registration", "deaths": "death-registration", "marriages": "marriage-registration"}
+MIGRATED_LABEL = {
+    "en": "Migrated from",
+    "ml": "പഴയ രജിസ്റ്ററിൽ നിന്ന്",
+    "kn": "ಹಳೆಯ ದಾಖಲೆಯಿಂದ",
+    "hi": "पुराने रजिस्टर से",
+    "ur": "پرانے رجسٹر سے",
+}
+ISSUE = "certificates:certificate:manage"
+
+
+def find_record(session: Session, local_body_code: str, register: str, legacy_number: str) -> MigrationRecord:
+    found = session.scalars(
+        select(MigrationRecord)
+        .where(
+            MigrationRecord.local_body_code == local_body_code,
+            MigrationRecord.register == register,
+            MigrationRecord.legacy_number == legacy_number,
+        )
+        .with_for_update()
+    ).first()
+    if found is None:
+        raise NotFound(f"no migrated {register} record {legacy_number!r} at {local_body_code}")
+    return found
+
+
+def issue_certificate(
+    session: Session, principal: Principal, local_body_code: str, register: str, legacy_number: str
+) -> tuple[Application, Certificate]:
+    """The migrated record as an approved case of its service, with the service's certificate (a
+    verifiable credential whose record says it was migrated, from which register, number and date).
+    Asked twice, the same case and certificate."""
+    if register not in REGISTER_SERVICES:
+        raise Invalid(
+            "not a civil register",
+            [{"loc": ["register"], "msg": f"allowed: {', '.join(REGISTER_SERVICES)}", "type": "value_error"}],
+        )
+    state_code = local_body_code.split(".", 1)[0]
+    require(principal, ISSUE, state_code=state_code, local_body_code=local_body_code)
+    record = find_record(session, local_body_code, register, legacy_number)
+    if record.target_kind == "application" and record.target_id:
+        app = session.get(Application, record.target_id)
+        _, certs = certificates.for_application(session, principal, app.number) if app else (None, [])
+        if app is not None and certs:
+            return app, certificates.current(certs)
+    service = catalog.get_service(session, local_body_code, REGISTER_SERVICES[register])
+    data = json.loads(runtime_of(session).cipher.decrypt(record.data_sealed, context="migration-record"))
+    if not data.get("child_name") and data.get("child_name_ml"):
+        data["child_name"] = data["child_name_ml"]
+    fields = service.definition["form"]["schema"].get("properties", {})
+    form = {k: v for k, v in data.items() if k in fields}
+    now = utcnow()
+    run = session.get(MigrationRun, record.run_id)
+    app = Application(
+        id=new_id(),
+        number=numbers.next_number(session, local_body_code, service.definition["short"], now.year),
+        state_code=state_code,
+        local_body_code=local_body_code,
+        service_code=service.code,
+        service_version_id=service.version_id,
+        applicant_id=principal.user_id,
+        filed_by_id=principal.user_id,
+        data_sealed="",
+        state="approved",
+        is_open=False,
+        outcome="approved",
+        submitted_at=now,
+        decided_at=now,
+        state_entered_at=now,
+    )
+    session.add(app)
+    session.flush()
+    seal_data(session, app, form)  # its search terms name the case: after its row
+    origin = f"{run.mapping_code if run else register}, {legacy_number}"
+    if record.record_date:
+        origin += f", {record.record_date.isoformat()}"
+    provenance = [{"type": "RecordField", "code": "migrated_from", "label": MIGRATED_LABEL, "value": origin}]
+    cert = certificates.issue_on_approval(session, service, app, now, provenance=provenance)
+    if cert is None:
+        raise Invalid(
+            "no certificate",
+            [{"loc": ["register"], "msg": f"service {service.code!r} issues no certificate", "type": "value_error"}],
+        )
+    record.target_kind, record.target_id = "application", app.id
+    session.flush()
+    return app, cert

@@ -12,12 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from http_message_signatures import HTTPMessageSigner, HTTPMessageVerifier, algorithms
 from http_message_signatures.resolvers import HTTPSignatureKeyResolver
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from nagara.exchange import httpsig, service
 from nagara.exchange.models import LogRecord
 from nagara.kit.db import utcnow
 from nagara.ledger.models import PendingEntry
+from nagara.payments.models import Demand, Property
 from nagara.runtime import Runtime
 from tests.certificates.helpers import approved_birth, certificate
 from tests.conftest import People
@@ -131,6 +133,10 @@ def test_refusals_are_problems_and_keep_nothing(client: TestClient, runtime: Run
     refused(replay, 409, "exchange-replay")
     assert kept(runtime) == (before[0] + 1, before[1] + 1)
     check_signed_answer(client, replay, "same-nonce-0123456789")  # refusals are signed too
+    counted = REGISTRY.get_sample_value(
+        "nagara_exchange_requests_total", {"member": PEER, "service": "certificate-verify", "outcome": "exchange-replay"}
+    )
+    assert counted is not None and counted >= 1
 
 
 def test_the_credential_needs_a_consent_that_is_still_in_force(
@@ -275,3 +281,53 @@ def test_nonces_are_forgotten_after_twice_the_window(runtime: Runtime, peer: Pee
         s.add(service.SeenNonce(member_id=member_id, nonce="new-nonce-0123456789", seen_at=utcnow()))
     with runtime.db.unit_of_work() as s:
         assert service.forget_old_nonces(s) == 1
+
+
+def test_property_tax_clearance_under_consent(client: TestClient, runtime: Runtime, people: People) -> None:
+    peer = new_peer()
+    register(runtime, peer, services=("property-tax-clearance",), purposes=("building-permit",))
+    with runtime.db.unit_of_work() as s:
+        prop = Property(
+            local_body_code=people.body_a,
+            state_code="kl",
+            assessment_number="A-12",
+            owner_id=people.users["citizen1"].id,
+            usage="residential",
+            zone=1,
+            plinth_area_sqm=80,
+        )
+        s.add(prop)
+        s.flush()
+        prop_id = prop.id
+    grant = {
+        "member": PEER,
+        "service": "property-tax-clearance",
+        "resource": f"{people.body_a}/A-12",
+        "purpose": "building-permit",
+    }
+    assert client.post("/api/v1/exchange/consents", json=grant, headers=people.headers("citizen2")).status_code == 404
+    consent = client.post("/api/v1/exchange/consents", json=grant, headers=people.headers("citizen1")).json()["id"]
+    ask = {"purpose": "building-permit", "local_body": people.body_a, "assessment_number": "A-12", "consent": consent}
+    cleared = post(client, signed(peer, "property-tax-clearance", ask))
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["cleared"] is True and cleared.json()["dues_paise"] == 0
+    with runtime.db.unit_of_work() as s:
+        s.add(
+            Demand(
+                number="KL-TEST-PT-1",
+                state_code="kl",
+                local_body_code=people.body_a,
+                kind="property_tax",
+                property_id=prop_id,
+                period="2026-27/H1",
+                payer_id=people.users["citizen1"].id,
+                description={"en": "Property tax"},
+                amount=150000,
+                due_date=utcnow().date(),
+            )
+        )
+    owing = post(client, signed(peer, "property-tax-clearance", ask)).json()
+    assert (owing["cleared"], owing["dues_paise"], owing["periods_due"]) == (False, 150000, ["2026-27/H1"])
+    assert post(client, signed(peer, "property-tax-clearance", {**ask, "consent": None})).status_code == 403
+    other = post(client, signed(peer, "property-tax-clearance", {**ask, "assessment_number": "A-13"}))
+    assert other.status_code == 403

@@ -31,6 +31,7 @@ from nagara.kit import context
 from nagara.kit.api import API_PREFIX, json_response
 from nagara.kit.db import new_id, utcnow
 from nagara.kit.errors import Invalid, NotFound, Problem
+from nagara.kit.metrics import EXCHANGES
 from nagara.runtime import Runtime
 
 router = APIRouter(prefix=API_PREFIX + "/exchange", tags=["exchange"])
@@ -83,10 +84,12 @@ def _payload(body: bytes) -> dict[str, Any]:
 def serve(rt: Runtime, name: str, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
     """Admit the signed request, run the service, log it on the ledger, answer signed; a refusal keeps nothing but the try."""
     nonce = secrets.token_urlsafe(24)
+    member = "unknown"
+    known = name if name in OFFERED else "unknown"  # a bounded label set
     try:
         with rt.db.unit_of_work(readonly=True) as session:
             caller = service.authenticate(session, method, path, headers, body, utcnow())
-        nonce = caller.nonce
+        nonce, member = caller.nonce, caller.identifier
         with rt.db.unit_of_work() as session:
             service.admit(session, caller)
         if name not in OFFERED:
@@ -112,8 +115,10 @@ def serve(rt: Runtime, name: str, method: str, path: str, headers: dict[str, str
                 status=200,
                 record_id=record_id,
             )
+        EXCHANGES.labels(member, known, "ok").inc()
         return _signed(rt, 200, out, nonce, "application/json")
     except Problem as exc:
+        EXCHANGES.labels(member, known, exc.type_slug).inc()
         return _problem(rt, exc, nonce)
 
 

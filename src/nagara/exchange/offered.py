@@ -20,6 +20,7 @@ from nagara.certificates.models import ACTIVE as CERT_ACTIVE
 from nagara.exchange import service
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Invalid
+from nagara.payments.models import Demand, Property
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,43 @@ def application_status(session: Session, caller: service.Caller, body: dict[str,
     )
 
 
+def _property(session: Session, resource: str) -> Property | None:
+    body, _, assessment = resource.strip().partition("/")
+    return session.scalar(select(Property).where(Property.local_body_code == body, Property.assessment_number == assessment))
+
+
+def property_tax_clearance(session: Session, caller: service.Caller, body: dict[str, Any]) -> Answer:
+    """Whether a citizen's property owes no property tax (for a building permit elsewhere), under their consent."""
+    resource = f"{_text(body, 'local_body', 96)}/{_text(body, 'assessment_number')}"
+    member = service.caller_member(session, caller)
+    consent = service.check_consent(
+        session, member, body.get("consent"), "property-tax-clearance", resource, str(body["purpose"])
+    )
+    prop = _property(session, resource)
+    if prop is None or prop.owner_id != consent.citizen_id:
+        raise service.ConsentRefused(f"consent {consent.id} does not cover a property {resource}")
+    due = list(session.scalars(select(Demand).where(Demand.property_id == prop.id, Demand.status == "due")))
+    owed = sum(max(d.amount - d.paid_amount, 0) for d in due)
+    return Answer(
+        {
+            "local_body": prop.local_body_code,
+            "assessment_number": prop.assessment_number,
+            "cleared": not due,
+            "dues_paise": owed,
+            "periods_due": sorted(d.period or "" for d in due),
+            "as_of": utcnow().isoformat(),
+        },
+        prop.state_code,
+        citizen_id=consent.citizen_id,
+        consent_id=consent.id,
+    )
+
+
 OFFERED: dict[str, Callable[[Session, service.Caller, dict[str, Any]], Answer]] = {
     "certificate-verify": certificate_verify,
     "certificate-credential": certificate_credential,
     "application-status": application_status,
+    "property-tax-clearance": property_tax_clearance,
 }
 
 
@@ -123,4 +157,7 @@ def owner_of(session: Session, service_name: str, resource: str) -> tuple[str, s
     """Whose record a consent would cover (for ``service.grant_consent``)."""
     if service_name == "certificate-credential":
         return certificate_owner(session, resource.strip().upper())
+    if service_name == "property-tax-clearance":
+        prop = _property(session, resource)
+        return (prop.owner_id, prop.state_code) if prop is not None and prop.owner_id else None
     return None

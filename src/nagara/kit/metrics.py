@@ -11,4 +11,9 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+EXCHANGES = Counter(
+    "nagara_exchange_requests_total",
+    "Signed exchange requests served, by member (unknown before its signature is checked), service and outcome",
+    ["member", "service", "outcome"],
+)
 JOBS = Counter("nagara_jobs_total", "Background jobs handled", ["name", "outcome"])

@@ -51,6 +51,7 @@ DOMAIN_MODULES = (
     "nagara.exchange.tasks",  # forgets old request nonces
     "nagara.migration.models",
     "nagara.ai.models",
+    "nagara.privacy.tasks",  # the daily erasure of what has outlived its retention period
 )
 
 

@@ -37,6 +37,9 @@ RETENTION: dict[str, tuple[str, str]] = {
     "sign_in": (N_("Sign-in codes and sessions"), N_("Codes 1 day; sessions until they end.")),
     "access_log": (N_("The log of who read your data"), N_("At least 1 year (Rule 8).")),
 }
+# The periods the erasure job applies (``privacy/retention.py``), in days; the texts above say them.
+DOCUMENTS_KEPT_DAYS = 3 * 365  # after the decision
+DRAFTS_KEPT_DAYS = 365  # after the last change
 BASIS_LEGITIMATE_USE = N_(
     "A legitimate use under section 7(b) of the Digital Personal Data Protection Act, 2023: you applied to the "
     "local body for this service, so no separate consent is asked."

@@ -68,7 +68,9 @@ def test_bad_questions_get_clear_answers(client: TestClient) -> None:
     assert client.get("/dashboard?place=kl&month=%00").status_code in (400, 422)
 
 
-def test_officers_see_their_jurisdiction_only(client: TestClient, people: People, office: dict[str, Any], runtime: Runtime) -> None:
+def test_officers_see_their_jurisdiction_only(
+    client: TestClient, people: People, office: dict[str, Any], runtime: Runtime
+) -> None:
     body = some_work(client, people, office, runtime)
     secretary = office[("kl", "corporation")]["secretary"]
     people.users["dash-secretary"] = secretary
@@ -95,9 +97,7 @@ COUNTS = st.integers(0, 12)
 
 @st.composite
 def measures(draw: st.DrawFn) -> service.Measures:
-    m = service.Measures(
-        received=draw(COUNTS), within=draw(COUNTS), past=draw(COUNTS), open=draw(COUNTS), overdue=draw(COUNTS)
-    )
+    m = service.Measures(received=draw(COUNTS), within=draw(COUNTS), past=draw(COUNTS), open=draw(COUNTS), overdue=draw(COUNTS))
     m.decided["approved"] = draw(COUNTS)
     m.days[draw(st.integers(0, 30))] = draw(COUNTS)
     for i in range(5):

@@ -56,6 +56,7 @@ from nagara.ledger.api import router as ledger_router
 from nagara.officer.admin import router as officer_admin_router
 from nagara.officer.assist import router as officer_assist_router
 from nagara.officer.dashboard import router as officer_dashboard_router
+from nagara.officer.exchange import router as officer_exchange_router
 from nagara.officer.views import router as officer_views_router
 from nagara.opendata.api import router as opendata_router
 from nagara.opendata.dcat import router as dcat_router
@@ -477,6 +478,7 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     certificates_views_router,
     officer_views_router,
     officer_admin_router,
+    officer_exchange_router,
     officer_assist_router,
     privacy_views_router,
     officer_dashboard_router,

@@ -60,6 +60,7 @@ def overview(request: Request, session: DbSession, principal: PagePrincipal) -> 
         "settings_bodies": _bodies(session, officer, "tenancy:settings:read"),
         "officer_bodies": _bodies(session, officer, "identity:user:read"),
         "pack": officer.has("tenancy:pack:read"),
+        "exchange": officer.has("exchange:member:manage"),
     }
     return page(request, session, officer, "officer/admin.html", context)
 

@@ -80,17 +80,36 @@ def test_a_label_must_be_a_category_of_the_state(runtime: Runtime) -> None:
             service.label_triage(session, "kl", ODD, "parks")
 
 
-def test_no_model_and_a_pack_without_triage_say_so(runtime: Runtime, tmp_path: Path) -> None:
+def test_no_model_says_so(runtime: Runtime) -> None:
+    with runtime.db.unit_of_work() as session, pytest.raises(service.AssistantOff, match="nagara ai train jk"):
+        service.suggest_triage(session, "jk", "road is broken")
+
+
+def test_the_packs_switch_turns_triage_off_and_on_again(runtime: Runtime, tmp_path: Path) -> None:
+    shutil.copytree(PACKS / "kl" / "ai", tmp_path / "ai")
+    triage_yaml = tmp_path / "ai" / "triage.yaml"
+    on = triage_yaml.read_text(encoding="utf-8")
     with runtime.db.unit_of_work() as session:
-        with pytest.raises(service.AssistantOff, match="nagara ai train jk"):
+        trained = service.train_triage(session, "kl", tmp_path)
+        assert service.suggest_triage(session, "kl", "road il valiya kuzhi")[1].category == "road-pothole"
+        triage_yaml.write_text(on.replace("enabled: true", "enabled: false"), encoding="utf-8")
+        assert service.train_triage(session, "kl", tmp_path) == service.Trained(service.OFF, new=True, examples={})
+        assert not service.train_triage(session, "kl", tmp_path).new
+        with pytest.raises(service.AssistantOff, match="turned off for kl"):
+            service.suggest_triage(session, "kl", "road il valiya kuzhi")
+        triage_yaml.write_text(on, encoding="utf-8")
+        again = service.train_triage(session, "kl", tmp_path)
+        assert (again.version, again.new) == (trained.version, False)
+        assert service.suggest_triage(session, "kl", "road il valiya kuzhi")[1].model_version == trained.version
+        triage_yaml.write_text(on.replace("enabled: true", "enabled: false"), encoding="utf-8")
+        assert service.train_triage(session, "kl", tmp_path).new  # off again: the off row is current again
+        with pytest.raises(service.AssistantOff, match="turned off for kl"):
+            service.suggest_triage(session, "kl", "road il valiya kuzhi")
+    # A pack with no ai/ folder (Jammu and Kashmir) has triage off.
+    with runtime.db.unit_of_work() as session:
+        assert service.train_triage(session, "jk", PACKS / "jk").version == service.OFF
+        with pytest.raises(service.AssistantOff, match="turned off for jk"):
             service.suggest_triage(session, "jk", "road is broken")
-        with pytest.raises(service.AssistantOff, match="turned off"):
-            service.train_triage(session, "jk", PACKS / "jk")
-        shutil.copytree(PACKS / "kl" / "ai", tmp_path / "ai")
-        triage_yaml = tmp_path / "ai" / "triage.yaml"
-        triage_yaml.write_text(triage_yaml.read_text(encoding="utf-8").replace("enabled: true", "enabled: false"), encoding="utf-8")
-        with pytest.raises(service.AssistantOff, match="turned off"):
-            service.train_triage(session, "kl", tmp_path)
 
 
 def test_train_and_suggest_from_the_command_line(db_factory: DatabaseFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

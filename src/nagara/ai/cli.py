@@ -31,6 +31,9 @@ def train(
     except (service.AssistantOff, TriageDataError, OSError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if trained.version == service.OFF:
+        typer.echo(f"off: triage is turned off for {state} by its pack; suggestions stop")
+        return
     counts = ", ".join(f"{n} {language}" for language, n in sorted(trained.examples.items()))
     typer.echo(f"{'trained' if trained.new else 'unchanged'}: triage {trained.version} for {state} from {counts}")
 

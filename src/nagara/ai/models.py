@@ -15,11 +15,13 @@ TRIAGE = "triage"
 
 
 class AiModel(IdMixin, Base):
-    """A trained model of one state: written once, never changed; the newest of a task is the one used."""
+    """A trained model of one state: its model bytes written once, never changed. The row with the latest
+    ``trained_at`` (the time it became current) is the one used; a row of version ``off`` (no model)
+    turns the task off for the state."""
 
     __tablename__ = "ai_models"
     __table_args__ = (
-        UniqueConstraint("state_code", "task", "version"),
+        UniqueConstraint("state_code", "task", "version"),  # one "off" row per state and task, made current again as needed
         Index("ix_ai_models_current", "state_code", "task", "trained_at"),
     )
     __audited__ = False  # a model is a derived artefact; the command that trains it is the audited act

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from nagara.ai import triage as tr
 from nagara.ai.models import TRIAGE, AiLabel, AiModel, AiSuggestion
-from nagara.kit.db import new_id
+from nagara.kit.db import new_id, utcnow
 from nagara.runtime import runtime_of
 from nagara.tenancy.context import immutable
 
 LABEL_CONTEXT = "ai-label"
+OFF = "off"  # the version of the row that turns an assistant off for a state
 
 
 class AssistantOff(LookupError):
@@ -45,37 +46,61 @@ def _labels(session: Session, state_code: str) -> list[tr.Example]:
     ]
 
 
-def train_triage(session: Session, state_code: str, pack_dir: Path) -> Trained:
-    """Train on the pack's examples and every label officers gave in the state; store the model unless
-    the same examples already made it. Labels naming a category the pack no longer has are left out."""
-    config = tr.read_config(pack_dir)
-    if config is None or not config.enabled:
-        raise AssistantOff(f"the pack in {pack_dir} has triage turned off (ai/triage.yaml is missing or says enabled: false)")
-    examples = tr.read_examples(pack_dir, config)
-    examples += [e for e in _labels(session, state_code) if e.category in config.categories]
-    model = tr.train(examples, config)
-    stored = session.scalar(
-        select(AiModel.id).where(AiModel.state_code == state_code, AiModel.task == TRIAGE, AiModel.version == model.version)
-    )
-    if stored is None:
-        session.add(
-            AiModel(state_code=state_code, task=TRIAGE, version=model.version, examples=model.trained_on, model=model.to_bytes())
-        )
-        session.flush()
-    return Trained(model.version, stored is None, dict(model.trained_on))
-
-
-def current_triage(session: Session, state_code: str) -> tr.TriageModel:
-    """The newest triage model of the state (parsed once per process: a stored model never changes)."""
+def _current_row(session: Session, state_code: str) -> tuple[str, str] | None:
     row = session.execute(
         select(AiModel.id, AiModel.version)
         .where(AiModel.state_code == state_code, AiModel.task == TRIAGE)
         .order_by(AiModel.trained_at.desc(), AiModel.id.desc())
         .limit(1)
     ).first()
-    if row is None:
+    return None if row is None else (row.id, row.version)
+
+
+def train_triage(session: Session, state_code: str, pack_dir: Path) -> Trained:
+    """Train on the pack's examples and every label officers gave in the state, and make the model the
+    state's current one (stored once per set of examples). Labels naming a category the pack no longer
+    has are left out. A pack whose ``ai/triage.yaml`` is missing or says ``enabled: false`` turns
+    triage off: an ``off`` row becomes current, and suggestions stop until triage is trained again."""
+    config = tr.read_config(pack_dir)
+    if config is None or not config.enabled:
+        current = _current_row(session, state_code)
+        if current is not None and current[1] == OFF:
+            return Trained(OFF, new=False, examples={})
+        off = session.scalar(
+            select(AiModel).where(AiModel.state_code == state_code, AiModel.task == TRIAGE, AiModel.version == OFF)
+        )
+        if off is None:
+            session.add(AiModel(state_code=state_code, task=TRIAGE, version=OFF, examples={}, model=b""))
+        else:
+            off.trained_at = utcnow()
+        session.flush()
+        return Trained(OFF, new=True, examples={})
+    examples = tr.read_examples(pack_dir, config)
+    examples += [e for e in _labels(session, state_code) if e.category in config.categories]
+    model = tr.train(examples, config)
+    stored = session.scalar(
+        select(AiModel).where(AiModel.state_code == state_code, AiModel.task == TRIAGE, AiModel.version == model.version)
+    )
+    if stored is None:
+        session.add(
+            AiModel(state_code=state_code, task=TRIAGE, version=model.version, examples=model.trained_on, model=model.to_bytes())
+        )
+    else:
+        current = _current_row(session, state_code)
+        if current is not None and current[0] != stored.id:
+            stored.trained_at = utcnow()  # current again (after triage was off, or another model)
+    session.flush()
+    return Trained(model.version, stored is None, dict(model.trained_on))
+
+
+def current_triage(session: Session, state_code: str) -> tr.TriageModel:
+    """The state's current triage model (parsed once per process: a stored model never changes)."""
+    current = _current_row(session, state_code)
+    if current is None:
         raise AssistantOff(f"no triage model has been trained for {state_code}: run `nagara ai train {state_code}`")
-    model_id = row.id
+    model_id, version = current
+    if version == OFF:
+        raise AssistantOff(f"triage is turned off for {state_code} (its pack's ai/triage.yaml is missing or says enabled: false)")
 
     def load() -> tr.TriageModel:
         blob = session.scalar(select(AiModel.model).where(AiModel.id == model_id))

@@ -19,6 +19,7 @@ from nagara.certificates import handlers as certificates
 from nagara.certificates import pdftext
 from nagara.certificates.templates import pack_part, pack_problems
 from nagara.exchange import digilocker
+from nagara.grievances import categories as grievance_categories
 from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
 from nagara.payments import handlers as payments
@@ -52,13 +53,16 @@ DOMAIN_MODULES = (
     "nagara.migration.models",
     "nagara.ai.models",
     "nagara.privacy.tasks",  # the daily erasure of what has outlived its retention period
+    "nagara.grievances.models",
+    "nagara.grievances.events",  # the engine announces grievance steps with the grievances' event
+    "nagara.grievances.tasks",  # registers and schedules grievances.sweep
 )
 
 
 def wire() -> None:
     """Register who reacts to what. Idempotent: registering twice changes nothing."""
-    # Every step of a case goes to the public ledger, in the step's transaction.
-    subscribe(events.StepRecorded, ledger.on_step_recorded)
+    # Every step of a case (an application's, a grievance's) goes to the public ledger, in the step's transaction.
+    subscribe(events.StepWritten, ledger.on_step_recorded)
     # A fee is a demand from submission; cancelled when refused or withdrawn unpaid; owed again on appeal.
     subscribe(events.Submitted, payments.on_submitted)
     subscribe(events.Decided, payments.on_decided)
@@ -94,4 +98,6 @@ def load_all() -> None:
             compare_services=compare_services,
         )
     )
+    # grievances.yaml: the state's grievance categories (optional: without it no grievances are offered).
+    packs.register_extra(packs.PackExtra(grievance_categories.FILE, grievance_categories.check, grievance_categories.load))
     wire()

@@ -28,6 +28,9 @@ PERMISSIONS: dict[str, str] = {
     "payments:demand:read": "Read demands, payments, receipts and counter reports within the jurisdiction",
     "payments:demand:raise": "Raise property tax demands from the property register",
     "payments:accounts:read": "Read the accounts journal and trial balance within the jurisdiction",
+    "grievances:grievance:file": "File grievances for a caller (call centre, counter, Open311 partner app)",
+    "grievances:grievance:read": "Read grievances within the jurisdiction, with the citizen's contact",
+    "grievances:grievance:act": "Handle grievances at the level the role holds: assign, transfer, reply, resolve, merge",
     "certificates:certificate:manage": "Reissue, revoke, suspend and reinstate certificates and licences",
     "exchange:member:manage": "Register exchange members (other nodes, departments), their keys, services and purposes",
 }

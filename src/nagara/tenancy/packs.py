@@ -77,6 +77,8 @@ class Pack:
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     # What certificates/ holds, as its domain reads it (templates by output type, the layout): loaded with the services.
     certificates: dict[str, Any] = field(default_factory=dict)
+    # The optional parts that domains above tenancy add (PackExtra), as each read them: by file name.
+    extras: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
     files: list[str] = field(default_factory=list)
 
@@ -125,7 +127,42 @@ class ServiceChanges:
         return bool(self.added or self.removed or self.changed)
 
 
+@dataclass(frozen=True)
+class PackExtra:
+    """An optional part of a pack that a domain above tenancy owns: one YAML file at the pack's top.
+
+    ``file``: its name (``grievances.yaml``). ``check(data, context)``: (path inside the file,
+    message) for each problem, ``context`` giving the pack's ``roles`` (codes), ``languages``
+    (every text needs them; tenancy checks the texts too) and ``wards`` (local body code -> ward
+    numbers). ``load(session, pack, data)``: writes the part (``data`` is None when the pack has no
+    such file: what an earlier load wrote is withdrawn) and returns how many items it loaded.
+    A pack without the file is valid: the domain's feature is simply not offered in that state.
+    """
+
+    file: str
+    check: Callable[[Any, ExtraContext], list[tuple[str, str]]]
+    load: Callable[[Session, Pack, Any], int]
+
+
+@dataclass(frozen=True)
+class ExtraContext:
+    roles: set[str]
+    languages: list[str]
+    wards: dict[str, set[int]]
+    local_bodies: set[str]
+
+
 _PARTS: PackParts | None = None
+_EXTRAS: dict[str, PackExtra] = {}
+
+
+def register_extra(extra: PackExtra) -> None:
+    """Add an optional pack part (``nagara.domains.load_all`` does it); registering again replaces it."""
+    _EXTRAS[extra.file] = extra
+
+
+def extras() -> list[PackExtra]:
+    return list(_EXTRAS.values())
 
 
 def register(parts: PackParts) -> None:
@@ -376,6 +413,25 @@ def read_pack(directory: Path) -> Pack:
             if code not in services:
                 col.add("local_bodies.yaml", f"local_bodies[{i}].overrides.services.{code}", f"no service {code!r} in services/")
 
+    extra_data: dict[str, Any] = {}
+    context = ExtraContext(
+        roles={str(c) for c in role_codes},
+        languages=required,
+        wards={lb: {w.get("number") for w in ws} for lb, ws in wards.items()},  # type: ignore[misc]
+        local_bodies={str(c) for c in body_codes},
+    )
+    for extra in _EXTRAS.values():
+        if not (directory / extra.file).is_file():
+            continue
+        before = len(col.errors)
+        data = col.read_yaml(extra.file)
+        if len(col.errors) > before:
+            continue
+        _check_texts(col, extra.file, data, required)
+        for where, message in extra.check(data, context):
+            col.add(extra.file, where, message)
+        extra_data[extra.file] = data
+
     if col.errors:
         raise InvalidPack(directory, col.errors)
 
@@ -396,6 +452,7 @@ def read_pack(directory: Path) -> Pack:
         roles=roles,
         services=services,
         certificates=certificates,
+        extras=extra_data,
         digest=digest.hexdigest(),
         files=[p.relative_to(directory).as_posix() for p in files],
     )

@@ -17,7 +17,7 @@ from nagara.kit.errors import NotFound
 from nagara.runtime import runtime_of
 from nagara.tenancy.context import body_place, invalidate, thaw
 from nagara.tenancy.models import District, LocalBody, Role, State, Ward
-from nagara.tenancy.packs import InvalidPack, Pack, PackError, ServiceChanges, discover, read_pack, registered
+from nagara.tenancy.packs import InvalidPack, Pack, PackError, ServiceChanges, discover, extras, read_pack, registered
 
 if TYPE_CHECKING:
     from nagara.kit.access import Principal
@@ -91,6 +91,8 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
             counts["wards"] += 1
 
     counts["services"] = parts.load_services(session, pack)
+    for extra in extras():
+        counts[extra.file.removesuffix(".yaml")] = extra.load(session, pack, pack.extras.get(extra.file))
 
     for r in pack.roles:
         role = session.get(Role, (st, r["code"])) or Role(state_code=st, code=r["code"])

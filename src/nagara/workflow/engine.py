@@ -17,7 +17,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, or_, select
@@ -299,9 +299,16 @@ def _history(
     now: datetime,
     data: dict[str, Any] | None = None,
 ) -> HistoryEntry:
+    """Write the case's next step to its kind's history table and announce it.
+
+    An application's steps go to ``application_history`` (:class:`HistoryEntry`) and are announced as
+    ``StepRecorded``; another kind of case names its table and event on its class (``history_model``,
+    whose ``case_key`` is the column naming the case, and ``step_event``), as grievances do.
+    """
     app.last_seq += 1  # the case row is version-checked, so two steps never take the same number
-    entry = HistoryEntry(
-        application_id=app.id,
+    model = getattr(type(app), "history_model", HistoryEntry)
+    entry = model(
+        **{getattr(model, "case_key", "application_id"): app.id},
         seq=app.last_seq,
         at=now,
         action=action,
@@ -314,8 +321,9 @@ def _history(
     )
     session.add(entry)
     memo(session).setdefault(_WRITTEN, []).append(entry)  # a strong reference: the identity map holds rows weakly
-    emit(session, events.StepRecorded(case=app, service=service, at=now, entry=entry))
-    return entry
+    event = getattr(type(app), "step_event", events.StepRecorded)
+    emit(session, event(case=app, service=service, at=now, entry=entry))
+    return entry  # a GrievanceStep for a grievance: the same columns
 
 
 _WRITTEN = "nagara.workflow.written"
@@ -323,7 +331,8 @@ _WRITTEN = "nagara.workflow.written"
 
 def written_steps(session: Session, app: Case) -> list[HistoryEntry]:
     """The history entries this unit of work wrote for ``app``, in order (a response needs no query for them)."""
-    return [e for e in memo(session).get(_WRITTEN, ()) if e.application_id == app.id]
+    key = getattr(getattr(type(app), "history_model", HistoryEntry), "case_key", "application_id")
+    return [e for e in memo(session).get(_WRITTEN, ()) if getattr(e, key, None) == app.id]
 
 
 def enter_state(session: Session, service: Service, app: Case, state: str, now: datetime, clock: Clock) -> None:
@@ -702,6 +711,62 @@ def sweep(
         counts["service_breaches"] += 1
     session.flush()
     return counts
+
+
+# --- levels: cases that climb L1 -> L2 -> L3 when a level's time passes (grievances) ----------
+
+
+class LevelledCase(Case, Protocol):
+    """A case handled level by level: ``level`` 1 is the first handler; the sweep moves it up."""
+
+    level: int
+
+
+def assign_level(session: Session, app: Any, *, role: str, days: int, now: datetime, clock: Clock | None = None) -> None:
+    """Hand the case to the least-loaded active holder of ``role`` here, due ``days`` working days from ``now``."""
+    clock = clock or Clock.for_application(session, app)
+    app.assigned_role = role
+    app.assigned_to_id = least_loaded_officer(session, app, role)
+    app.state_due_at = clock.due(now, days)
+    app.state_escalated = False
+
+
+def overdue(session: Session, case_type: Any, now: datetime, *, limit: int = 500) -> list[Any]:
+    """Open cases of ``case_type`` whose current time limit passed and that were not moved for it yet."""
+    return list(
+        session.scalars(
+            select(case_type)
+            .where(case_type.is_open.is_(True), case_type.state_due_at < now, case_type.state_escalated.is_(False))
+            .order_by(case_type.state_due_at)
+            .limit(limit)
+        )
+    )
+
+
+@_one_flush
+def escalate_level(
+    session: Session, service: Service, app: Any, *, level: int | None, role: str | None, days: int | None, now: datetime
+) -> Any:
+    """The sweep's step for a levelled case whose time passed: up to ``level`` (held by ``role``, due in
+    ``days`` working days), or, with ``level`` None at the last level, marked overdue where it is."""
+    due_was = app.state_due_at
+    app.breach_count += 1
+    data = {"due_at": due_was.isoformat() if due_was else None, "from_level": app.level}
+    if level is None or role is None or days is None:
+        app.state_escalated = True
+        comment = f"time limit of level {app.level} passed; there is no higher level"
+        return _history(
+            session, service, app, action="overdue", from_state=app.state, to_state=app.state,
+            actor_id=None, actor_role=SYSTEM, comment=comment, now=now, data=data,
+        )  # fmt: skip
+    before = app.assigned_role
+    app.level = level
+    assign_level(session, app, role=role, days=days, now=now)
+    comment = f"time limit passed; moved from level {data['from_level']} ({before}) to level {level} ({role})"
+    return _history(
+        session, service, app, action=ESCALATE, from_state=app.state, to_state=app.state,
+        actor_id=None, actor_role=SYSTEM, comment=comment, now=now, data={**data, "level": level},
+    )  # fmt: skip
 
 
 def require_version_match(app: Case, expected: int | None) -> None:

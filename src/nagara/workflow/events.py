@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from nagara.catalog.definitions import Service
 from nagara.worker.events import Event
@@ -35,9 +35,34 @@ class CaseEvent(Event):
         }
 
 
+class Step(Protocol):
+    """A history entry of any kind of case (``HistoryEntry`` of an application, a grievance's step)."""
+
+    seq: int
+    at: datetime
+    action: str
+    from_state: str | None
+    to_state: str
+    actor_role: str
+
+
 @dataclass(frozen=True, kw_only=True)
-class StepRecorded(CaseEvent):
-    """A step was written to the case's history (every action, escalation, payment step)."""
+class StepWritten(CaseEvent):
+    """A step was written to the history of a case of any kind (the ledger records every one).
+
+    Each kind of case announces its own subclass: :class:`StepRecorded` for applications,
+    ``grievances.events.GrievanceStepRecorded`` for grievances; subscribe to the one you handle.
+    """
+
+    entry: Step
+
+    def payload(self) -> dict[str, Any]:
+        return {**super().payload(), "seq": self.entry.seq, "action": self.entry.action, "role": self.entry.actor_role}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepRecorded(StepWritten):
+    """A step was written to an application's history (every action, escalation, payment step)."""
 
     entry: HistoryEntry
 

@@ -1,0 +1,1 @@
+"""Public grievances: complaints filed by citizens, carried level by level by the workflow engine."""

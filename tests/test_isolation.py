@@ -186,6 +186,34 @@ def _event_of(people: People) -> str:
         return str(s.scalar(select(AuditEvent.id).where(AuditEvent.tenant_code == people.body_a).limit(1)))
 
 
+def _grievances_of_a(people: People) -> dict[str, Any]:
+    """Citizen 1's public grievances at body A, one for each route that changes one, read now."""
+    cached = getattr(people, "_a_grievances", None)
+    if cached:
+        return cached  # type: ignore[no-any-return]
+    body = {
+        "category": "waste-not-collected",
+        "description": "Waste not collected near the market.",
+        "address": "Market road",
+        "attributes": {"waste_kind": "household"},
+    }
+    made: dict[str, Any] = {}
+    for key in ("read", "act", "resolve", "photo", "bulk"):
+        g = people.client.post(
+            f"/api/v1/tenants/{people.body_a}/grievances", json=body, headers=people.headers("citizen1")
+        ).json()
+        made[key] = g["number"]
+        made[f"{key}_version"] = g["version"]
+    people._a_grievances = made  # type: ignore[attr-defined]
+    return made
+
+
+def _photo() -> bytes:
+    from tests.grievances.helpers import jpeg_with_gps  # noqa: PLC0415 - only the grievance routes need it
+
+    return jpeg_with_gps()
+
+
 ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/auth/logout"): ("self", lambda p: Call()),
     ("GET", "/api/v1/me"): ("self", lambda p: Call()),
@@ -416,6 +444,56 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/exchange/transfers/{transfer_id}/decision"): (
         "foreign",
         lambda p: Call({"transfer_id": _transfer_to_a(p)}, json={"accept": True, "reason": "records verified"}),
+    ),
+    ("POST", "/api/v1/tenants/{tenant}/grievances"): (
+        "self",  # a citizen files at any local body of the state; officers only for a caller
+        lambda p: Call(
+            {"tenant": p.body_a},
+            json={
+                "category": "streetlight",
+                "description": "Dark",
+                "address": "Lane 2",
+                "attributes": {"problem": "off-at-night"},
+            },
+        ),
+    ),
+    ("GET", "/api/v1/grievances"): ("foreign", lambda p: Call(owner="a_officer") if _grievances_of_a(p) else Call()),
+    ("GET", "/api/v1/grievances/{number}"): (
+        "foreign",
+        lambda p: Call({"number": _grievances_of_a(p)["read"]}, owner="a_officer"),
+    ),
+    ("POST", "/api/v1/grievances/{number}/actions"): (
+        "foreign",
+        lambda p: Call(
+            {"number": _grievances_of_a(p)["act"]},
+            json={"action": "start", "version": _grievances_of_a(p)["act_version"]},
+            owner="a_officer",
+        ),
+    ),
+    ("POST", "/api/v1/grievances/{number}/resolution"): (
+        "foreign",
+        lambda p: Call(
+            {"number": _grievances_of_a(p)["resolve"]},
+            data={"version": str(_grievances_of_a(p)["resolve_version"]), "comment": "Cleared"},
+            files={"photo": ("after.jpg", _photo(), "image/jpeg")},
+            owner="a_officer",
+        ),
+    ),
+    ("POST", "/api/v1/grievances/{number}/photos"): (
+        "foreign",
+        lambda p: Call(
+            {"number": _grievances_of_a(p)["photo"]}, files={"photo": ("a.jpg", _photo(), "image/jpeg")}, owner="citizen1"
+        ),
+    ),
+    ("POST", "/api/v1/grievances/{number}/me-too"): (
+        "self",  # any citizen may support a public grievance; it names only public facts
+        lambda p: Call({"number": _grievances_of_a(p)["read"]}),
+    ),
+    ("POST", "/api/v1/grievances/bulk-assign"): (
+        "foreign",
+        lambda p: Call(
+            json={"numbers": [_grievances_of_a(p)["bulk"]], "to_user": p.users["a_section_clerk"].id}, owner="a_officer"
+        ),
     ),
     ("POST", "/api/v1/tenants/{tenant}/consent-codes"): (
         "foreign",

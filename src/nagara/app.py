@@ -44,6 +44,8 @@ from nagara.domains import load_all
 from nagara.exchange.api import digilocker_router as exchange_digilocker_router
 from nagara.exchange.api import router as exchange_router
 from nagara.exchange.api import signed_router as exchange_signed_router
+from nagara.grievances.api import open311_router
+from nagara.grievances.api import router as grievances_router
 from nagara.identity.api import router as identity_router
 from nagara.identity.views import router as identity_views_router
 from nagara.kit import context, migrate
@@ -106,6 +108,9 @@ PUBLIC_API_ROUTES = {
     ("GET", "/api/v1/tenants/{tenant}/services/{code}"),
     ("POST", "/api/v1/payments/callback/{gateway}"),  # authenticated by the gateway's HMAC signature
     ("GET", "/api/v1/payments/return/{gateway}"),  # the payer's browser; its signature is checked
+    ("GET", "/api/v1/tenants/{tenant}/grievance-categories"),
+    ("GET", "/api/v1/local-bodies/{code}/public-grievances"),  # public grievances only, no personal data
+    ("GET", "/api/v1/public-grievances/{number}"),
 }
 # Routes that take a file: their bodies may reach NAGARA_UPLOAD_MAX_BYTES, every other body
 # NAGARA_REQUEST_MAX_BYTES (kit/edge.py).
@@ -114,6 +119,11 @@ UPLOAD_ROUTES = (
     ("POST", "/applications/{number}/documents"),
     ("POST", "/credentials/verify-document"),
     ("POST", "/verify"),
+    # Grievance photos (at most grievances.photos.MAX_PHOTO_BYTES, 5 MiB): the officer's proof of the
+    # work done, the citizen's photo, and Open311 POST with its optional media.
+    ("POST", "/api/v1/grievances/{number}/resolution"),
+    ("POST", "/api/v1/grievances/{number}/photos"),
+    ("POST", "/open311/v2/requests.{fmt}"),
 )
 # The envelope of a multipart upload (boundaries, part headers, the other fields).
 UPLOAD_ENVELOPE = 64 * 1024
@@ -449,6 +459,7 @@ def create_app(
     app.include_router(certificates_public_router)  # DID, JWKS, status lists, /credentials/verify: public
     app.include_router(exchange_signed_router)  # /exchange/v1: members' RFC 9421-signed requests, outside /api/v1
     app.include_router(exchange_digilocker_router)  # /digilocker: DigiLocker's issuer API, HMAC-signed XML
+    app.include_router(open311_router)  # /open311/v2: GeoReport v2 for partner apps, public reads
     return app
 
 
@@ -464,6 +475,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     certificates_router,
     exchange_router,
     privacy_router,
+    grievances_router,
 )
 
 

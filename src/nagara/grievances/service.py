@@ -37,6 +37,7 @@ from nagara.grievances.models import (
     GrievanceSupporter,
 )
 from nagara.grievances.photos import Photo
+from nagara.identity import service as identity
 from nagara.identity.models import RoleAssignment, User
 from nagara.kit import numbers
 from nagara.kit.access import Principal
@@ -51,6 +52,7 @@ from nagara.workflow import engine
 MAX_DESCRIPTION = 4000
 MAX_ADDRESS = 500
 MAX_COMMENT = 2000
+MAX_PHOTOS = 5
 FILE = "grievances:grievance:file"  # file for a caller (call centre, counter, Open311 partner)
 READ = "grievances:grievance:read"
 ACT = "grievances:grievance:act"
@@ -605,6 +607,51 @@ _HANDLERS: dict[str, Handler] = {
     "rate": _rate,
     "merge": _merge,
 }
+
+
+def caller(session: Session, principal: Principal, local_body_code: str, mobile: str) -> str:
+    """The citizen a call-centre operator or counter clerk files for, found (or registered) by mobile number."""
+    place = body_place(session, local_body_code)
+    if not principal.may(FILE, state_code=place.state.code, local_body_code=place.body.code):
+        raise Forbidden(f"filing for a caller at {place.body.code} needs {FILE!r} there")
+    runtime = runtime_of(session)
+    try:
+        number = identity.normalise_mobile(mobile)
+    except Invalid as exc:
+        raise _error(["caller_mobile"], "not an Indian mobile number (10 digits, starting 6 to 9)") from exc
+    index = identity.mobile_index(runtime, place.state.code, number)
+    user = session.scalar(select(User).where(User.mobile_index == index))
+    if user is None:
+        user = User(
+            kind="citizen",
+            state_code=place.state.code,
+            mobile_index=index,
+            mobile_sealed=runtime.cipher.encrypt(number, context="mobile"),
+            language=place.state.languages[0],
+        )
+        session.add(user)
+        session.flush()
+        session.add(RoleAssignment(user_id=user.id, state_code=place.state.code, role_code="citizen"))
+        session.flush()
+    if user.kind != "citizen" or not user.is_active:
+        raise _error(["caller_mobile"], "that number belongs to no active citizen account")
+    return user.id
+
+
+def add_photo(session: Session, principal: Principal, number: str, photo: Photo, *, now: datetime) -> Grievance:
+    """The citizen adds a photo of the problem while the grievance is open (at most five)."""
+    g = session.scalar(select(Grievance).where(Grievance.number == number))
+    if g is None or g.citizen_id != principal.user_id:
+        raise NotFound(f"no grievance {number!r} of yours")
+    if g.state not in OPEN_STATES:
+        raise engine.NotAllowedNow(f"the grievance is {g.state}; photos are added while it is open")
+    count = session.scalar(select(func.count()).where(GrievancePhoto.grievance_id == g.id, GrievancePhoto.kind == "report"))
+    if (count or 0) >= MAX_PHOTOS:
+        raise Conflict(f"a grievance has at most {MAX_PHOTOS} photos")
+    _store_photo(session, g, photo, "report", principal.user_id)
+    g.updated_at = now
+    session.flush()
+    return g
 
 
 def bulk_assign(session: Session, principal: Principal, numbers_: list[str], to_user: str, *, now: datetime) -> list[Grievance]:

@@ -46,6 +46,7 @@ from nagara.exchange.api import router as exchange_router
 from nagara.exchange.api import signed_router as exchange_signed_router
 from nagara.grievances.api import open311_router
 from nagara.grievances.api import router as grievances_router
+from nagara.grievances.views import router as grievances_views_router
 from nagara.identity.api import router as identity_router
 from nagara.identity.views import router as identity_views_router
 from nagara.kit import context, migrate
@@ -124,6 +125,7 @@ UPLOAD_ROUTES = (
     ("POST", "/api/v1/grievances/{number}/resolution"),
     ("POST", "/api/v1/grievances/{number}/photos"),
     ("POST", "/open311/v2/requests.{fmt}"),
+    ("POST", "/officer/grievances/{number}"),
 )
 # The envelope of a multipart upload (boundaries, part headers, the other fields).
 UPLOAD_ENVELOPE = 64 * 1024
@@ -497,6 +499,7 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     analytics_views_router,
     opendata_router,
     dcat_router,
+    grievances_views_router,
 )
 
 

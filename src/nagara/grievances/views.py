@@ -1,0 +1,337 @@
+"""Grievance pages: a citizen files one (seeing open ones like it first, to say "me too"), follows it,
+confirms, rates or reopens it; an officer works the grievance inbox by due time and resolves with a
+note and a photo; anyone reads a local body's public grievances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from nagara.grievances import public, service
+from nagara.grievances.categories import Category, for_body
+from nagara.grievances.categories import get as get_category
+from nagara.grievances.models import Grievance
+from nagara.grievances.photos import MAX_PHOTO_BYTES, check_photo
+from nagara.identity.deps import DbSession, PagePrincipal
+from nagara.kit.access import Principal
+from nagara.kit.db import utcnow
+from nagara.kit.errors import Invalid, NotFound, Problem
+from nagara.tenancy.context import body_place, zone_of
+from nagara.tenancy.models import Ward
+from nagara.web.i18n import N_
+from nagara.web.i18n import gettext as _
+from nagara.web.pages import attempt, field_errors, form_text, see_other, sign_in_redirect
+from nagara.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+STATE_NAMES = {
+    "received": N_("Received"),
+    "assigned": N_("Assigned to an officer"),
+    "in_progress": N_("Work in progress"),
+    "resolved": N_("Resolved"),
+    "closed": N_("Closed"),
+}
+ACTION_NAMES = {
+    "file": N_("Filed"),
+    "assign": N_("Assigned"),
+    "start": N_("Work started"),
+    "transfer": N_("Transferred"),
+    "interim_reply": N_("Interim reply"),
+    "resolve": N_("Resolved"),
+    "confirm": N_("Confirmed by the citizen"),
+    "reopen": N_("Reopened by the citizen"),
+    "rate": N_("Rated by the citizen"),
+    "merge": N_("Merged into another grievance"),
+    "escalate": N_("Moved to the next level: the time limit passed"),
+    "overdue": N_("Time limit passed"),
+    "close": N_("Closed"),
+}
+
+
+def _names() -> dict[str, dict[str, str]]:
+    return {
+        "states": {k: _(v) for k, v in STATE_NAMES.items()},
+        "actions": {k: _(v) for k, v in ACTION_NAMES.items()},
+    }
+
+
+def _citizen(request: Request, principal: Principal | None) -> Principal | Response:
+    if principal is None or principal.kind != "citizen":
+        return sign_in_redirect(request)
+    return principal
+
+
+def _officer(request: Request, principal: Principal | None) -> Principal | Response:
+    if principal is None or principal.kind != "officer":
+        return sign_in_redirect(request)
+    return principal
+
+
+def _wards(session: Session, body: str) -> list[Ward]:
+    return list(session.scalars(select(Ward).where(Ward.local_body_code == body).order_by(Ward.number)))
+
+
+def _context(session: Session, body: str) -> dict[str, Any]:
+    place = body_place(session, body)
+    return {"body": place.body, "timezone": place.zone.key, **_names()}
+
+
+# --- citizens --------------------------------------------------------------------------------------
+
+
+@router.get("/grievances/{tenant}/new")
+def choose(request: Request, tenant: str, session: DbSession) -> Response:
+    """What is the grievance about: the local body's categories."""
+    context = {**_context(session, tenant), "categories": for_body(session, tenant), "page_title": _("File a grievance")}
+    return render(request, "grievances/choose.html", context)
+
+
+def _new_page(
+    request: Request,
+    session: Session,
+    tenant: str,
+    category: Category,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    similar = service.similar_open(session, body_place(session, tenant).body.code, category.code, None)
+    context = {
+        **_context(session, tenant),
+        "category": category,
+        "wards": _wards(session, tenant),
+        "similar": similar,
+        "values": values,
+        "errors": errors,
+        "page_title": _("File a grievance"),
+    }
+    return render(request, "grievances/new.html", context, status_code=status_code)
+
+
+@router.get("/grievances/{tenant}/new/{code}")
+def new(request: Request, tenant: str, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """The form, with the open public grievances of the same kind here (say "me too" instead of filing again)."""
+    who = _citizen(request, principal)
+    if isinstance(who, Response):
+        return who
+    category = get_category(session, tenant, code)
+    return _new_page(request, session, tenant, category, values={}, errors={})
+
+
+def _attributes(category: Category, form: FormData) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for attr in category.attributes:
+        name = f"attr-{attr['code']}"
+        if attr["datatype"] == "multivaluelist":
+            out[attr["code"]] = [v for v in form.getlist(name) if isinstance(v, str)]
+        elif attr["datatype"] == "number":
+            text = form_text(form, name)
+            try:
+                out[attr["code"]] = int(text) if text.lstrip("-").isdigit() else (float(text) if text else None)
+            except ValueError:
+                out[attr["code"]] = text
+        else:
+            out[attr["code"]] = form_text(form, name) or None
+    return out
+
+
+@router.post("/grievances/{tenant}/new/{code}")
+async def file(request: Request, tenant: str, code: str, session: DbSession, principal: PagePrincipal) -> Response:
+    who = _citizen(request, principal)
+    if isinstance(who, Response):
+        return who
+    category = get_category(session, tenant, code)
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    ward_text = form_text(form, "ward")
+    where = service.Where(int(ward_text) if ward_text.isdigit() else None, form_text(form, "address") or None)
+    filing = service.Filing(
+        body_place(session, tenant).body.code, code, form_text(form, "description"), where, _attributes(category, form)
+    )
+    try:
+        with attempt(session):
+            g = service.file(session, who, filing, now=utcnow(), channel="portal")
+    except Invalid as exc:
+        return _new_page(request, session, tenant, category, values=values, errors=field_errors(exc), status_code=422)
+    return see_other(f"/my/grievances/{g.number}")
+
+
+@router.get("/my/grievances")
+def mine(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    who = _citizen(request, principal)
+    if isinstance(who, Response):
+        return who
+    found = list(
+        session.scalars(
+            select(Grievance).where(Grievance.citizen_id == who.user_id).order_by(Grievance.created_at.desc()).limit(200)
+        )
+    )
+    context = {
+        "grievances": found,
+        "page_title": _("My grievances"),
+        "timezone": zone_of(session, who.state_code).key,
+        **_names(),
+    }
+    return render(request, "grievances/mine.html", context)
+
+
+def _detail(
+    request: Request, session: Session, who: Principal, g: Grievance, *, error: str = "", status_code: int = 200
+) -> Response:
+    now = utcnow()
+    out = public.full(session, who, g, now)
+    context = {
+        **_context(session, g.local_body_code),
+        "g": out,
+        "category": service.category_of(session, g),
+        "allowed": out.allowed_actions,
+        "error": error,
+        "page_title": _("Grievance %(number)s") % {"number": g.number},
+    }
+    template = "grievances/officer.html" if who.kind == "officer" else "grievances/detail.html"
+    if who.kind == "officer":
+        context["nav"] = {"inbox": who.has("applications:application:read"), "assist": False, "admin": False}
+        context["max_photo"] = MAX_PHOTO_BYTES
+    return render(request, template, context, status_code=status_code)
+
+
+@router.get("/my/grievances/{number}")
+def detail(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    who = _citizen(request, principal)
+    if isinstance(who, Response):
+        return who
+    g = service.read(session, who, number)
+    return _detail(request, session, who, g)
+
+
+async def _act(request: Request, session: Session, who: Principal, number: str) -> Response:
+    form = await request.form()
+    try:
+        photo = form.get("photo")
+        content = await photo.read(MAX_PHOTO_BYTES + 1) if isinstance(photo, UploadFile) and photo.filename else b""
+        rating = form_text(form, "rating")
+        act = service.Act(
+            form_text(form, "action"),
+            int(form_text(form, "version") or 0) or None,
+            form_text(form, "comment") or None,
+            rating=int(rating) if rating.isdigit() else None,
+            photo=check_photo(content) if content else None,
+        )
+        with attempt(session):
+            service.act(session, who, number, act, now=utcnow())
+    except Problem as exc:
+        g = service.read(session, who, number) if who.kind == "citizen" else _officer_grievance(session, who, number)
+        message = "; ".join(field_errors(exc).values()) if isinstance(exc, Invalid) else exc.detail
+        return _detail(request, session, who, g, error=message, status_code=exc.status)
+    finally:
+        await form.close()
+    return see_other(f"/my/grievances/{number}" if who.kind == "citizen" else f"/officer/grievances/{number}")
+
+
+@router.post("/my/grievances/{number}")
+async def citizen_act(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """Confirm, rate (a poor rating appeals to the next level) or reopen."""
+    who = _citizen(request, principal)
+    if isinstance(who, Response):
+        return who
+    return await _act(request, session, who, number)
+
+
+@router.post("/grievances/{number}/me-too")
+async def me_too(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    who = _citizen(request, principal)
+    if isinstance(who, Response):
+        return who
+    await request.form()
+    g = service.me_too(session, who, number, now=utcnow())
+    return see_other(f"/grievances/public/{g.number}")
+
+
+# --- officers --------------------------------------------------------------------------------------
+
+
+def _officer_grievance(session: Session, who: Principal, number: str) -> Grievance:
+    g = session.scalar(select(Grievance).where(Grievance.number == number))
+    if g is None or not (service.may_read(who, g) or service.acting_role(who, g) is not None):
+        raise NotFound(f"no grievance {number!r} that you may see")
+    return g
+
+
+@router.get("/officer/grievances")
+def inbox(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """The grievances of the officer's jurisdiction, open first, soonest due first."""
+    who = _officer(request, principal)
+    if isinstance(who, Response):
+        return who
+    now = utcnow()
+    found = public.search(
+        session, who, local_body=None, category=None, state=None, level=None, overdue=None, limit=200, offset=0, now=now
+    )
+    context = {
+        "grievances": found,
+        "now": now,
+        "page_title": _("Grievances"),
+        "timezone": zone_of(session, who.state_code).key,
+        "nav": {"inbox": who.has("applications:application:read"), "assist": False, "admin": False},
+        **_names(),
+    }
+    return render(request, "grievances/inbox.html", context)
+
+
+@router.get("/officer/grievances/{number}")
+def officer_detail(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    who = _officer(request, principal)
+    if isinstance(who, Response):
+        return who
+    return _detail(request, session, who, _officer_grievance(session, who, number))
+
+
+@router.post("/officer/grievances/{number}")
+async def officer_act(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """Start, reply or resolve (with a note, and a photo where the category asks)."""
+    who = _officer(request, principal)
+    if isinstance(who, Response):
+        return who
+    return await _act(request, session, who, number)
+
+
+# --- the public ------------------------------------------------------------------------------------
+
+
+@router.get("/grievances/{tenant}")
+def public_list(request: Request, tenant: str, session: DbSession) -> Response:
+    """A local body's public grievances: what was reported, where, at which level, and how it ended."""
+    now = utcnow()
+    category = request.query_params.get("category") or None
+    status = request.query_params.get("status") or None
+    found = public.public_list(
+        session, tenant, category=category, ward=None, status=status if status in ("open", "closed") else None,
+        level=None, overdue=None, since=None, limit=100, offset=0, now=now,
+    )  # fmt: skip
+    context = {
+        **_context(session, tenant),
+        "grievances": found,
+        "categories": for_body(session, tenant),
+        "category": category,
+        "status": status,
+        "page_title": _("Public grievances"),
+    }
+    return render(request, "grievances/public.html", context)
+
+
+@router.get("/grievances/public/{number}")
+def public_one(request: Request, number: str, session: DbSession) -> Response:
+    g = public.public_get(session, number)
+    context = {
+        **_context(session, g.local_body_code),
+        "g": public.public_out(session, g, utcnow()),
+        "page_title": _("Grievance %(number)s") % {"number": g.number},
+    }
+    return render(request, "grievances/public_one.html", context)

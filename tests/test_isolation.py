@@ -251,7 +251,6 @@ ROUTES: dict[tuple[str, str], Spec] = {
         lambda p: Call({"user_id": p.users["a_officer"].id, "assignment_id": _assignment_of(p, "a_officer")}),
     ),
     ("GET", "/api/v1/me/tokens"): ("self", lambda p: Call()),
-    ("GET", "/api/v1/me/access-log"): ("self", lambda p: Call()),
     ("DELETE", "/api/v1/me/tokens/{token_id}"): (
         "foreign",
         lambda p: Call({"token_id": _token_of(p, "a_officer")}, owner="a_officer"),

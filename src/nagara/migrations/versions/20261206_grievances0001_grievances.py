@@ -1,7 +1,7 @@
 """grievances: the case, its steps, photos, supporters and the pack's categories
 
 Revision ID: grievances0001
-Revises: privacy0001
+Revises: exchange0002
 Create Date: 2026-12-06 02:07:45.757205
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import nagara.kit.db
 
 revision: str = "grievances0001"
-down_revision: str | None = "privacy0001"
+down_revision: str | None = "exchange0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

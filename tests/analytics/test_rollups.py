@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from nagara.analytics import rollups
-from nagara.analytics.models import Count, Cursor
+from nagara.analytics.models import Count, Cursor, DistrictCount
 from nagara.applications.models import Application
 from nagara.applications.service import sweep_due
 from nagara.kit.db import utcnow
@@ -61,6 +61,30 @@ def counts(runtime: Runtime) -> Counter[tuple[Any, ...]]:
             ).where(Count.value != 0)
         ).all()
     return Counter({tuple(r[:-1]): r[-1] for r in rows})
+
+
+def district_counts(runtime: Runtime) -> Counter[tuple[Any, ...]]:
+    with runtime.db.unit_of_work(readonly=True) as s:
+        rows = s.execute(
+            select(
+                DistrictCount.district_code,
+                DistrictCount.day,
+                DistrictCount.subject,
+                DistrictCount.measure,
+                DistrictCount.bucket,
+                DistrictCount.state_code,
+                DistrictCount.value,
+            ).where(DistrictCount.value != 0)
+        ).all()
+    return Counter({tuple(r[:-1]): r[-1] for r in rows})
+
+
+def summed_by_district(found: Counter[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
+    """The counts summed over bodies, wards and channels: what the district table must hold."""
+    out: Counter[tuple[Any, ...]] = Counter()
+    for (_body, day, _ward, subject, _channel, measure, bucket, state, district), value in found.items():
+        out[(district, day, subject, measure, bucket, state)] += value
+    return Counter({k: v for k, v in out.items() if v})
 
 
 def total(found: Counter[tuple[Any, ...]], measure: str) -> int:
@@ -130,12 +154,15 @@ def test_live_rollups_equal_a_rebuild(
             fold_all(runtime)
     fold_all(runtime)
     live = counts(runtime)
+    live_districts = district_counts(runtime)
+    assert live_districts == summed_by_district(live)
     with runtime.db.unit_of_work() as s:
         rollups.rebuild(s, batch=7)
         submitted = s.scalar(select(func.count()).where(Application.submitted_at.is_not(None)))
         still_open = s.scalar(select(func.count()).where(Application.submitted_at.is_not(None), Application.is_open.is_(True)))
     rebuilt = counts(runtime)
     assert live == rebuilt
+    assert district_counts(runtime) == live_districts
     # Independent of the fold: the totals the records give.
     assert total(live, rollups.RECEIVED) == submitted
     assert total(live, rollups.OPEN) == still_open

@@ -42,6 +42,23 @@ class Count(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class DistrictCount(Base):
+    """The counts summed over a district's bodies, wards and channels: what the state's dashboard reads
+    (a few rows per district and day, however many bodies and wards the state has)."""
+
+    __tablename__ = "analytics_district_counts"
+    __audited__ = False
+    __table_args__ = (Index("ix_analytics_district_counts_state_day", "state_code", "day"),)
+
+    district_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(96), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state_code: Mapped[str] = mapped_column(String(8))
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Fact(Base):
     """What one case adds to the counts now: folding it again replaces this, so a fold may repeat."""
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from nagara.analytics.models import Count, Cursor, Fact
+from nagara.analytics.models import Count, Cursor, DistrictCount, Fact
 from nagara.applications.models import Application
 from nagara.applications.service import service_for
 from nagara.catalog.definitions import APPEAL, ESCALATE, FIRST_APPEAL, Service
@@ -136,9 +136,35 @@ def _places(session: Session, bodies: Iterable[str]) -> dict[str, Place]:
 
 
 def _upsert_counts(session: Session, rows: list[dict[str, Any]]) -> None:
-    table = Count.__table__.c.value.table
+    _upsert(
+        session,
+        Count.__table__.c.value.table,
+        ["local_body_code", "day", "ward_code", "subject", "channel", "measure", "bucket"],
+        rows,
+    )
+    districts: dict[tuple[Any, ...], int] = defaultdict(int)
+    states: dict[str, str] = {}
+    for row in rows:
+        districts[(row["district_code"], row["day"], row["subject"], row["measure"], row["bucket"])] += row["value"]
+        states[row["district_code"]] = row["state_code"]
+    summed = [
+        {
+            "district_code": d,
+            "day": day,
+            "subject": subject,
+            "measure": measure,
+            "bucket": bucket,
+            "state_code": states[d],
+            "value": value,
+        }
+        for (d, day, subject, measure, bucket), value in sorted(districts.items())
+        if value
+    ]
+    _upsert(session, DistrictCount.__table__.c.value.table, ["district_code", "day", "subject", "measure", "bucket"], summed)
+
+
+def _upsert(session: Session, table: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
     insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    keys = ["local_body_code", "day", "ward_code", "subject", "channel", "measure", "bucket"]
     for start in range(0, len(rows), 500):
         statement = insert_(table).values(rows[start : start + 500])
         statement = statement.on_conflict_do_update(index_elements=keys, set_={"value": table.c.value + statement.excluded.value})
@@ -238,6 +264,7 @@ def clear(session: Session) -> None:
     _hold_cursor(session)
     end = session.scalar(select(func.max(LogEntry.idx)))
     session.execute(delete(Count))
+    session.execute(delete(DistrictCount))
     session.execute(delete(Fact))
     session.execute(update(Cursor).where(Cursor.name == LEDGER).values(position=0 if end is None else end + 1))
 

@@ -3,7 +3,7 @@
 Filled by the fold from now on; ``nagara analytics rebuild`` fills it for what was folded before.
 
 Revision ID: analytics0002
-Revises: exchange0002
+Revises: grievances0001
 Create Date: 2026-12-06 03:25:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "analytics0002"
-down_revision: str | None = "exchange0002"
+down_revision: str | None = "grievances0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -37,6 +37,18 @@ class ErasureReport:
     drafts_emptied: int
 
 
+def empty_draft(session: Session, app: Application) -> bool:
+    """Erase a draft's answers (and search terms) and documents; its number stays. False if it was empty."""
+    docs = list(session.scalars(select(Document).where(Document.application_id == app.id)))
+    if not docs and not unseal_data(app):
+        return False
+    for doc in docs:
+        session.delete(doc)
+        enqueue(session, DELETE_FILE, {"storage_key": doc.storage_key})
+    seal_data(session, app, {})
+    return True
+
+
 def erase_expired(session: Session, now: datetime | None = None) -> ErasureReport:
     """Erase what has outlived its retention period at ``now``; records the report in the audit log."""
     now = now or utcnow()
@@ -61,14 +73,8 @@ def erase_expired(session: Session, now: datetime | None = None) -> ErasureRepor
         select(Application).where(Application.state == DRAFT, Application.updated_at < changed_before).order_by(Application.id)
     )
     for app in session.scalars(stale).all():
-        docs = list(session.scalars(select(Document).where(Document.application_id == app.id)))
-        if not docs and not unseal_data(app):
-            continue  # emptied by an earlier run
-        for doc in docs:
-            session.delete(doc)
-            enqueue(session, DELETE_FILE, {"storage_key": doc.storage_key})
-        seal_data(session, app, {})
-        drafts += 1
+        if empty_draft(session, app):
+            drafts += 1
     session.flush()
     report = ErasureReport(at=now, documents_erased=documents, drafts_emptied=drafts)
     audit.record(

@@ -12,10 +12,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nagara.applications import service as applications
+from nagara.applications.data import unseal_data
+from nagara.applications.models import Application
 from nagara.audit import access
+from nagara.audit import service as audit
 from nagara.catalog import service as catalog
+from nagara.catalog.definitions import DRAFT
 from nagara.kit.access import Principal, require
-from nagara.kit.errors import NotFound
+from nagara.kit.errors import Conflict, NotFound
+from nagara.privacy import retention
 from nagara.tenancy.context import body_place
 from nagara.tenancy.models import Role
 
@@ -82,3 +88,85 @@ def access_log(session: Session, principal: Principal, *, limit: int = 200, offs
             )
         )
     return out
+
+
+# --- erasure on request (DPDP Act s.12(3)): what no law keeps -----------------------------------
+
+ERASABLE = "erasable"  # a draft: its answers and documents go at once
+WITHDRAW_FIRST = "withdraw_first"  # submitted and undecided: the office is deciding on it
+KEPT_BY_LAW = "kept_by_law"  # decided: the register entry the law requires
+
+
+class NotErasable(Conflict):
+    """The law keeps it (``KEPT_BY_LAW``) or the office is deciding on it (``WITHDRAW_FIRST``)."""
+
+    def __init__(self, detail: str, why: str) -> None:
+        super().__init__(detail)
+        self.why = why
+
+
+@dataclass(frozen=True)
+class ErasureItem:
+    number: str
+    service: str
+    service_name: dict[str, str]
+    status: str  # ERASABLE | WITHDRAW_FIRST | KEPT_BY_LAW
+    empty: bool  # a draft already emptied
+
+
+def _service_name(session: Session, app: Application) -> dict[str, str]:
+    return dict(applications.service_for(session, app).definition["name"])
+
+
+def _status(app: Application) -> str:
+    if app.state == DRAFT:
+        return ERASABLE
+    return WITHDRAW_FIRST if app.is_open else KEPT_BY_LAW
+
+
+def erasure_options(session: Session, principal: Principal) -> list[ErasureItem]:
+    """Each of the citizen's applications, with whether it can be erased now and, if not, why."""
+    require(principal, OWN_DATA, owner_id=principal.user_id, state_code=principal.state_code)
+    query = select(Application).where(Application.applicant_id == principal.user_id).order_by(Application.created_at.desc())
+    out = []
+    for app in session.scalars(query):
+        status = _status(app)
+        out.append(
+            ErasureItem(
+                number=app.number,
+                service=app.service_code,
+                service_name=_service_name(session, app),
+                status=status,
+                empty=status == ERASABLE and not unseal_data(app),
+            )
+        )
+    return out
+
+
+def erase_application(session: Session, principal: Principal, number: str) -> ErasureItem:
+    """Erase a draft of one's own at once; refuse with the reason what the law keeps or the office decides."""
+    require(principal, OWN_DATA, owner_id=principal.user_id, state_code=principal.state_code)
+    app = session.scalar(
+        select(Application).where(Application.number == number, Application.applicant_id == principal.user_id).with_for_update()
+    )
+    if app is None:
+        raise NotFound(f"no application {number!r} of yours")
+    status = _status(app)
+    if status == WITHDRAW_FIRST:
+        raise NotErasable(
+            f"application {number} is being decided: withdraw it first; what is decided is kept as the law requires", status
+        )
+    if status == KEPT_BY_LAW:
+        raise NotErasable(
+            f"application {number} was decided: it is a register entry the law of the service requires to be kept, "
+            "so it cannot be erased; a wrong entry is corrected through the service",
+            status,
+        )
+    retention.empty_draft(session, app)
+    audit.record(
+        session, "privacy.erasure_request", entity_type="applications", entity_id=app.id, tenant_code=app.local_body_code
+    )
+    session.flush()
+    return ErasureItem(
+        number=app.number, service=app.service_code, service_name=_service_name(session, app), status=status, empty=True
+    )

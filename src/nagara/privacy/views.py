@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote as urlquote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
@@ -10,6 +12,7 @@ from nagara.catalog import notices
 from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
 from nagara.identity.deps import DbSession, PagePrincipal
+from nagara.kit.access import Principal
 from nagara.kit.errors import NotAuthenticated, NotFound
 from nagara.privacy import service
 from nagara.tenancy.context import body_place, zone_of
@@ -17,6 +20,7 @@ from nagara.tenancy.context import place as tenant_place
 from nagara.tenancy.models import State
 from nagara.web.i18n import N_
 from nagara.web.i18n import gettext as _
+from nagara.web.pages import attempt, form_text, see_other
 from nagara.web.templating import localised, render
 
 router = APIRouter(include_in_schema=False)
@@ -84,3 +88,45 @@ def processing(request: Request, state: str, session: DbSession) -> Response:
         "sign_in_data": notices.SIGN_IN_DATA,
     }
     return render(request, "privacy/processing.html", context)
+
+
+ERASURE_STATUS = {
+    service.ERASABLE: N_("A draft: you can erase its answers and documents now."),
+    service.WITHDRAW_FIRST: N_("Being decided: withdraw it first if you no longer want it."),
+    service.KEPT_BY_LAW: N_(
+        "Decided: it is an entry in a register that the law requires the local body to keep, so it cannot be erased. "
+        "A wrong entry is corrected through the service."
+    ),
+}
+
+
+def _erasure_page(request: Request, session: DbSession, principal: Principal, *, notice: str = "", status: int = 200) -> Response:
+    context = {
+        "page_title": _("Erase my data"),
+        "items": service.erasure_options(session, principal),
+        "statuses": {code: _(text) for code, text in ERASURE_STATUS.items()},
+        "notice": notice,
+    }
+    return render(request, "privacy/erase.html", context, status_code=status)
+
+
+@router.get("/my/data/erase")
+def erasure_page(request: Request, session: DbSession, principal: PagePrincipal, erased: str = "") -> Response:
+    if principal is None:
+        raise NotAuthenticated("sign in to erase your data")
+    notice = _("The draft %(number)s is erased.") % {"number": erased[:64]} if erased else ""
+    return _erasure_page(request, session, principal, notice=notice)
+
+
+@router.post("/my/data/erase")
+async def erase_draft(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    if principal is None:
+        raise NotAuthenticated("sign in to erase your data")
+    form = await request.form()
+    number = form_text(form, "application")[:64]
+    try:
+        with attempt(session):
+            service.erase_application(session, principal, number)
+    except service.NotErasable as exc:
+        return _erasure_page(request, session, principal, notice=_(ERASURE_STATUS[exc.why]), status=409)
+    return see_other(f"/my/data/erase?erased={urlquote(number)}")

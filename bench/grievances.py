@@ -49,7 +49,7 @@ INSERT INTO grievances (id, created_at, updated_at, number, token, state_code, l
     version, assigned_role, state_entered_at, state_due_at, state_escalated, extended, appeal_level, reopen_count,
     supporters, last_seq, breach_count)
 SELECT gen_random_uuid()::text, t, t, 'BENCH-G-' || lpad(i::text, 9, '0'), gen_random_uuid()::text, 'kl',
-    (CAST(:bodies AS text[]))[1 + i % :nbodies], NULL, (CAST(:cats AS text[]))[1 + (i / 7) % :ncats], 'health', i % 10 <> 0, 'portal', :citizen, :citizen,
+    (CAST(:bodies AS text[]))[1 + i % :nbodies], NULL, (CAST(:cats AS text[]))[1 + (i / 7) % :ncats], 'health', (i / 20) % 10 <> 0, 'portal', :citizen, :citizen,
     'Bench grievance ' || i, 'Main road', 8.5 + (i % 100) / 1000.0, 76.9 + (i % 100) / 1000.0, '{}',
     CASE WHEN i % 3 = 0 THEN 'closed' ELSE 'assigned' END, i % 3 <> 0, 1 + i % 3, 1, 'officer', t,
     t + interval '5 days', false, false, 0, 0, 0, 2, 0
@@ -203,6 +203,7 @@ def run(url: str, var: Path, args: argparse.Namespace) -> None:
         with urllib.request.urlopen(f"{base}/requests.json?{urlencode({'jurisdiction_id': body})}") as r:
             default_n = r.read().count(b'"service_request_id"')
         wrk(f"{base}/requests.json?{urlencode(filtered)}", 2, args.connections)  # warm-up
+        health = wrk(f"http://127.0.0.1:{port}/healthz", args.seconds, args.connections)
         lst = wrk(f"{base}/requests.json?{urlencode(filtered)}", args.seconds, args.connections)
         dflt = wrk(f"{base}/requests.json?{urlencode({'jurisdiction_id': body})}", args.seconds, args.connections)
         form = urlencode(
@@ -273,6 +274,7 @@ def run(url: str, var: Path, args: argparse.Namespace) -> None:
     print(
         f"wrk, {args.connections} connections, {args.seconds}s each; one server process with {args.threads} threads; {os.cpu_count()} cores"
     )
+    print(f"/healthz (the HTTP stack, no database): {health[0]:8.1f}/s  p50 {health[1]:7.2f} ms  p99 {health[2]:7.2f} ms")
     print(f"list, filtered ({filtered_n} results):      {lst[0]:8.1f}/s  p50 {lst[1]:7.2f} ms  p99 {lst[2]:7.2f} ms  ({lst[3]})")
     print(
         f"list, default window ({default_n} results): {dflt[0]:8.1f}/s  p50 {dflt[1]:7.2f} ms  p99 {dflt[2]:7.2f} ms  ({dflt[3]})"

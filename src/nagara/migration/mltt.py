@@ -8,7 +8,7 @@ Unicode stores them.
 
 The glyph table of the ML-TT family (Karthika, Revathi, Indulekha, Ambili and the others that
 share one layout) follows the CC0 maps of the Indic Archive (github.com/indic-archive/
-ml-ascii-fontmaps, ``1.json``); see ``SOURCES`` in this folder's docstring of the tests.
+ml-ascii-fontmaps, ``1.json``); ``tests/migration/test_mltt.py`` checks it on words with every reordering.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ class MigrationRun(IdMixin, Base):
     register: Mapped[str] = mapped_column(String(32))
     mapping_code: Mapped[str] = mapped_column(String(64))
     mapping_sha256: Mapped[str] = mapped_column(String(64))
+    service_code: Mapped[str | None] = mapped_column(String(64))  # the mapping's service: how its records are issued
     source_name: Mapped[str] = mapped_column(String(255))
     source_sha256: Mapped[str] = mapped_column(String(64))
     source_format: Mapped[str] = mapped_column(String(8))

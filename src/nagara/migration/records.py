@@ -155,7 +155,7 @@ def raise_arrears(session: Session, mapping: Mapping, new: list[tuple[str, str, 
 
 # -- civil registration: a migrated record issued as the service's certificate on request --------
 
-REGISTER_SERVICES = {"births": "birth-registration", "deaths": "death-registration", "marriages": "marriage-registration"}
+CIVIL_REGISTERS = ("births", "deaths", "marriages")
 MIGRATED_LABEL = {
     "en": "Migrated from",
     "ml": "പഴയ രജിസ്റ്ററിൽ നിന്ന്",
@@ -187,10 +187,10 @@ def issue_certificate(
     """The migrated record as an approved case of its service, with the service's certificate (a
     verifiable credential whose record says it was migrated, from which register, number and date).
     Asked twice, the same case and certificate."""
-    if register not in REGISTER_SERVICES:
+    if register not in CIVIL_REGISTERS:
         raise Invalid(
             "not a civil register",
-            [{"loc": ["register"], "msg": f"allowed: {', '.join(REGISTER_SERVICES)}", "type": "value_error"}],
+            [{"loc": ["register"], "msg": f"allowed: {', '.join(CIVIL_REGISTERS)}", "type": "value_error"}],
         )
     state_code = local_body_code.split(".", 1)[0]
     require(principal, ISSUE, state_code=state_code, local_body_code=local_body_code)
@@ -200,14 +200,25 @@ def issue_certificate(
         _, certs = certificates.for_application(session, principal, app.number) if app else (None, [])
         if app is not None and certs:
             return app, certificates.current(certs)
-    service = catalog.get_service(session, local_body_code, REGISTER_SERVICES[register])
+    run = session.get(MigrationRun, record.run_id)
+    if run is None or not run.service_code:
+        raise Invalid(
+            "no service",
+            [
+                {
+                    "loc": ["register"],
+                    "msg": "the mapping that imported this record names no service to issue it through",
+                    "type": "value_error",
+                }
+            ],
+        )
+    service = catalog.get_service(session, local_body_code, run.service_code)
     data = json.loads(runtime_of(session).cipher.decrypt(record.data_sealed, context="migration-record"))
     if not data.get("child_name") and data.get("child_name_ml"):
         data["child_name"] = data["child_name_ml"]
     fields = service.definition["form"]["schema"].get("properties", {})
     form = {k: v for k, v in data.items() if k in fields}
     now = utcnow()
-    run = session.get(MigrationRun, record.run_id)
     app = Application(
         id=new_id(),
         number=numbers.next_number(session, local_body_code, service.definition["short"], now.year),
@@ -228,7 +239,7 @@ def issue_certificate(
     session.add(app)
     session.flush()
     seal_data(session, app, form)  # its search terms name the case: after its row
-    origin = f"{run.mapping_code if run else register}, {legacy_number}"
+    origin = f"{run.mapping_code}, {legacy_number}"
     if record.record_date:
         origin += f", {record.record_date.isoformat()}"
     provenance = [{"type": "RecordField", "code": "migrated_from", "label": MIGRATED_LABEL, "value": origin}]

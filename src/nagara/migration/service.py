@@ -31,8 +31,10 @@ from cryptography.exceptions import InvalidSignature
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from nagara.catalog import service as catalog
 from nagara.certificates.issuer import issuer_for
 from nagara.kit.db import Database, bulk_insert, lock_for_transaction, utcnow
+from nagara.kit.errors import NotFound
 from nagara.ledger import service as ledger
 from nagara.migration import sources
 from nagara.migration.mapping import Converted, Mapping, record_sha256
@@ -108,6 +110,13 @@ def check_mapping(session: Session, mapping: Mapping) -> list[str]:
     for code in sorted(named):
         if f"{mapping.state}.{code}" not in bodies and code not in bodies:
             problems.append(f"local body {code!r} is not in the {mapping.state} pack")
+    if mapping.service is not None:
+        for code in sorted(named):
+            body = _body_code(mapping, code)
+            try:
+                catalog.get_service(session, body, mapping.service)
+            except NotFound:
+                problems.append(f"service {mapping.service!r} is not offered at {body}")
     return problems
 
 
@@ -331,6 +340,7 @@ def run(
                 register=mapping.register,
                 mapping_code=mapping.code,
                 mapping_sha256=mapping.digest,
+                service_code=mapping.service,
                 source_name=source.path.name[:255],
                 source_sha256=source.sha256,
                 source_format=source.format,

@@ -34,7 +34,7 @@ from nagara.catalog.definitions import Service
 from nagara.catalog.schemas import FeePreviewLine, FeePreviewOut
 from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit.access import Principal
-from nagara.kit.api import API_PREFIX, MAX_OFFSET, json_response
+from nagara.kit.api import API_PREFIX, MAX_OFFSET, decode_cursor, encode_cursor, json_response, next_link
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Invalid
 from nagara.workflow import engine
@@ -50,6 +50,35 @@ def _language(request: Request) -> str:
         if code in ("en", "ml", "kn", "hi"):
             return code
     return "en"
+
+
+AFTER = "where the page begins: the cursor in the Link header (rel=next) of the page before"
+
+
+def _bad_cursor() -> Invalid:
+    msg = "not a cursor of this list: give the 'after' of the Link header (rel=\"next\") of the page before"
+    return Invalid(msg, [{"loc": ["query", "after"], "msg": msg, "type": "value_error"}])
+
+
+def _after(raw: str | None, offset: int) -> tuple[datetime | None, str] | None:
+    """The sort key in a cursor: a time (creation or due; none for work with no due time) and a number."""
+    if raw is None:
+        return None
+    if offset:
+        msg = "give either after (a cursor) or offset, not both"
+        raise Invalid(msg, [{"loc": ["query", "offset"], "msg": msg, "type": "value_error"}])
+    when, number = decode_cursor(raw, 2)
+    if number is None:
+        raise _bad_cursor()
+    if when is None:
+        return None, number
+    try:
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        raise _bad_cursor() from None
+    if moment.tzinfo is None:
+        raise _bad_cursor()
+    return moment, number
 
 
 def _summary(app: Application, svc: Service) -> dict[str, object]:
@@ -167,6 +196,7 @@ def request_consent(
 
 @router.get("/applications", response_model=list[ApplicationSummary])
 def search(
+    request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
     number: Annotated[str | None, Query(description="an application number or its beginning")] = None,
@@ -179,15 +209,33 @@ def search(
     local_body: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    after: Annotated[str | None, Query(description=AFTER)] = None,
 ) -> Response:
     """A citizen's own applications; for officers, those within their jurisdiction. Newest first.
 
     ``name`` and ``mobile`` match keyed hashes of the (sealed) form's names and numbers: whole
-    words, in any script and case, never a part of one.
+    words, in any script and case, never a part of one. A full page carries a ``Link`` header
+    (``rel="next"``) to the next one.
     """
     f = service.InboxFilter(service=service_code, state=state, local_body=local_body)
-    apps = service.search(session, principal, f, number=number, name=name, mobile=mobile, limit=limit, offset=offset)
-    return json_response(_summaries(session, apps))
+    since = _after(after, offset)
+    if since is not None and since[0] is None:
+        raise _bad_cursor()
+    apps = service.search(
+        session,
+        principal,
+        f,
+        number=number,
+        name=name,
+        mobile=mobile,
+        limit=limit,
+        offset=offset,
+        after=since,  # type: ignore[arg-type]
+    )
+    headers = (
+        next_link(request, encode_cursor([apps[-1].created_at.isoformat(), apps[-1].number])) if len(apps) == limit else None
+    )
+    return json_response(_summaries(session, apps), headers=headers)
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
@@ -333,6 +381,7 @@ def download(number: str, doc_id: str, session: DbSession, principal: CurrentPri
 
 @router.get("/inbox", response_model=list[ApplicationSummary])
 def inbox(
+    request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
     service_code: Annotated[str | None, Query(alias="service")] = None,
@@ -342,11 +391,20 @@ def inbox(
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    after: Annotated[str | None, Query(description=AFTER)] = None,
 ) -> Response:
-    """The caller's open work and their roles' pools, ordered by due time (overdue first)."""
+    """The caller's open work and their roles' pools, ordered by due time (overdue first).
+
+    A full page carries a ``Link`` header (``rel="next"``) to the next one.
+    """
     f = service.InboxFilter(service=service_code, state=state, due_before=due_before, due_after=due_after, overdue=overdue)
-    work = service.inbox(session, principal, f, limit=limit, offset=offset)
-    return json_response(_summaries(session, work))
+    since = _after(after, offset)
+    work = service.inbox(session, principal, f, limit=limit, offset=offset, after=since)
+    headers = None
+    if len(work) == limit:
+        last = work[-1]
+        headers = next_link(request, encode_cursor([last.state_due_at.isoformat() if last.state_due_at else None, last.number]))
+    return json_response(_summaries(session, work), headers=headers)
 
 
 @router.get("/inbox.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nagara.kit.db import Base, IdMixin, TimestampMixin, utcnow
@@ -17,6 +17,23 @@ class Application(IdMixin, TimestampMixin, Base):
         Index("ix_applications_inbox", "local_body_code", "assigned_role", "is_open", "state_due_at"),
         Index("ix_applications_applicant", "applicant_id", "created_at"),
         Index("ix_applications_workload", "assigned_to_id", "is_open"),
+        # The reads that must stay fast as the table grows (issue 21; migration reads0001):
+        # a number's beginning (PostgreSQL's collation orders no prefix: a bytewise operator class;
+        # SQLite's unique index on the number serves the same range), newest first within a
+        # body, a state or what an operator filed, and the open work that falls due.
+        Index("ix_applications_number_prefix", "number", postgresql_ops={"number": "varchar_pattern_ops"}).ddl_if(
+            dialect="postgresql"
+        ),
+        Index("ix_applications_body_created", "local_body_code", "created_at"),
+        Index("ix_applications_state_created", "state_code", "created_at"),
+        Index("ix_applications_filed_by", "filed_by_id", "created_at"),
+        Index(
+            "ix_applications_open_due",
+            "local_body_code",
+            "state_due_at",
+            postgresql_where=text("is_open IS true"),
+            sqlite_where=text("is_open IS 1"),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(64), unique=True)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, case, false, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import False_
 
 from nagara.applications import search as search_index
 from nagara.applications.data import seal_data, unseal_data
@@ -22,7 +23,7 @@ from nagara.catalog.forms import form_errors
 from nagara.identity import service as identity
 from nagara.kit import numbers
 from nagara.kit.access import Principal, require, require_any, scope
-from nagara.kit.db import memo, new_id, utcnow
+from nagara.kit.db import memo, new_id, starts_with, utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from nagara.kit.text import strip_bidi, strip_bidi_in
 from nagara.runtime import runtime_of
@@ -200,11 +201,35 @@ def _submit(
     engine.submit(session, service, app, principal=principal, data=data, now=now)
 
 
+READ = "applications:application:read"
+
+
 def visible(principal: Principal) -> ColumnElement[bool]:
     """Applications the principal may read: their own, those they filed for a citizen where they
     still assist, or those within an officer's jurisdiction. Access comes from the roles held
-    now: having filed an application once grants nothing (``engine.acts_as_applicant``)."""
-    return or_(Application.applicant_id == principal.user_id, filed_here(principal), jurisdiction(principal))
+    now: having filed an application once grants nothing (``engine.acts_as_applicant``).
+
+    The clause names only what can match, so that an index serves each part: applicants are
+    always citizens (officers apply on a citizen's behalf), and a grant that may read
+    applications where it assists reaches those filed there through the jurisdiction already.
+    """
+    clauses: list[ColumnElement[bool]] = []
+    if principal.kind == "citizen":
+        clauses.append(Application.applicant_id == principal.user_id)
+    assisting = scope(
+        principal,
+        engine.ASSIST,
+        state_col=Application.state_code,
+        local_body_col=Application.local_body_code,
+        ward_col=Application.ward_code,
+        unless=READ,
+    )
+    if not isinstance(assisting, False_):
+        clauses.append((Application.filed_by_id == principal.user_id) & assisting)
+    reading = jurisdiction(principal)
+    if not isinstance(reading, False_):
+        clauses.append(reading)
+    return or_(*clauses) if clauses else false()
 
 
 def filed_here(principal: Principal) -> ColumnElement[bool]:
@@ -222,7 +247,7 @@ def jurisdiction(principal: Principal) -> ColumnElement[bool]:
     """Applications within the places where the principal may read applications (not their own)."""
     return scope(
         principal,
-        "applications:application:read",
+        READ,
         state_col=Application.state_code,
         local_body_col=Application.local_body_code,
         ward_col=Application.ward_code,
@@ -691,13 +716,34 @@ def _filtered(query: Any, f: InboxFilter, now: datetime) -> Any:
     return query
 
 
-def inbox(session: Session, principal: Principal, f: InboxFilter, *, limit: int = 100, offset: int = 0) -> list[Application]:
-    """Open work for the caller, the most urgent first."""
+def inbox(
+    session: Session,
+    principal: Principal,
+    f: InboxFilter,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    after: tuple[datetime | None, str] | None = None,
+) -> list[Application]:
+    """Open work for the caller, the most urgent first (due time, none last; then number).
+
+    ``after``: the (due time, number) of the last item of the page before (keyset pagination).
+    """
     require_any(principal, "applications:application:read")
     now = utcnow()
     query = select(Application).where(
         Application.is_open.is_(True), Application.submitted_at.is_not(None), _holder_clause(principal)
     )
+    if after is not None:
+        due, number = after
+        later: ColumnElement[bool] = Application.state_due_at.is_(None) & (Application.number > number)
+        if due is not None:
+            later = or_(
+                Application.state_due_at > due,
+                (Application.state_due_at == due) & (Application.number > number),
+                Application.state_due_at.is_(None),
+            )
+        query = query.where(later)
     query = _filtered(query, f, now).order_by(Application.state_due_at.asc().nulls_last(), Application.number)
     return list(session.scalars(query.limit(limit).offset(offset)))
 
@@ -712,20 +758,27 @@ def search(
     mobile: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Application]:
     """Applications within the caller's jurisdiction (officers) or their own (citizens), newest first.
 
-    ``name`` finds those with every word of it among the names on them, ``mobile`` those of
-    that number (the applicant's, or one on the form): by keyed hashes, as the form is sealed
-    (``search.py``).
+    ``number`` finds those whose number begins with it (case aside). ``name`` finds those with
+    every word of it among the names on them, ``mobile`` those of that number (the applicant's,
+    or one on the form): by keyed hashes, as the form is sealed (``search.py``). ``after``: the
+    (creation time, number) of the last item of the page before (keyset pagination).
     """
     now = utcnow()
     query = select(Application).where(visible(principal))
     if number:
-        query = query.where(Application.number.startswith(number.upper(), autoescape=True))
+        query = query.where(starts_with(session, Application.number, number.upper()))
     if name is not None or mobile is not None:
         query = query.where(
             search_index.found_by(search_index.query_digests(runtime_of(session).cipher, name=name, mobile=mobile))
+        )
+    if after is not None:
+        created, last = after
+        query = query.where(
+            or_(Application.created_at < created, (Application.created_at == created) & (Application.number > last))
         )
     query = _filtered(query, f, now).order_by(Application.created_at.desc(), Application.number)
     return list(session.scalars(query.limit(limit).offset(offset)))

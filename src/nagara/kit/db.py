@@ -18,11 +18,13 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     ColumnDefault,
+    ColumnElement,
     DateTime,
     MetaData,
     Select,
     String,
     TypeDecorator,
+    and_,
     create_engine,
     event,
     func,
@@ -33,7 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from nagara.kit.errors import Problem
@@ -388,6 +390,25 @@ def insert_if_absent(session: Session | Connection, table: Any, values: dict[str
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
     return session.execute(statement).first() is not None
+
+
+# Above every character a text column can hold: ``prefix + TOP`` ends the range of values starting with ``prefix``.
+TOP = "\U0010ffff"
+
+
+def starts_with(session: Session, column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` begins with ``prefix``, written as a range of bytes that an index on the column serves.
+
+    ``LIKE 'X%'`` uses no index on PostgreSQL when the database's collation is not "C" (its
+    order is not the bytes'), nor on SQLite (whose LIKE ignores case); a range does. On
+    PostgreSQL the range uses the pattern operators (``~>=~``, ``~<~``: bytewise, whatever the
+    collation), served by an index built with ``varchar_pattern_ops``; SQLite compares bytes
+    with its default collation, so a plain index on the column serves it.
+    """
+    end = prefix + TOP
+    if session.get_bind().dialect.name == "postgresql":
+        return and_(column.op("~>=~", is_comparison=True)(prefix), column.op("~<~", is_comparison=True)(end))
+    return and_(column >= prefix, column < end)
 
 
 def try_single_runner(session: Session, name: str) -> bool:

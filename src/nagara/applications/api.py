@@ -34,7 +34,7 @@ from nagara.catalog.definitions import Service
 from nagara.catalog.schemas import FeePreviewLine, FeePreviewOut
 from nagara.identity.deps import CurrentPrincipal, DbSession
 from nagara.kit.access import Principal
-from nagara.kit.api import API_PREFIX, MAX_OFFSET, decode_cursor, encode_cursor, json_response, next_link
+from nagara.kit.api import API_PREFIX, MAX_CURSOR, MAX_OFFSET, decode_cursor, encode_cursor, json_response, next_link
 from nagara.kit.db import utcnow
 from nagara.kit.errors import Invalid
 from nagara.workflow import engine
@@ -209,7 +209,7 @@ def search(
     local_body: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    after: Annotated[str | None, Query(description=AFTER)] = None,
+    after: Annotated[str | None, Query(description=AFTER, max_length=MAX_CURSOR)] = None,
 ) -> Response:
     """A citizen's own applications; for officers, those within their jurisdiction. Newest first.
 
@@ -391,7 +391,7 @@ def inbox(
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    after: Annotated[str | None, Query(description=AFTER)] = None,
+    after: Annotated[str | None, Query(description=AFTER, max_length=MAX_CURSOR)] = None,
 ) -> Response:
     """The caller's open work and their roles' pools, ordered by due time (overdue first).
 

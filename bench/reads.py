@@ -454,7 +454,11 @@ def main() -> None:
                 table.setdefault(name, {})[size] = load(base + path, headers, args.seconds, args.connections)
         finally:
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         script = tmp / "pk.sql"
         script.write_text(f"SELECT number, state, state_due_at FROM applications WHERE id = '{s['id']}';\n", encoding="utf-8")
         table.setdefault("pgbench primary-key SELECT", {})[size] = (

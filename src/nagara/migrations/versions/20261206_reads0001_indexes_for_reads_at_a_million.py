@@ -6,7 +6,7 @@ newest applications of a local body, a state or an operator, and the open work t
 (partial: the open applications only).
 
 Revision ID: reads0001
-Revises: analytics0002
+Revises: migration0002
 Create Date: 2026-12-06 02:30:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "reads0001"
-down_revision: str | None = "analytics0002"
+down_revision: str | None = "migration0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -434,6 +434,11 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/v1/exchange/access-log"): ("self", lambda p: Call()),
     ("GET", "/api/v1/me/access-log"): ("self", lambda p: Call()),  # privacy: reads of the caller's own data
+    ("GET", "/api/v1/me/erasure"): ("self", lambda p: Call()),  # privacy: what of the caller's own may be erased
+    ("POST", "/api/v1/me/erasure"): (
+        "foreign",  # erasing citizen 1's draft: only citizen 1 may
+        lambda p: Call(json={"application": _records_of_a(p)["spare"]}, owner="citizen1"),
+    ),
     ("POST", "/api/v1/exchange/pulls"): (
         "self",
         lambda p: Call(json={"member": "IN/GOV/KL-ISO/none", "service": "certificate-verify", "purpose": "x", "number": "N-1"}),

@@ -25,7 +25,8 @@ from nagara.audit.models import AuditEvent
 from nagara.exchange import service as exchange
 from nagara.exchange.models import Member, Transfer
 from nagara.identity.models import AuthToken, RoleAssignment
-from nagara.kit.db import utcnow
+from nagara.kit.db import new_id, utcnow
+from nagara.notifications.models import Notification
 from nagara.payments import demands as payments
 from nagara.payments.models import Demand
 from nagara.payments.service import local_day
@@ -53,6 +54,31 @@ Spec = tuple[str, Callable[[People], Call]]
 def _assignment_of(people: People, user: str) -> str:
     with people.runtime.db.unit_of_work() as s:
         return str(s.scalar(select(RoleAssignment.id).where(RoleAssignment.user_id == people.users[user].id)))
+
+
+def _message_of(people: People, user: str) -> str:
+    """The id of a portal message to ``user`` (citizen 1), made once."""
+    cached = getattr(people, "_message", None)
+    if cached:
+        return str(cached)
+    with people.runtime.db.unit_of_work() as s:
+        row = Notification(
+            id=new_id(),
+            user_id=people.users[user].id,
+            state_code="kl",
+            local_body_code=people.body_a,
+            event="received",
+            channel="portal",
+            language="en",
+            dedupe_key=f"isolation:{user}",
+            subject="Application received",
+            body="Application received",
+            status="delivered",
+            expires_at=utcnow(),
+        )
+        s.add(row)
+    people._message = row.id  # type: ignore[attr-defined]
+    return row.id
 
 
 def _token_of(people: People, user: str) -> str:
@@ -267,6 +293,15 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/users/{user_id}/disable"): ("foreign", lambda p: Call({"user_id": p.users["a_section_clerk"].id})),
     ("POST", "/api/v1/users/{user_id}/enable"): ("foreign", lambda p: Call({"user_id": p.users["a_section_clerk"].id})),
     ("GET", "/api/v1/audit-events"): ("foreign", lambda p: Call()),
+    ("GET", "/api/v1/notifications"): ("self", lambda p: Call()),
+    ("POST", "/api/v1/notifications/read"): ("self", lambda p: Call()),
+    ("POST", "/api/v1/notifications/{message_id}/read"): (
+        "foreign",
+        lambda p: Call({"message_id": _message_of(p, "citizen1")}, owner="citizen1"),
+    ),
+    ("GET", "/api/v1/me/notification-preferences"): ("self", lambda p: Call()),
+    ("PUT", "/api/v1/me/notification-preferences"): ("self", lambda p: Call(json={"channels": ["sms"]})),
+    ("GET", "/api/v1/states/{state}/notifications/delivery"): ("foreign", lambda p: Call({"state": "kl"}, owner="kl_admin")),
     ("POST", "/api/v1/tenants/{tenant}/applications"): (
         "self",  # a citizen may apply at any local body of the state; officers only on a citizen's behalf
         lambda p: Call({"tenant": p.body_a}, json={"service": "birth-registration", "data": {}, "submit": False}),

@@ -56,6 +56,7 @@ from nagara.kit.logging import configure_logging
 from nagara.kit.metrics import LATENCY, REQUESTS
 from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
+from nagara.notifications.api import router as notifications_router
 from nagara.officer.admin import router as officer_admin_router
 from nagara.officer.assist import router as officer_assist_router
 from nagara.officer.dashboard import router as officer_dashboard_router
@@ -112,6 +113,7 @@ PUBLIC_API_ROUTES = {
     ("GET", "/api/v1/tenants/{tenant}/grievance-categories"),
     ("GET", "/api/v1/local-bodies/{code}/public-grievances"),  # public grievances only, no personal data
     ("GET", "/api/v1/public-grievances/{number}"),
+    ("POST", "/api/v1/notifications/receipts/sms"),  # the SMS provider's delivery receipt, HMAC-signed
 }
 # Routes that take a file: their bodies may reach NAGARA_UPLOAD_MAX_BYTES, every other body
 # NAGARA_REQUEST_MAX_BYTES (kit/edge.py).
@@ -478,6 +480,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     exchange_router,
     privacy_router,
     grievances_router,
+    notifications_router,
 )
 
 

@@ -22,6 +22,8 @@ from nagara.exchange import digilocker
 from nagara.grievances import categories as grievance_categories
 from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
+from nagara.notifications import service as notifications
+from nagara.notifications.templates import check as notification_problems
 from nagara.payments import handlers as payments
 from nagara.payments.accounts import fee_account_problems
 from nagara.tenancy import packs
@@ -56,6 +58,8 @@ DOMAIN_MODULES = (
     "nagara.grievances.models",
     "nagara.grievances.events",  # the engine announces grievance steps with the grievances' event
     "nagara.grievances.tasks",  # registers and schedules grievances.sweep
+    "nagara.notifications.models",
+    "nagara.notifications.tasks",  # the history scanner, sends, prunes
 )
 
 
@@ -71,6 +75,9 @@ def wire() -> None:
     subscribe(events.Decided, certificates.on_decided)
     # After an approval commits, its certificate's URI is pushed to DigiLocker (when a push URL is set).
     subscribe_after_commit(events.Decided, "exchange.digilocker_push", digilocker.push_issued)
+    # Steps reach citizens through the history (notifications.scan reads it: nothing added to a step's
+    # transaction); a breach, from the sweep, through the outbox.
+    subscribe_after_commit(events.Breached, "notifications.breached", notifications.on_breached)
 
     engine.register_guard("documents_complete", documents.guard_documents_complete)
     engine.register_guard("documents_verified", documents.guard_documents_verified)
@@ -96,6 +103,7 @@ def load_all() -> None:
             read_certificates=pack_part,
             load_services=load_services,
             compare_services=compare_services,
+            check_notifications=notification_problems,
         )
     )
     # grievances.yaml: the state's grievance categories (optional: without it no grievances are offered).

@@ -344,8 +344,18 @@ class _Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    def send(self, to: str, text: str, *, idempotency_key: str) -> None:
+    def send(
+        self,
+        to: str,
+        text: str,
+        *,
+        idempotency_key: str,
+        dlt_template_id: str | None = None,
+        dlt_entity_id: str | None = None,
+        header: str | None = None,
+    ) -> str | None:
         self.sent.append((to, text))
+        return None
 
 
 @dataclass

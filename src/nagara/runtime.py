@@ -1,4 +1,4 @@
-"""The process's assembled parts: settings, database, PII cipher, SMS sender.
+"""The process's assembled parts: settings, database, PII cipher, SMS, e-mail and WhatsApp senders.
 
 Built once by the app factory, the CLI or a test, never at import time. Each
 session carries it in ``session.info`` so services and job handlers reach the
@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from nagara.kit.crypto import PiiCipher, derive_key
 from nagara.kit.db import Database, engine_from_settings
 from nagara.kit.files import FileStore, LocalFileStore, S3FileStore
+from nagara.kit.mail import ConsoleMail, MailSender, SmtpMail
 from nagara.kit.settings import Settings
 from nagara.kit.sms import ConsoleSms, HttpSms, SmsSender
+from nagara.kit.whatsapp import CloudWhatsApp, WhatsAppSender
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Runtime:
     sms: SmsSender
     files: FileStore
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    mail: MailSender = field(default_factory=ConsoleMail)
+    whatsapp: WhatsAppSender | None = None  # None: WhatsApp is off, nobody is offered it
     db_slots: anyio.CapacityLimiter = field(init=False)
     _sqlite_writer: anyio.CapacityLimiter = field(init=False)
 
@@ -80,7 +84,31 @@ def build_runtime(
         )
     else:
         files = LocalFileStore(settings.var_dir / "documents")
-    runtime = Runtime(settings=settings, db=db, cipher=cipher, sms=sms, files=files, hasher=hasher or PasswordHasher())
+    mail: MailSender = ConsoleMail(sender=settings.mail_from)
+    if settings.mail_backend == "smtp":
+        mail = SmtpMail(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value(),
+            starttls=settings.smtp_starttls,
+        )
+    whatsapp: WhatsAppSender | None = None
+    if settings.whatsapp_backend == "cloud":
+        whatsapp = CloudWhatsApp(
+            settings.whatsapp_api_url, settings.whatsapp_phone_number_id, settings.whatsapp_token.get_secret_value()
+        )
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        cipher=cipher,
+        sms=sms,
+        files=files,
+        hasher=hasher or PasswordHasher(),
+        mail=mail,
+        whatsapp=whatsapp,
+    )
     db.info["runtime"] = runtime
     return runtime
 

@@ -86,6 +86,20 @@ class Settings(BaseSettings):
     sms_http_url: str = ""
     sms_http_token: SecretStr = SecretStr("")
     sms_sender_id: str = "NAGARA"
+    sms_receipt_secret: SecretStr = SecretStr("")  # HMAC key of delivery receipts; default derived from the secret key
+
+    # Notifications (src/nagara/notifications): e-mail over SMTP, WhatsApp Business Cloud API.
+    mail_backend: Literal["console", "smtp"] = "console"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    mail_from: str = "nagara@localhost"
+    whatsapp_backend: Literal["off", "cloud"] = "off"
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_phone_number_id: str = ""
+    whatsapp_token: SecretStr = SecretStr("")
 
     worker_embedded: bool = True
     worker_poll_seconds: float = Field(default=0.5, gt=0)

@@ -35,6 +35,8 @@ class State(Base):
     ledger_origin: Mapped[str | None] = mapped_column(String(200))
     defaults: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     calendar: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The pack's notifications.yaml (templates per event, SMS sender, quiet hours): the notifications domain reads it.
+    notifications: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     pack_digest: Mapped[str] = mapped_column(String(64))
     pack_source: Mapped[str | None] = mapped_column(String(500))  # the folder the loaded pack was read from
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)

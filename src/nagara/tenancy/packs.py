@@ -28,8 +28,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from sqlalchemy.orm import Session
 
-SCHEMA_FILES = ("common", "pack", "calendar", "districts", "local_bodies", "wards", "roles", "service")
-REQUIRED_FILES = ("pack.yaml", "calendar.yaml", "districts.yaml", "local_bodies.yaml", "roles.yaml")
+SCHEMA_FILES = ("common", "pack", "calendar", "districts", "local_bodies", "wards", "roles", "service", "notifications")
+REQUIRED_FILES = ("pack.yaml", "calendar.yaml", "districts.yaml", "local_bodies.yaml", "roles.yaml", "notifications.yaml")
 # The portal's languages are nagara.web.i18n.LANGUAGES; a pack's texts carry the languages the pack
 # declares in pack.yaml, plus English (the fallback of every page). Kerala and Karnataka declare the
 # four southern/national ones (en, ml, kn, hi); Jammu and Kashmir declares en, hi, ur.
@@ -79,6 +79,8 @@ class Pack:
     certificates: dict[str, Any] = field(default_factory=dict)
     # The optional parts that domains above tenancy add (PackExtra), as each read them: by file name.
     extras: dict[str, Any] = field(default_factory=dict)
+    # notifications.yaml: the messages of each event (checked by the notifications domain), kept on the state.
+    notifications: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
     files: list[str] = field(default_factory=list)
 
@@ -100,7 +102,9 @@ class PackParts:
     problem of one schema-valid ``services/*.yaml``. ``check_certificates(directory, languages,
     services)``: (file, path, message) for the pack's ``certificates/`` and the outputs of its
     services. ``read_certificates(directory, languages)``: what the pack keeps of ``certificates/``
-    once valid. ``load_services(session, pack)``: writes the services (those the pack no longer
+    once valid. ``check_notifications(document, languages)``: (path, message) for each problem of a
+    schema-valid ``notifications.yaml`` (variables, SMS length).
+    ``load_services(session, pack)``: writes the services (those the pack no longer
     has are withdrawn) and returns how many. ``compare_services(session, pack)``: the services
     the pack would add, withdraw and change against what is loaded, and those withdrawn already.
     """
@@ -111,6 +115,7 @@ class PackParts:
     read_certificates: Callable[[Path, list[str]], dict[str, Any]]
     load_services: Callable[[Session, Pack], int]
     compare_services: Callable[[Session, Pack], ServiceChanges]
+    check_notifications: Callable[[dict[str, Any], list[str]], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -324,17 +329,20 @@ def read_pack(directory: Path) -> Pack:
 
     # Schema errors do not stop the cross-file checks: every error is reported in one run.
     docs: dict[str, Any] = {}
+    valid: set[str] = set()
     for rel, schema in (
         ("pack.yaml", "pack"),
         ("calendar.yaml", "calendar"),
         ("districts.yaml", "districts"),
         ("local_bodies.yaml", "local_bodies"),
         ("roles.yaml", "roles"),
+        ("notifications.yaml", "notifications"),
     ):
         before = len(col.errors)
         data = col.read_yaml(rel)
-        if len(col.errors) == before:  # missing or unparsable files are reported once, by read_yaml
-            col.check_schema(rel, schema, data)
+        # A missing or unparsable file is reported once, by read_yaml.
+        if len(col.errors) == before and col.check_schema(rel, schema, data):
+            valid.add(rel)
         docs[rel] = data if isinstance(data, dict) else {}
     ward_docs: dict[str, Any] = {}
     wards_dir = directory / "wards"
@@ -406,6 +414,9 @@ def read_pack(directory: Path) -> Pack:
     services = _read_services(col, directory, {str(c) for c in role_codes}, required, parts.check_service)
     for file, where, message in parts.check_certificates(directory, required, services):
         col.add(file, where, message)
+    if "notifications.yaml" in valid:
+        for where, message in parts.check_notifications(docs["notifications.yaml"], required):
+            col.add("notifications.yaml", where, message)
     for i, b in _items(docs["local_bodies.yaml"], "local_bodies"):
         body_overrides: dict[str, Any] = b["overrides"] if isinstance(b.get("overrides"), dict) else {}
         service_overrides = body_overrides.get("services")
@@ -453,6 +464,7 @@ def read_pack(directory: Path) -> Pack:
         services=services,
         certificates=certificates,
         extras=extra_data,
+        notifications=docs["notifications.yaml"],
         digest=digest.hexdigest(),
         files=[p.relative_to(directory).as_posix() for p in files],
     )

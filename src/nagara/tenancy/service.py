@@ -55,6 +55,7 @@ def load_pack(session: Session, pack: Pack) -> dict[str, int]:
     state.ledger_origin = pack.meta.get("ledger_origin")
     state.defaults = pack.meta.get("defaults", {})
     state.calendar = pack.calendar
+    state.notifications = pack.notifications
     state.pack_digest = pack.digest
     session.add(state)
     session.flush()

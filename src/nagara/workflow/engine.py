@@ -275,6 +275,12 @@ def _least_loaded(model: Any) -> Any:
     )
 
 
+def holders(session: Session, app: Case, role: str) -> list[str]:
+    """Every active officer holding ``role`` where ``app`` is (its body, its state, its ward)."""
+    where = {"role": role, "state": app.state_code, "body": app.local_body_code, "ward": app.ward_code}
+    return [str(u) for u in session.scalars(_holders(), where)]
+
+
 def least_loaded_officer(session: Session, app: Case, role: str) -> str | None:
     """The active officer holding ``role`` here with the fewest open cases of this kind."""
     where = {"role": role, "state": app.state_code, "body": app.local_body_code, "ward": app.ward_code}

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from nagara.kit.mail import SmtpMail
 from nagara.kit.sms import HttpSms
 from nagara.kit.smstext import segments
+from nagara.kit.whatsapp import CloudWhatsApp
 from nagara.notifications import service
 from nagara.notifications.models import Notification
 from nagara.runtime import Runtime
@@ -238,3 +239,32 @@ def test_the_quiet_window_ends_in_the_state_s_morning() -> None:
     early = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)  # 06:30 in Kolkata
     assert service.quiet_until(doc, kolkata, early) == datetime(2026, 12, 6, 2, 30, tzinfo=UTC)
     assert service.quiet_until(doc, kolkata, NOON_IST) == NOON_IST
+
+
+def test_whatsapp_sends_the_approved_template_with_its_parameters(
+    client: TestClient, people: People, runtime: Runtime
+) -> None:
+    with provider() as cloud:
+        runtime.whatsapp = CloudWhatsApp(cloud.url, "106540352242922", "cloud-token")
+        try:
+            set_language(client, people, "citizen1", "hi")
+            set_channels(client, people, "citizen1", ["whatsapp", "sms"])
+            app = approved_birth(client, people)
+            deliver(runtime)
+        finally:
+            runtime.whatsapp = None
+    approved = [r for r in cloud.requests if r["body"]["template"]["name"] == "nagara_approved"]
+    assert len(approved) == 1
+    request = approved[0]
+    assert request["headers"]["Authorization"] == "Bearer cloud-token"
+    body = request["body"]
+    assert body["messaging_product"] == "whatsapp" and body["type"] == "template"
+    assert body["to"] == "919847000001"
+    assert body["template"]["language"] == {"code": "hi"}
+    link = f"{runtime.settings.base_url}/api/v1/applications/{app['number']}/certificate.pdf"
+    assert body["template"]["components"] == [
+        {"type": "body", "parameters": [{"type": "text", "text": app["number"]}, {"type": "text", "text": link}]}
+    ]
+    rows = {n.channel: n for n in messages(runtime, app["number"]) if n.event == "approved"}
+    assert rows["whatsapp"].status == "sending" and rows["whatsapp"].provider_id == cloud.delivered[rows["whatsapp"].id]["id"]
+    assert "sms" not in rows  # one outside channel at a time: SMS is the fallback

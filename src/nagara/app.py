@@ -57,6 +57,7 @@ from nagara.kit.metrics import LATENCY, REQUESTS
 from nagara.kit.settings import Settings, load_settings
 from nagara.ledger.api import router as ledger_router
 from nagara.notifications.api import router as notifications_router
+from nagara.notifications.views import router as notifications_views_router
 from nagara.officer.admin import router as officer_admin_router
 from nagara.officer.assist import router as officer_assist_router
 from nagara.officer.dashboard import router as officer_dashboard_router
@@ -503,6 +504,7 @@ VIEW_ROUTERS: tuple[APIRouter, ...] = (
     opendata_router,
     dcat_router,
     grievances_views_router,
+    notifications_views_router,
 )
 
 

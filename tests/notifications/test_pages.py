@@ -1,0 +1,78 @@
+"""The messages page: a citizen's and an officer's portal messages, unread counted, marked read by a form."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from nagara.identity import service as identity
+from nagara.identity.deps import csrf_token_for
+from nagara.identity.models import User
+from nagara.runtime import Runtime
+from tests.certificates.helpers import approved_birth
+from tests.conftest import People
+from tests.notifications.helpers import deliver, set_language
+
+
+def _sign_in(client: TestClient, people: People, runtime: Runtime, who: str) -> str:
+    with runtime.db.unit_of_work() as s:
+        raw = identity.issue_token(s, s.get(User, people.users[who].id), "session")  # type: ignore[arg-type]
+    client.cookies.set(runtime.settings.session_cookie, raw)
+    return csrf_token_for(runtime, raw)
+
+
+def test_the_citizen_reads_their_messages_in_their_language_and_marks_them_read(
+    client: TestClient, people: People, runtime: Runtime
+) -> None:
+    set_language(client, people, "citizen1", "ml")
+    app = approved_birth(client, people)
+    deliver(runtime)
+    csrf = _sign_in(client, people, runtime, "citizen1")
+    client.cookies.set("nagara_lang", "ml")
+    page = client.get("/notifications")
+    assert page.status_code == 200
+    assert "വായിക്കാത്തവ: 2" in page.text  # received and approved
+    assert f"അപേക്ഷ {app['number']} അംഗീകരിച്ചു" in page.text
+    assert f"അപേക്ഷ {app['number']} ലഭിച്ചു" in page.text
+    assert page.text.count('class="message unread"') == 2
+    assert 'href="/notifications"' in page.text  # the header links the page
+
+    refused = client.post("/notifications/read", data={"csrf_token": "wrong"}, follow_redirects=False)
+    assert refused.status_code == 403
+    done = client.post("/notifications/read", data={"csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    page = client.get("/notifications")
+    assert "വായിക്കാത്തവ: 0" in page.text and 'class="message unread"' not in page.text
+
+
+def test_another_citizen_sees_none_of_them_and_an_officer_sees_their_own(
+    client: TestClient, people: People, runtime: Runtime
+) -> None:
+    approved_birth(client, people)
+    deliver(runtime)
+    _sign_in(client, people, runtime, "citizen2")
+    page = client.get("/notifications")
+    assert page.status_code == 200
+    assert "Unread: 0" in page.text and "You have no messages yet." in page.text
+    _sign_in(client, people, runtime, "a_secretary")
+    page = client.get("/notifications")
+    assert page.status_code == 200 and re.search(r"Unread: \d+", page.text)
+
+
+def test_the_api_lists_and_counts_and_marks_one_read(client: TestClient, people: People, runtime: Runtime) -> None:
+    app = approved_birth(client, people)
+    deliver(runtime)
+    headers = people.headers("citizen1")
+    box = client.get("/api/v1/notifications", headers=headers).json()
+    assert box["unread"] == box["total"] == 2
+    assert {n["event"] for n in box["items"]} == {"received", "approved"}
+    assert all(n["application_number"] == app["number"] for n in box["items"])
+    first = box["items"][0]["id"]
+    assert client.post(f"/api/v1/notifications/{first}/read", headers=headers).json() == {"changed": 1}
+    assert client.post(f"/api/v1/notifications/{first}/read", headers=headers).json() == {"changed": 0}
+    assert client.get("/api/v1/notifications", params={"unread": True}, headers=headers).json()["total"] == 2
+    assert len(client.get("/api/v1/notifications", params={"unread": True}, headers=headers).json()["items"]) == 1
+    other = client.post(f"/api/v1/notifications/{first}/read", headers=people.headers("citizen2"))
+    assert other.status_code == 404
+    assert client.get("/api/v1/notifications", headers=people.headers("citizen2")).json()["total"] == 0

@@ -239,14 +239,23 @@ def _day(session: Session, state_code: str, at: datetime | None) -> str:
     return at.astimezone(place(session, state_code).state.zone).strftime("%d %b %Y")
 
 
-def event_of(session: Session, entry: HistoryEntry, app: Application) -> tuple[str, dict[str, str], str] | None:
-    """The event a step is for the applicant (name, values, link), or None when it says nothing to them."""
+_NO_DEMAND = object()
+
+
+def event_of(
+    session: Session, entry: HistoryEntry, app: Application, demand: Demand | object | None = _NO_DEMAND
+) -> tuple[str, dict[str, str], str] | None:
+    """The event a step is for the applicant (name, values, link), or None when it says nothing to them.
+
+    ``demand``: the application's fee demand when the caller has read it already (None: it has none).
+    """
     base = runtime_of(session).settings.base_url.rstrip("/")
     link = f"{base}/applications/{app.number}"
     number = app.number
     if entry.action == "submit":
-        demand = session.scalars(select(Demand).where(Demand.application_id == app.id)).first()
-        if demand is not None and demand.status == "due":
+        if demand is _NO_DEMAND:
+            demand = session.scalars(select(Demand).where(Demand.application_id == app.id)).first()
+        if isinstance(demand, Demand) and demand.status == "due":
             due = demand.due_date.strftime("%d %b %Y")
             values = {
                 "number": number,
@@ -282,17 +291,33 @@ def event_of(session: Session, entry: HistoryEntry, app: Application) -> tuple[s
     return None
 
 
-def on_step(session: Session, runtime: Runtime, entry: HistoryEntry, app: Application, now: datetime) -> list[Notification]:
-    found = event_of(session, entry, app)
+def on_step(
+    session: Session,
+    runtime: Runtime,
+    entry: HistoryEntry,
+    app: Application,
+    now: datetime,
+    *,
+    demand: Demand | object | None = _NO_DEMAND,
+    people: dict[str, Recipient] | None = None,
+) -> list[Notification]:
+    found = event_of(session, entry, app, demand)
     if found is None:
         return []
     event, values, link = found
     about = About(app.state_code, app.local_body_code, app.id, app.number, f"step:{entry.id}")
-    return compose(session, runtime, about, event, recipients(session, runtime, [app.applicant_id]), values, link=link, now=now)
+    if people is None:
+        people = {r.user_id: r for r in recipients(session, runtime, [app.applicant_id])}
+    whom = [people[app.applicant_id]] if app.applicant_id in people else []
+    return compose(session, runtime, about, event, whom, values, link=link, now=now)
 
 
 def scan(session: Session, *, now: datetime | None = None, limit: int = SCAN_BATCH) -> int:
-    """Turn the history entries written since the last scan into messages; how many entries were read."""
+    """Turn the history entries written since the last scan into messages; how many entries were read.
+
+    A batch reads its entries with their applications, their fee demands and their applicants in
+    three statements, and writes its messages, send jobs and seen marks at one flush.
+    """
     runtime = runtime_of(session)
     now = now or utcnow()
     cursor = session.get(ScanCursor, "history", with_for_update=True)
@@ -307,9 +332,16 @@ def scan(session: Session, *, now: datetime | None = None, limit: int = SCAN_BAT
         .order_by(HistoryEntry.at, HistoryEntry.id)
         .limit(limit)
     ).all()
-    for entry, app in rows:
-        on_step(session, runtime, entry, app, now)
-        session.add(StepSeen(history_id=entry.id, seen_at=now))
+    with session.no_autoflush:
+        submitted = {app.id for entry, app in rows if entry.action == "submit"}
+        demands: dict[str | None, Demand] = {}
+        if submitted:
+            demands = {d.application_id: d for d in session.scalars(select(Demand).where(Demand.application_id.in_(submitted)))}
+        people = {r.user_id: r for r in recipients(session, runtime, {app.applicant_id for _entry, app in rows})}
+        for entry, app in rows:
+            demand = demands.get(app.id) if entry.action == "submit" else _NO_DEMAND
+            on_step(session, runtime, entry, app, now, demand=demand, people=people)
+            session.add(StepSeen(history_id=entry.id, seen_at=now))
     reached = now if len(rows) < limit else rows[-1][0].at
     cursor.scanned_to = max(cursor.scanned_to, reached)
     session.flush()

@@ -24,6 +24,7 @@ from nagara.command import settings_or_exit as _settings
 from nagara.exchange.cli import exchange_app
 from nagara.ledger.cli import ledger_app
 from nagara.migration.cli import migrate_app
+from nagara.notifications.cli import notifications_app
 
 if TYPE_CHECKING:
     from nagara.kit.settings import Settings
@@ -44,6 +45,7 @@ app.add_typer(certificates_app, name="certificates")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(ai_app, name="ai")
+app.add_typer(notifications_app, name="notifications")
 
 out = Output()
 err = Console(stderr=True)

@@ -76,8 +76,8 @@ def wire() -> None:
     # After an approval commits, its certificate's URI is pushed to DigiLocker (when a push URL is set).
     subscribe_after_commit(events.Decided, "exchange.digilocker_push", digilocker.push_issued)
     # Steps reach citizens through the history (notifications.scan reads it: nothing added to a step's
-    # transaction); a breach, from the sweep, through the outbox.
-    subscribe_after_commit(events.Breached, "notifications.breached", notifications.on_breached)
+    # transaction); a breach, from the sweep, through the outbox (a job naming who held the case).
+    subscribe(events.Breached, notifications.queue_breach)
 
     engine.register_guard("documents_complete", documents.guard_documents_complete)
     engine.register_guard("documents_verified", documents.guard_documents_verified)

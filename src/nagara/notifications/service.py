@@ -59,8 +59,9 @@ from nagara.payments.models import Demand
 from nagara.runtime import Runtime, runtime_of
 from nagara.tenancy.context import for_pack, place
 from nagara.tenancy.models import State
-from nagara.worker.registry import enqueue
+from nagara.worker.registry import enqueue, task
 from nagara.workflow import engine
+from nagara.workflow.events import Breached
 from nagara.workflow.models import Breach, HistoryEntry
 
 log = logging.getLogger("nagara.notifications")
@@ -348,6 +349,14 @@ def scan(session: Session, *, now: datetime | None = None, limit: int = SCAN_BAT
     return len(rows)
 
 
+def queue_breach(session: Session, event: Breached) -> None:
+    """In the sweep's transaction: queue the breach's messages (the outbox), naming who held the case
+    when its limit passed (the sweep hands it to the escalation's role right after)."""
+    payload = {**event.payload(), "holder": event.case.assigned_to_id}
+    enqueue(session, "notifications.breached", payload, dedupe_key=f"notify-breach:{event.case.id}:{payload['kind']}:{payload['due_at']}")
+
+
+@task("notifications.breached")
 def on_breached(session: Session, payload: dict[str, Any]) -> None:
     """A time limit passed: the citizen (a service's limit), the officer holding it and who it escalated to."""
     runtime = runtime_of(session)
@@ -377,7 +386,7 @@ def on_breached(session: Session, payload: dict[str, Any]) -> None:
             link=link,
             now=now,
         )
-    officers = [app.assigned_to_id] if app.assigned_to_id else []
+    officers = [str(o) for o in (payload.get("holder"), app.assigned_to_id) if o]
     if breach.escalated_to:
         officers += engine.holders(session, app, breach.escalated_to)
     officer_link = f"{base}/officer/applications/{app.number}"
@@ -385,6 +394,52 @@ def on_breached(session: Session, payload: dict[str, Any]) -> None:
     compose(
         session, runtime, about, "overdue_officer", recipients(session, runtime, officers), values, link=officer_link, now=now
     )
+
+
+# --- the officers' daily digest ---------------------------------------------------------------------
+
+DIGEST_FROM_HOUR = 8  # local time: the digest of a day goes from this hour on, once
+
+
+def daily_digest(session: Session, *, now: datetime | None = None) -> int:
+    """To each officer with open applications assigned: how many fall due today and how many are overdue.
+
+    Once a day per officer (the message's key names the state's day), from 08:00 in the state's time
+    zone; officers with nothing due today or overdue get nothing. Returns the messages written.
+    """
+    runtime = runtime_of(session)
+    now = now or utcnow()
+    base = runtime.settings.base_url.rstrip("/")
+    written = 0
+    for code in list(session.scalars(select(State.code).order_by(State.code))):
+        zone = place(session, code).state.zone
+        local = now.astimezone(zone)
+        if local.hour < DIGEST_FROM_HOUR:
+            continue
+        day_start = datetime.combine(local.date(), time(0), zone).astimezone(UTC)
+        day_end = day_start + timedelta(days=1)
+        key = f"digest:{code}:{local.date().isoformat()}"
+        done = {
+            k.split(":")[3]
+            for k in session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.like(f"{key}:%")))
+        }
+        due = func.count(case((and_(Application.state_due_at >= day_start, Application.state_due_at < day_end), 1)))
+        late = func.count(case((Application.state_due_at < now, 1)))
+        rows = session.execute(
+            select(Application.assigned_to_id, due, late)
+            .where(Application.state_code == code, Application.is_open.is_(True), Application.assigned_to_id.is_not(None))
+            .group_by(Application.assigned_to_id)
+        ).all()
+        counts = {str(user): (int(d), int(o)) for user, d, o in rows if (d or o) and str(user) not in done}
+        link = f"{base}/officer"
+        for person in recipients(session, runtime, counts):
+            today, overdue = counts[person.user_id]
+            values = {"due_today": str(today), "overdue": str(overdue), "link": link}
+            written += len(
+                compose(session, runtime, About(code, None, None, None, key), "digest", [person], values, link=link, now=now)
+            )
+    session.flush()
+    return written
 
 
 # --- sending ---------------------------------------------------------------------------------------
@@ -448,6 +503,35 @@ def _hand_over(runtime: Runtime, row: Notification, to: str, doc: dict[str, Any]
         raise _Permanent("WhatsApp is not configured on this node")
     parameters = render(doc, row.event, row.language, row.variables).parameters
     return runtime.whatsapp.send(to, str(row.provider_template), row.language, parameters, idempotency_key=row.id)
+
+
+def send_test(session: Session, *, state: str, channel: str, to: str, language: str) -> str | None:
+    """Send the state's ``received`` message with sample values to ``to`` through ``channel`` now
+    (``nagara notifications test``); nothing is stored. Returns the provider's message id."""
+    runtime = runtime_of(session)
+    doc = document(session, state)
+    if channel not in EXTERNAL:
+        raise invalid("body", "channel", f"channel must be one of {', '.join(EXTERNAL)}")
+    if language not in doc["events"]["received"]["text"]:
+        raise invalid("body", "language", f"the {state} pack has no text in {language!r}")
+    values = {"number": "TEST-0000-000001", "due_date": _day(session, state, utcnow()), "link": runtime.settings.base_url}
+    message = render(doc, "received", language, values)
+    row = Notification(
+        id=new_id(),
+        user_id="",
+        state_code=state,
+        event="received",
+        channel=channel,
+        language=language,
+        dedupe_key="test",
+        subject=message.subject,
+        body=message.text,
+        link=values["link"],
+        provider_template={"sms": message.dlt_template_id, "whatsapp": message.whatsapp_template}.get(channel),
+        variables=values,
+        expires_at=utcnow(),
+    )
+    return _hand_over(runtime, row, to, doc)
 
 
 def send(session: Session, message_id: str, *, now: datetime | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Notification jobs: the history scanner, one send per message, breaches, housekeeping."""
+"""Notification jobs: the history scanner, one send per message, the officers' digest, housekeeping."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ def send(session: Session, payload: dict[str, Any]) -> None:
     service.send(session, str(payload["id"]))
 
 
+@task("notifications.digest", single_runner=True)
+def digest(session: Session, payload: dict[str, Any]) -> None:
+    """The officers' daily digest (hourly: each state's goes once its morning has come)."""
+    service.daily_digest(session)
+
+
 @task("notifications.prune")
 def prune(session: Session, payload: dict[str, Any]) -> None:
     """Forget the steps seen more than a day ago: the scanner never looks that far back."""
@@ -36,3 +42,4 @@ def prune(session: Session, payload: dict[str, Any]) -> None:
 
 every(SCAN_EVERY_SECONDS, "notifications.scan")
 every(3600, "notifications.prune")
+every(3600, "notifications.digest")

@@ -353,7 +353,12 @@ def queue_breach(session: Session, event: Breached) -> None:
     """In the sweep's transaction: queue the breach's messages (the outbox), naming who held the case
     when its limit passed (the sweep hands it to the escalation's role right after)."""
     payload = {**event.payload(), "holder": event.case.assigned_to_id}
-    enqueue(session, "notifications.breached", payload, dedupe_key=f"notify-breach:{event.case.id}:{payload['kind']}:{payload['due_at']}")
+    enqueue(
+        session,
+        "notifications.breached",
+        payload,
+        dedupe_key=f"notify-breach:{event.case.id}:{payload['kind']}:{payload['due_at']}",
+    )
 
 
 @task("notifications.breached")

@@ -12,7 +12,7 @@ from nagara.identity.models import User
 from nagara.runtime import Runtime
 from tests.certificates.helpers import approved_birth
 from tests.conftest import People
-from tests.notifications.helpers import deliver, set_language
+from tests.notifications.helpers import deliver, quiet_hours, set_language
 
 
 def _sign_in(client: TestClient, people: People, runtime: Runtime, who: str) -> str:
@@ -76,3 +76,19 @@ def test_the_api_lists_and_counts_and_marks_one_read(client: TestClient, people:
     other = client.post(f"/api/v1/notifications/{first}/read", headers=people.headers("citizen2"))
     assert other.status_code == 404
     assert client.get("/api/v1/notifications", headers=people.headers("citizen2")).json()["total"] == 0
+
+
+def test_the_administrator_sees_delivery_per_channel_and_template(client: TestClient, people: People, runtime: Runtime) -> None:
+    quiet_hours(runtime, "kl", now_inside=False)
+    approved_birth(client, people)
+    deliver(runtime)
+    response = client.get("/api/v1/states/kl/notifications/delivery", headers=people.headers("kl_admin"))
+    assert response.status_code == 200, response.text
+    rows = {(r["channel"], r["event"]): r for r in response.json()["rows"]}
+    assert rows[("portal", "approved")]["delivered_rate"] == 1.0
+    assert rows[("sms", "approved")]["statuses"] == {"sending": 1}  # handed to the console, no receipt
+    assert rows[("sms", "approved")]["failed"] == 0
+    refused = client.get("/api/v1/states/kl/notifications/delivery", headers=people.headers("a_section_clerk"))
+    assert refused.status_code == 403
+    other = client.get("/api/v1/states/ka/notifications/delivery", headers=people.headers("kl_admin"))
+    assert other.status_code == 403

@@ -1,7 +1,7 @@
 """notifications: messages, preferences, the history scan; states.notifications
 
 Revision ID: notifications0001
-Revises: exchange0002
+Revises: migration0002
 Create Date: 2026-12-06 02:12:22.697676
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import nagara.kit.db
 
 revision: str = "notifications0001"
-down_revision: str | None = "exchange0002"
+down_revision: str | None = "migration0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

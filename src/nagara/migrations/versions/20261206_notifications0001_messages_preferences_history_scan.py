@@ -1,7 +1,7 @@
 """notifications: messages, preferences, the history scan; states.notifications
 
 Revision ID: notifications0001
-Revises: migration0002
+Revises: reads0001
 Create Date: 2026-12-06 02:12:22.697676
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import nagara.kit.db
 
 revision: str = "notifications0001"
-down_revision: str | None = "migration0002"
+down_revision: str | None = "reads0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -180,16 +180,13 @@ def states(session: Session) -> list[Place]:
 
 def may_see(principal: Principal, place: Place) -> bool:
     """Whether one of the officer's grants of READ covers the whole place (a district: a state-wide grant)."""
-    for grant in principal.grants:
-        if READ not in grant.permissions or grant.state_code != place.state_code:
-            continue
-        if grant.scope == "state":
-            return True
-        if grant.scope == "local_body" and place.level in ("body", "ward") and grant.local_body_code == place.body_code:
-            return True
-        if grant.scope == "ward" and place.level == "ward" and grant.ward_code == place.code:
-            return True
-    return False
+    if place.level == "ward":
+        where: tuple[str | None, str | None, str | None] = (place.state_code, place.body_code, place.code)
+    elif place.level == "body":
+        where = (place.state_code, place.code, None)
+    else:  # a state or a district: only a state-wide grant covers all of it
+        where = (place.state_code, None, None)
+    return any(READ in grant.permissions and grant.covers(*where) for grant in principal.grants)
 
 
 def home_place(session: Session, principal: Principal) -> Place:
@@ -198,10 +195,7 @@ def home_place(session: Session, principal: Principal) -> Place:
     for grant in principal.grants:
         if READ not in grant.permissions:
             continue
-        code = {"state": grant.state_code, "local_body": grant.local_body_code, "ward": grant.ward_code}.get(grant.scope)
-        if code is None:
-            continue
-        place = find_place(session, code)
+        place = find_place(session, grant.place)
         if best is None or LEVELS.index(place.level) < LEVELS.index(best.level):
             best = place
     if best is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -259,6 +260,17 @@ class Database:
             bind=readonly_target, expire_on_commit=False, info=self.info, **session_kw
         )
 
+        # SQLite has one writer at a time. A process's writing units of work take turns on this
+        # lock instead of meeting at the database's busy timeout: there, 50 threads that write at
+        # once on a loaded machine waited longer than the timeout and failed ("database is
+        # locked", seen in CI), and the busy handler's polling is neither fair nor cheap. A
+        # reentrant lock, so a unit of work nested in another (a defect) still meets the busy
+        # timeout and fails loudly rather than waiting forever. Other processes (the CLI beside
+        # a server) still meet at the busy timeout.
+        self._sqlite_writer: threading.RLock | None = (
+            threading.RLock() if engine.dialect.name == "sqlite" and bind is None else None
+        )
+
     @contextmanager
     def unit_of_work(self, *, readonly: bool = False) -> Iterator[Session]:
         """Commit when the block ends normally, roll back on any exception.
@@ -269,6 +281,9 @@ class Database:
         session = (self.readonly_sessionmaker if readonly else self.sessionmaker)()
         if readonly:
             session.info[READONLY] = True
+        turn = self._sqlite_writer if not readonly else None
+        if turn is not None:
+            turn.acquire()
         try:
             yield session
             session.commit()
@@ -286,6 +301,8 @@ class Database:
             committed = session.info.pop("committed", False)
             owed = session.info.pop(OWED_WRITES, [])
             session.close()
+            if turn is not None:
+                turn.release()
             if committed:
                 for callback in callbacks:
                     callback()

@@ -479,6 +479,9 @@ def main() -> None:
             elif name == "/healthz":
                 cells.append(f"{rps:,.0f} req/s")
             else:
+                if rps == 0:  # no request finished within the window (a loaded machine)
+                    cells.append("none finished")
+                    continue
                 ratio = table["/healthz"][n][0] / rps
                 cells.append(f"{rps:,.0f} req/s, p99 {p99:.0f} ms ({ratio:.1f}x)")
         returned = f" [{shown[name]} returned]" if shown.get(name, -1) >= 0 else ""

@@ -140,7 +140,7 @@ class World:
         self.role = max(set(roles), key=roles.count)
 
     def _people(self) -> None:
-        from nagara.applications.search import MOBILE, NAME, name_tokens
+        from nagara.applications.search import MOBILE, name_digests
         from nagara.identity import service as identity
         from nagara.kit.db import new_id
 
@@ -180,9 +180,7 @@ class World:
                 )
             )
             grants.append((new_id(), uid, "kl", "citizen", now))
-            digests = sorted(
-                {cipher.blind_index(t, purpose=NAME) for t in name_tokens(name)} | {cipher.blind_index(mobile, purpose=MOBILE)}
-            )
+            digests = sorted(name_digests(cipher, name) | {cipher.blind_index(mobile, purpose=MOBILE)})
             self.citizens.append((uid, digests))
         raw = self.rt.db.engine.raw_connection()
         try:

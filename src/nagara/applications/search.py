@@ -12,10 +12,15 @@ blind index: HMAC-SHA256 under a key of its own, with a purpose per kind) of:
 Names are normalised before hashing (Unicode NFC; Malayalam chillu letters written with a
 zero-width joiner made atomic; joiners dropped; case folded) and split into tokens at
 anything that is not a letter, a combining mark or a digit, so "Anna  MARY" and "anna mary"
-give the same tokens, in any script. A search hashes its query the same way and matches
-whole tokens exactly (no prefixes, no fuzziness: a keyed hash reveals nothing else); every
-token of the query must be on the application. The terms are rewritten whenever the form is
-sealed (``data.seal_data``).
+give the same tokens, in any script. Each token is hashed twice: as written (purpose
+``application-name``) and as it sounds (``application-name-sound``): its phonetic skeleton in
+Latin letters (``name_sound``: Malayalam, Kannada and Devanagari transliterated with the
+assistants' ``ai.text``, then folded), so that "Anjali", "അഞ്ജലി", "ಅಂಜಲಿ" and "अंजलि" share
+one. A search hashes each word of its query both ways and matches whole tokens (no prefixes:
+a keyed hash reveals nothing else); every word of the query must be on the application, as
+written or as it sounds. The terms are rewritten whenever the form is sealed
+(``data.seal_data``); applications sealed before the sounds existed are found by their
+written tokens until ``nagara applications reindex`` rewrites theirs.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
+from nagara.ai import text as scripts
 from nagara.applications.models import Application, SearchTerm
 from nagara.identity.models import User
 from nagara.kit.crypto import PiiCipher
@@ -35,6 +41,7 @@ from nagara.kit.errors import Invalid
 from nagara.runtime import runtime_of
 
 NAME = "application-name"
+NAME_SOUND = "application-name-sound"
 MOBILE = "application-mobile"
 MAX_QUERY_TOKENS = 8
 MAX_QUERY_LENGTH = 200
@@ -71,6 +78,35 @@ def name_tokens(text: str) -> list[str]:
     return tokens
 
 
+# Names fold further than the assistants' skeleton: a nukta's q is k, and the vowels that
+# spellings of one name swap most (Joseph / ജോസഫ് "josaph", Mary / മേരി "meri", Mohammed /
+# മുഹമ്മദ് "muhammad") are one vowel each; repeated vowels that makes are one again.
+_NAME_FOLDS = str.maketrans({"q": "k", "e": "a", "o": "u"})
+_REPEATED_VOWEL = re.compile(r"([aiu])\1+")
+
+
+def name_sound(token: str) -> str:
+    """How a name's token sounds, in Latin letters whatever script it is written in.
+
+    '' for a token with no Latin letters or digits left (a script ``ai.text`` does not
+    transliterate, such as Urdu's): such a token is found as written only.
+    """
+    latin = unicodedata.normalize("NFD", scripts.romanise(scripts.normalise(token)))
+    latin = "".join(c for c in latin if not unicodedata.combining(c)).lower()
+    sound = "".join(scripts.skeleton_word(w) for w in scripts.words(latin)).translate(_NAME_FOLDS)
+    return _REPEATED_VOWEL.sub(r"\1", sound)
+
+
+def name_digests(cipher: PiiCipher, name: str) -> set[str]:
+    """The keyed hashes of a name's tokens, as written and as they sound."""
+    out = set()
+    for token in name_tokens(name):
+        out.add(cipher.blind_index(token, purpose=NAME))
+        if sound := name_sound(token):
+            out.add(cipher.blind_index(sound, purpose=NAME_SOUND))
+    return out
+
+
 def normal_mobile(raw: str) -> str | None:
     """An Indian mobile number as ``+91XXXXXXXXXX``, or None if it is not one."""
     match = MOBILE_RE.match(re.sub(r"[\s()-]", "", raw))
@@ -94,7 +130,7 @@ def digests(cipher: PiiCipher, data: dict[str, Any], applicant: User | None) -> 
             names.append(cipher.decrypt(applicant.name_sealed, context="name"))
         if applicant.mobile_sealed:
             mobiles.append(cipher.decrypt(applicant.mobile_sealed, context="mobile"))
-    out = {cipher.blind_index(token, purpose=NAME) for name in names for token in name_tokens(name)}
+    out = {digest for name in names for digest in name_digests(cipher, name)}
     out |= {cipher.blind_index(m, purpose=MOBILE) for m in mobiles if m}
     return out
 
@@ -116,9 +152,10 @@ def _invalid(field: str, msg: str) -> Invalid:
     return Invalid(msg, [{"loc": ["query", field], "msg": msg, "type": "value_error"}])
 
 
-def query_digests(cipher: PiiCipher, *, name: str | None, mobile: str | None) -> list[str]:
-    """The hashes a search for ``name`` and/or ``mobile`` must all find; 422 for a query that cannot match."""
-    wanted: list[str] = []
+def query_digests(cipher: PiiCipher, *, name: str | None, mobile: str | None) -> list[list[str]]:
+    """What a search for ``name`` and/or ``mobile`` must find: one of the hashes of each list
+    (a word as written or as it sounds; the mobile number); 422 for a query that cannot match."""
+    wanted: list[list[str]] = []
     if name is not None:
         if len(name) > MAX_QUERY_LENGTH:
             raise _invalid("name", f"a name of at most {MAX_QUERY_LENGTH} characters")
@@ -127,15 +164,28 @@ def query_digests(cipher: PiiCipher, *, name: str | None, mobile: str | None) ->
             raise _invalid("name", "give at least one word of the name (letters or digits)")
         if len(tokens) > MAX_QUERY_TOKENS:
             raise _invalid("name", f"at most {MAX_QUERY_TOKENS} words of a name")
-        wanted += [cipher.blind_index(t, purpose=NAME) for t in tokens]
+        for token in tokens:
+            either = [cipher.blind_index(token, purpose=NAME)]
+            if sound := name_sound(token):
+                either.append(cipher.blind_index(sound, purpose=NAME_SOUND))
+            wanted.append(either)
     if mobile is not None:
         number = normal_mobile(mobile)
         if number is None:
             raise _invalid("mobile", "a 10-digit Indian mobile number starting with 6, 7, 8 or 9 (with or without +91)")
-        wanted.append(cipher.blind_index(number, purpose=MOBILE))
+        wanted.append([cipher.blind_index(number, purpose=MOBILE)])
     return wanted
 
 
-def found_by(wanted: list[str]) -> ColumnElement[bool]:
-    """Applications carrying every one of these hashes."""
-    return and_(*(Application.id.in_(select(SearchTerm.application_id).where(SearchTerm.digest == digest)) for digest in wanted))
+def found_by(wanted: list[list[str]]) -> ColumnElement[bool]:
+    """Applications carrying one hash of every one of these lists."""
+    return and_(
+        *(
+            Application.id.in_(
+                select(SearchTerm.application_id).where(
+                    SearchTerm.digest == either[0] if len(either) == 1 else SearchTerm.digest.in_(either)
+                )
+            )
+            for either in wanted
+        )
+    )

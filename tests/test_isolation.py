@@ -470,6 +470,16 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/exchange/access-log"): ("self", lambda p: Call()),
     ("GET", "/api/v1/me/access-log"): ("self", lambda p: Call()),  # privacy: reads of the caller's own data
     ("GET", "/api/v1/me/erasure"): ("self", lambda p: Call()),  # privacy: what of the caller's own may be erased
+    ("GET", "/api/v1/me/consents"): ("self", lambda p: Call()),  # privacy: the caller's own consents
+    ("POST", "/api/v1/me/consents"): ("self", lambda p: Call(json={"purpose": "analytics.research"}, owner="citizen1")),
+    ("GET", "/api/v1/me/consents/{consent_id}"): (
+        "foreign",  # citizen 1's consent artefact: only citizen 1 reads it
+        lambda p: Call({"consent_id": _privacy_consent_of_citizen1(p)}, owner="citizen1"),
+    ),
+    ("DELETE", "/api/v1/me/consents/{consent_id}"): (
+        "foreign",  # only citizen 1 withdraws citizen 1's consent
+        lambda p: Call({"consent_id": _privacy_consent_of_citizen1(p)}, owner="citizen1"),
+    ),
     ("POST", "/api/v1/me/erasure"): (
         "foreign",  # erasing citizen 1's draft: only citizen 1 may
         lambda p: Call(json={"application": _records_of_a(p)["spare"]}, owner="citizen1"),
@@ -610,6 +620,16 @@ def _consent_of_citizen1(people: People) -> str:
     assert response.status_code == 201, response.text
     people._iso_consent = response.json()["id"]  # type: ignore[attr-defined]
     return str(people._iso_consent)  # type: ignore[attr-defined]
+
+
+def _privacy_consent_of_citizen1(people: People) -> str:
+    cached = getattr(people, "_iso_privacy_consent", None)
+    if cached:
+        return str(cached)
+    response = people.client.post("/api/v1/me/consents", json={"purpose": "analytics.research"}, headers=people.headers("citizen1"))
+    assert response.status_code == 201, response.text
+    people._iso_privacy_consent = response.json()["id"]  # type: ignore[attr-defined]
+    return str(people._iso_privacy_consent)  # type: ignore[attr-defined]
 
 
 def _certified_of_a(people: People, *, suspended: bool = False) -> str:

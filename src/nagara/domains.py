@@ -19,6 +19,7 @@ from nagara.certificates import handlers as certificates
 from nagara.certificates import pdftext
 from nagara.certificates.templates import pack_part, pack_problems
 from nagara.exchange import digilocker
+from nagara.exchange import events as exchange_events
 from nagara.grievances import categories as grievance_categories
 from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
@@ -26,6 +27,8 @@ from nagara.notifications import service as notifications
 from nagara.notifications.templates import check as notification_problems
 from nagara.payments import handlers as payments
 from nagara.payments.accounts import fee_account_problems
+from nagara.privacy import consent as privacy_consent
+from nagara.privacy import handlers as privacy
 from nagara.tenancy import packs
 from nagara.worker.events import subscribe, subscribe_after_commit
 from nagara.workflow import engine, events
@@ -54,6 +57,7 @@ DOMAIN_MODULES = (
     "nagara.exchange.tasks",  # forgets old request nonces
     "nagara.migration.models",
     "nagara.ai.models",
+    "nagara.privacy.models",
     "nagara.privacy.tasks",  # the daily erasure of what has outlived its retention period
     "nagara.grievances.models",
     "nagara.grievances.events",  # the engine announces grievance steps with the grievances' event
@@ -78,6 +82,11 @@ def wire() -> None:
     # Steps reach citizens through the history (notifications.scan reads it: nothing added to a step's
     # transaction); a breach, from the sweep, through the outbox (a job naming who held the case).
     subscribe(events.Breached, notifications.queue_breach)
+    # A consent to sharing given or withdrawn at the exchange is a signed consent artefact with its hash on the
+    # ledger, in the same transaction; withdrawn on the citizen's consents page, the exchange refuses it at once.
+    subscribe(exchange_events.ConsentGranted, privacy.on_exchange_consent)
+    subscribe(exchange_events.ConsentWithdrawn, privacy.on_exchange_withdrawn)
+    privacy_consent.WITHDRAW_SOURCE[privacy.EXCHANGE] = privacy.withdraw_exchange_consent
 
     engine.register_guard("documents_complete", documents.guard_documents_complete)
     engine.register_guard("documents_verified", documents.guard_documents_verified)

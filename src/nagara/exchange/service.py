@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from nagara.certificates.issuer import did_web
 from nagara.exchange import httpsig
+from nagara.exchange.events import ConsentGranted, ConsentWithdrawn
 from nagara.exchange.models import ACTIVE, RETIRED, SUSPENDED, Consent, LogRecord, Member, MemberKey, OwnKey, SeenNonce
 from nagara.kit import limits
 from nagara.kit.access import Principal, require, require_any, scope
@@ -35,6 +36,7 @@ from nagara.kit.db import insert_if_absent, new_id, utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound, Problem, TooManyRequests
 from nagara.ledger import service as ledger
 from nagara.runtime import runtime_of
+from nagara.worker.events import emit
 
 MANAGE = "exchange:member:manage"
 SERVICES = (
@@ -414,6 +416,7 @@ def grant_consent(
     )
     session.add(consent)
     session.flush()
+    emit(session, ConsentGranted(consent=consent, member=member.identifier))
     return consent
 
 
@@ -434,6 +437,7 @@ def withdraw_consent(session: Session, principal: Principal, consent_id: str) ->
     if consent.withdrawn_at is None:
         consent.withdrawn_at = utcnow()
         session.flush()
+        emit(session, ConsentWithdrawn(consent=consent))
     return consent
 
 

@@ -14,7 +14,7 @@ from nagara.catalog.definitions import Service
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.kit.access import Principal
 from nagara.kit.errors import NotAuthenticated, NotFound
-from nagara.privacy import service
+from nagara.privacy import consent, service
 from nagara.tenancy.context import body_place, zone_of
 from nagara.tenancy.context import place as tenant_place
 from nagara.tenancy.models import State
@@ -130,3 +130,41 @@ async def erase_draft(request: Request, session: DbSession, principal: PagePrinc
     except service.NotErasable as exc:
         return _erasure_page(request, session, principal, notice=_(ERASURE_STATUS[exc.why]), status=409)
     return see_other(f"/my/data/erase?erased={urlquote(number)}")
+
+
+def _consents_page(request: Request, session: DbSession, principal: Principal, *, notice: str = "") -> Response:
+    rows = consent.mine(session, principal)
+    context = {
+        "page_title": _("My consents"),
+        "consents": [(row, consent.status(row)) for row in rows],
+        "purposes": {code: _(p.name) for code, p in consent.PURPOSES.items()},
+        "statuses": {"active": _("In force"), "expired": _("Expired"), "withdrawn": _("Withdrawn")},
+        "notice": notice,
+        "timezone": zone_of(session, principal.state_code).key,
+    }
+    return render(request, "privacy/consents.html", context)
+
+
+@router.get("/my/data/consents")
+def consents_page(request: Request, session: DbSession, principal: PagePrincipal, done: str = "") -> Response:
+    if principal is None:
+        raise NotAuthenticated("sign in to see your consents")
+    notices_ = {"given": _("Your consent is recorded."), "withdrawn": _("Your consent is withdrawn. It ends now.")}
+    return _consents_page(request, session, principal, notice=notices_.get(done, ""))
+
+
+@router.post("/my/data/consents")
+async def give_consent(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    if principal is None:
+        raise NotAuthenticated("sign in to give consent")
+    form = await request.form()
+    consent.give(session, principal, purpose=form_text(form, "purpose")[:64], days=180, via="portal")
+    return see_other("/my/data/consents?done=given")
+
+
+@router.post("/my/data/consents/{consent_id}/withdraw")
+def withdraw_consent(consent_id: str, session: DbSession, principal: PagePrincipal) -> Response:
+    if principal is None:
+        raise NotAuthenticated("sign in to withdraw your consent")
+    consent.withdraw(session, principal, consent_id[:36], via="portal")
+    return see_other("/my/data/consents?done=withdrawn")

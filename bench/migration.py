@@ -12,7 +12,9 @@ column or an unknown body, as ``tests/migration/legacy.py`` makes them), then:
    as ``nagara migrate run`` does it (every row checked, mapped, sealed, checksummed; batches
    committed with the run's tallies; records bulk-loaded with ``COPY``).
 
-Prints rows per second of each and their ratio, peak RSS and RSS sampled through the run (flat
+Prints rows per second of each and their ratio; the CPU seconds of each, client and server
+(PostgreSQL's backends read from /proc: the server must run on this machine), which say what the
+work cost when the machine is shared and wall time mostly says how busy it was; peak RSS and RSS sampled through the run (flat
 means memory does not grow with the rows), and checks the reconciliation holds.
 """
 
@@ -57,6 +59,30 @@ def rss_mib() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL backend connected to the bench database (the server
+    runs on this machine): with the machine shared, CPU says what the work cost where wall time
+    says how busy the machine was."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")]
+        mine = conn.execute("SELECT pg_backend_pid()").fetchone()
+    for pid in pids:
+        if mine and pid == mine[0]:
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # not visible from here (another host or namespace)
+        out[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+
+
 def fresh_database() -> str:
     admin = create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -85,20 +111,23 @@ def write_source(path: Path, rows: int) -> None:
             done += n
 
 
-def copy_reference(url: str, path: Path) -> float:
+def copy_reference(url: str, path: Path) -> tuple[float, float]:
+    """Wall seconds of the COPY, and CPU seconds of this process and its backend during it."""
     columns = ", ".join(f"{c.lower()} text" for c in BIRTH_COLUMNS)
     with psycopg.connect(url) as conn:
         conn.execute(f"CREATE TABLE copy_reference ({columns})")
-        started = time.perf_counter()
+        server = backend_cpu(url)
+        started, cpu_started = time.perf_counter(), time.process_time()
         sql = "COPY copy_reference FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
         with conn.cursor() as cur, path.open("rb") as f, cur.copy(sql) as copy:
             f.read(3)  # the BOM
             while chunk := f.read(1 << 20):
                 copy.write(chunk)
         conn.commit()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        cpu += cpu_since(server, backend_cpu(url))
         conn.execute("DROP TABLE copy_reference")
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -119,9 +148,12 @@ def main() -> None:
         write_source(source_path, args.rows)
         print(f"generated {args.rows:,} rows ({source_path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t0:.1f} s")
 
-        copy_seconds = copy_reference(url, source_path)
+        copy_seconds, copy_cpu = copy_reference(url, source_path)
         copy_rate = args.rows / copy_seconds
-        print(f"reference COPY into a plain table: {copy_seconds:.2f} s, {copy_rate:,.0f} rows/s")
+        print(
+            f"reference COPY into a plain table: {copy_seconds:.2f} s, {copy_rate:,.0f} rows/s; "
+            f"CPU (client and server) {copy_cpu:.2f} s, {args.rows / copy_cpu:,.0f} rows per CPU second"
+        )
 
         samples: list[tuple[int, float]] = []
         next_sample = 0
@@ -133,9 +165,11 @@ def main() -> None:
                 next_sample += max(args.rows // 10, 1)
 
         mapping, source = load_mapping(MAPPING), open_source(source_path)
-        started = time.perf_counter()
+        server = backend_cpu(url)
+        started, cpu_started = time.perf_counter(), time.process_time()
         outcome = service.run(rt, mapping, source, batch_size=args.batch, on_progress=on_progress)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        server_cpu = cpu_since(server, backend_cpu(url))
         rate = args.rows / elapsed
         total = service.totals(outcome.tally.groups)
         print(
@@ -144,6 +178,12 @@ def main() -> None:
             f"invariant {'holds' if service.balanced(total) else 'FAILS'})"
         )
         print(f"ratio to COPY: {rate / copy_rate:.3f} (target 0.25)")
+        # The machine may be shared: CPU seconds say what the work itself cost, whatever else ran.
+        both = cpu + server_cpu
+        print(
+            f"CPU of the run: {cpu:.2f} s in this process, {server_cpu:.2f} s in PostgreSQL; "
+            f"{args.rows / both:,.0f} rows per CPU second, ratio to COPY's {copy_cpu / both:.3f}"
+        )
         print("RSS through the run (rows read: MiB): " + ", ".join(f"{n:,}: {m:.0f}" for n, m in samples))
         print(f"peak RSS of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
         rt.db.dispose()

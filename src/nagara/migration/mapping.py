@@ -107,7 +107,13 @@ class Mapping:
     def money_fields(self) -> list[str]:
         return [f.name for f in self.fields if f.type == "money"]
 
-    def convert(self, row: dict[str, str], *, today: date) -> Converted:
+    def convert(self, row: dict[str, str], *, today: date, memo: Memo | None = None) -> Converted:
+        """One row as a record, or the reasons (column, words) it is refused.
+
+        ``memo`` (one per run: per ``today``) remembers what each field's raw text became, so a
+        value met again (a body code, a date, a sex, a hospital) is not parsed again; the result
+        is the same with or without it.
+        """
         problems: list[tuple[str, str]] = []
         if INVALID in row:
             return Converted(None, None, None, None, [("", f"the row is a {row[INVALID]}, not an object")])
@@ -122,12 +128,18 @@ class Mapping:
             elif body is None:
                 problems.append((self.body_column, f"{raw!r} is not a local body code this mapping knows"))
         record: dict[str, Any] = {}
-        for f in self.fields:
+        caches = memo.caches if memo is not None else None
+        if memo is not None:
+            memo.rows += 1
+        for index, f in enumerate(self.fields):
             raw = row.get(f.column, "") if f.column else ""
-            try:
-                value = self._value(f, raw, record, today)
-            except ValueError as exc:
-                problems.append((f.column or f.name, str(exc)))
+            cache = caches[index] if caches is not None else None
+            found = cache.get(raw) if cache is not None else None
+            if found is None:
+                found = memo.miss(index, raw, today) if memo is not None else _attempt(self, f, raw, today)
+            value, error = found
+            if error is not None:
+                problems.append((f.column or f.name, error))
                 continue
             if value is None:
                 if f.required:
@@ -143,7 +155,7 @@ class Mapping:
         year = int(str(record[self.year_field])[:4]) if self.year_field in record else None
         return Converted(record, body, key, year, [])
 
-    def _value(self, f: Field, raw: str, record: dict[str, Any], today: date) -> Any:
+    def value_of(self, f: Field, raw: str, today: date) -> Any:
         if f.const is not None:
             return f.const
         broken = _BROKEN.search(raw)
@@ -188,6 +200,45 @@ class Mapping:
         if f.type == "money":
             return _paise(text, f.unit)
         return _date(text, f.formats, today).isoformat()
+
+
+def _attempt(mapping: Mapping, f: Field, raw: str, today: date) -> tuple[Any, str | None]:
+    try:
+        return mapping.value_of(f, raw, today), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
+class Memo:
+    """What each field's raw texts became in one run (``today`` fixed): ``(value, refusal)``.
+
+    A field's values are remembered up to ``LIMIT`` distinct texts; a field whose texts barely
+    repeat (registration numbers, names) stops being remembered once it has shown so, so the
+    memory a run holds stays bounded whatever its length.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        # Per field, in the mapping's order: its remembered texts, or None once they proved unique.
+        self.caches: list[dict[str, tuple[Any, str | None]] | None] = [{} for _ in mapping.fields]
+        self.rows = 0  # rows converted with this memo
+        self._since = [0] * len(mapping.fields)  # self.rows when each cache was last emptied
+
+    def miss(self, index: int, raw: str, today: date) -> tuple[Any, str | None]:
+        found = _attempt(self.mapping, self.mapping.fields[index], raw, today)
+        cache = self.caches[index]
+        if cache is None:
+            return found
+        if len(cache) >= self.LIMIT:
+            if self.rows - self._since[index] < 2 * self.LIMIT:  # most texts were new: not worth it
+                self.caches[index] = None
+                return found
+            cache.clear()
+            self._since[index] = self.rows
+        cache[raw] = found
+        return found
 
 
 def _clean(raw: str) -> str:
@@ -255,8 +306,13 @@ def _plausible(day: date, text: str, today: date) -> date:
     return day
 
 
+def record_json(record: dict[str, Any]) -> str:
+    """The record's canonical text: what its checksum is taken of, and what is sealed."""
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def record_sha256(record: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(record_json(record).encode()).hexdigest()
 
 
 def _need(data: dict[str, Any], key: str, kind: type, where: str) -> Any:

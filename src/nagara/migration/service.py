@@ -28,7 +28,8 @@ from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import select, update
+from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from nagara.catalog import service as catalog
@@ -37,7 +38,7 @@ from nagara.kit.db import Database, bulk_insert, lock_for_transaction, utcnow
 from nagara.kit.errors import NotFound
 from nagara.ledger import service as ledger
 from nagara.migration import sources
-from nagara.migration.mapping import Converted, Mapping, record_sha256
+from nagara.migration.mapping import Converted, Mapping, Memo, record_json
 from nagara.migration.models import MigrationIssue, MigrationRecord, MigrationRun
 from nagara.migration.records import raise_arrears
 from nagara.runtime import Runtime, runtime_of
@@ -193,6 +194,7 @@ class _Batcher:
         self.today = today
         self.money = mapping.money_fields
         self.legacy_field = next((k for k in mapping.key if "number" in k), mapping.key[0])
+        self.memo = Memo(mapping)  # one per run: ``today`` is the run's
 
     def decide(
         self,
@@ -202,10 +204,16 @@ class _Batcher:
         seen: dict[tuple[str, str], int] | None,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[str, str, dict[str, Any]]]]:
         mapping = self.mapping
-        converted: list[tuple[int, Converted]] = [(n, mapping.convert(row, today=self.today)) for n, row in batch]
+        convert, today, memo = mapping.convert, self.today, self.memo
+        converted: list[tuple[int, Converted]] = [(n, convert(row, today=today, memo=memo)) for n, row in batch]
         keys = {(_body_code(mapping, c.body), c.key) for _, c in converted if c.record is not None and c.body and c.key}
         existing: dict[tuple[str, str], tuple[str, int, str, int]] = {}
         if keys:
+            wanted = sorted({k for _, k in keys})
+            if session.get_bind().dialect.name == "postgresql":  # one array, not thousands of parameters
+                among = MigrationRecord.natural_key == any_(bindparam("keys", wanted, type_=ARRAY(String)))
+            else:
+                among = MigrationRecord.natural_key.in_(wanted)
             found = session.execute(
                 select(
                     MigrationRecord.local_body_code,
@@ -214,10 +222,7 @@ class _Batcher:
                     MigrationRecord.seen_row,
                     MigrationRecord.sha256,
                     MigrationRecord.id,
-                ).where(
-                    MigrationRecord.register == mapping.register,
-                    MigrationRecord.natural_key.in_(sorted({k for _, k in keys})),
-                )
+                ).where(MigrationRecord.register == mapping.register, among)
             )
             existing = {(b, k): (r, s, h, i) for b, k, r, s, h, i in found if (b, k) in keys}
         records: list[tuple[Any, ...]] = []
@@ -243,7 +248,8 @@ class _Batcher:
             group = _group(body, c.year)
             key = (body, c.key)
             first = in_batch.get(key) or (seen.get(key) if seen is not None else None)
-            sha = record_sha256(c.record)
+            canonical = record_json(c.record)
+            sha = hashlib.sha256(canonical.encode()).hexdigest()
             previous = existing.get(key)
             if first is None and previous is not None and previous[0] == self.run_id:
                 first = previous[1]
@@ -291,7 +297,7 @@ class _Batcher:
                     sha,
                     self.run_id,
                     number,
-                    cipher.encrypt(json.dumps(c.record, ensure_ascii=False), context="migration-record"),
+                    cipher.encrypt(canonical, context="migration-record"),
                 )
             )
         if met:

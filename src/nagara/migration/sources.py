@@ -124,13 +124,18 @@ def _csv_rows(source: Source) -> Iterator[tuple[int, dict[str, str]]]:
                 header = _header(next(reader), source.path.name)
             except StopIteration:
                 return
+            width, named = len(header), all(header)
             for cells in reader:
                 number = reader.line_num
+                if len(cells) == width and named:  # the usual row: every column named and present
+                    if any(c and not c.isspace() for c in cells):
+                        yield number, dict(zip(header, cells, strict=True))
+                    continue
                 if not any(c.strip() for c in cells):
                     continue  # blank lines are not rows
                 row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name}
-                if len(cells) > len(header):
-                    row[EXTRA] = str(len(cells) - len(header))
+                if len(cells) > width:
+                    row[EXTRA] = str(len(cells) - width)
                 yield number, row
     except UnicodeDecodeError as exc:
         raise SourceError(

@@ -82,7 +82,8 @@ def _runtime(db_factory: DatabaseFactory, tmp: Path, state: str, url: str, **ext
 
 def _introduce(host: Node, guest: Node, identifier: str, services: list[str], rate: int = 600) -> None:
     """``host`` registers ``guest`` as a member, with the keys ``guest`` publishes."""
-    published = httpx.get(f"{guest.url}/exchange/v1/keys").json()
+    # A node just started may take more than httpx's default 5 s to answer on a loaded machine.
+    published = httpx.get(f"{guest.url}/exchange/v1/keys", timeout=60).json()
     with host.rt.db.unit_of_work() as s:
         service.register_member(
             s,
@@ -202,22 +203,22 @@ def test_a_consent_bound_pull_between_two_nodes(nodes: dict[str, Node], tmp_path
         path = "/exchange/v1/services/certificate-verify"
         body = json.dumps({"purpose": PURPOSE, "number": number}).encode()
         headers = exchange_client.signed_request(s, "POST", path, body)
-    assert httpx.post(kl.url + path, content=body, headers=headers).status_code == 200  # the control
-    _problem(httpx.post(kl.url + path, content=body, headers=headers), 409, "exchange-replay")
+    assert httpx.post(kl.url + path, content=body, headers=headers, timeout=60).status_code == 200  # the control
+    _problem(httpx.post(kl.url + path, content=body, headers=headers, timeout=60), 409, "exchange-replay")
     with ka.rt.db.unit_of_work() as s:
         headers = exchange_client.signed_request(s, "POST", path, body)
-    _problem(httpx.post(kl.url + path, content=body + b" ", headers=headers), 400, "exchange-digest")
+    _problem(httpx.post(kl.url + path, content=body + b" ", headers=headers, timeout=60), 400, "exchange-digest")
     with ka.rt.db.unit_of_work() as s, clock_set_to(utcnow() - timedelta(minutes=30)):
         stale = exchange_client.signed_request(s, "POST", path, body)
-    _problem(httpx.post(kl.url + path, content=body, headers=stale), 401, "exchange-clock")
+    _problem(httpx.post(kl.url + path, content=body, headers=stale, timeout=60), 401, "exchange-clock")
     with ka.rt.db.unit_of_work() as s:
         headers = exchange_client.signed_request(s, "POST", path, body)
     forged = {**headers, "Signature": "sig1=:" + "A" * 86 + "==:"}
-    _problem(httpx.post(kl.url + path, content=body, headers=forged), 401, "exchange-signature")
+    _problem(httpx.post(kl.url + path, content=body, headers=forged, timeout=60), 401, "exchange-signature")
     with ka.rt.db.unit_of_work() as s:
         service.rotate_own_key(s, "unregistered")  # Kerala does not know this key yet: an unknown member
         unknown = exchange_client.signed_request(s, "POST", path, body)
-    _problem(httpx.post(kl.url + path, content=body, headers=unknown), 401, "exchange-unknown-member")
+    _problem(httpx.post(kl.url + path, content=body, headers=unknown, timeout=60), 401, "exchange-unknown-member")
     after = {s: kept(n.rt) for s, n in nodes.items()}
     assert after["kl"] == (before["kl"][0] + 1, before["kl"][1] + 1)  # the one control call only
     assert after["ka"] == before["ka"]

@@ -251,14 +251,15 @@ def service_definition(code: str, request: Request, session: DbSession, jurisdic
     return _open311(fmt, run)
 
 
-def _requests_out(session: Session, request: Request, found: list[Grievance], language: str) -> list[dict[str, Any]]:
+def _requests_out(session: Session, request: Request, body: str, found: list[Any], language: str) -> list[dict[str, Any]]:
+    """Rows of ``open311.REQUEST_COLUMNS`` of one local body as service requests (no statement per row)."""
     if not found:
         return []
-    names = {c.code: c.name(language) for c in for_body(session, found[0].local_body_code)}
-    media = open311.media_urls(session, found, _base(request))
-    body_name = body_place(session, found[0].local_body_code).body.name
+    names = {c.code: c.name(language) for c in for_body(session, body)}
+    body_name = body_place(session, body).body.name
     label = str(body_name.get(language) or body_name.get("en"))
-    return [open311.request_out(g, names, media.get(g.id), label) for g in found]
+    media = open311.media_base(_base(request))
+    return [open311.request_out(g, names, media, label) for g in found]
 
 
 @open311_router.get("/requests.{fmt}")
@@ -281,7 +282,7 @@ def requests_list(
             session, body, ids=service_request_id, service_code=service_code, start_date=start_date, end_date=end_date,
             status=status, now=utcnow(),
         )  # fmt: skip
-        return _respond(fmt, "service_requests", "request", _requests_out(session, request, found, _language(request)))
+        return _respond(fmt, "service_requests", "request", _requests_out(session, request, body, found, _language(request)))
 
     return _open311(fmt, run)
 
@@ -293,12 +294,14 @@ def request_one(rid: str, request: Request, session: DbSession, jurisdiction_id:
 
     def run() -> Response:
         body = open311.body_of(session, jurisdiction_id)
-        g = session.scalar(
-            select(Grievance).where(Grievance.number == rid, Grievance.public.is_(True), Grievance.local_body_code == body)
-        )
+        g = session.execute(
+            select(*open311.REQUEST_COLUMNS).where(
+                Grievance.number == rid, Grievance.public.is_(True), Grievance.local_body_code == body
+            )
+        ).first()
         if g is None:
             raise open311.Open311Error(404, f"no public service request {rid!r} at {body}")
-        return _respond(fmt, "service_requests", "request", _requests_out(session, request, [g], _language(request)))
+        return _respond(fmt, "service_requests", "request", _requests_out(session, request, body, [g], _language(request)))
 
     return _open311(fmt, run)
 

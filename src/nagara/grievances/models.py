@@ -54,6 +54,8 @@ class Grievance(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         Index("ix_grievances_inbox", "local_body_code", "assigned_role", "is_open", "state_due_at"),
         Index("ix_grievances_public", "local_body_code", "public", "created_at"),
+        # Open311's filtered list: service codes and status (states) in the key, the date range last.
+        Index("ix_grievances_open311", "local_body_code", "public", "category_code", "state", "created_at"),
         Index("ix_grievances_state_created", "state_code", "created_at"),
         Index("ix_grievances_citizen", "citizen_id", "created_at"),
         Index("ix_grievances_workload", "assigned_to_id", "is_open"),

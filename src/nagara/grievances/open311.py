@@ -7,13 +7,12 @@ number. Private grievances and personal data never appear: no name, mobile, e-ma
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
+from pydantic_core import to_json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -75,6 +74,8 @@ def _xml_value(value: Any) -> str:
 
 
 def _xml(tag: str, value: Any) -> str:
+    if isinstance(value, str):
+        return f"<{tag}>{escape(value)}</{tag}>"
     if isinstance(value, dict):
         return f"<{tag}>" + "".join(_xml(k, v) for k, v in value.items()) + f"</{tag}>"
     if isinstance(value, list):
@@ -86,7 +87,8 @@ def _xml(tag: str, value: Any) -> str:
 def render(fmt: str, root: str, item: str | None, data: Any) -> tuple[str, str]:
     """The body and its media type: ``data`` is a list of ``item`` elements under ``root``, or one ``root`` mapping."""
     if fmt == "json":
-        return json.dumps(data, default=lambda v: w3c(v) if isinstance(v, datetime) else str(v), ensure_ascii=False), JSON
+        # pydantic-core's encoder: a list of 1,000 requests in half the time of json.dumps.
+        return to_json(data, fallback=lambda v: w3c(v) if isinstance(v, datetime) else str(v)).decode(), JSON
     body = _xml(root, data) if item is None else f"<{root}>" + "".join(_xml(item, d) for d in data) + f"</{root}>"
     return '<?xml version="1.0" encoding="utf-8"?>' + body, XML
 
@@ -96,7 +98,10 @@ def render_error(fmt: str, error: Open311Error) -> tuple[str, str]:
 
 
 def w3c(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-12-06T04:22:49Z``: UTC, whole seconds (isoformat is several times cheaper than strftime)."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 # --- discovery and services -------------------------------------------------------------------------
@@ -172,31 +177,68 @@ def definition(session: Session, body: str, code: str, language: str) -> dict[st
 # --- requests ----------------------------------------------------------------------------------------
 
 
-def status_of(g: Grievance) -> str:
+def status_of(g: Any) -> str:
     return "closed" if g.state in (RESOLVED, CLOSED) else "open"
 
 
-def request_out(g: Grievance, names: dict[str, str], media: str | None, body_name: str) -> dict[str, Any]:
-    notes = g.resolution_note if g.state in (RESOLVED, CLOSED) else f"{g.state.replace('_', ' ')}, level {g.level}"
+# What a request shows, read as plain columns (no ORM objects: a list of 1,000 paid more to build
+# them than its SQL cost), with the id of its last photo (the resolution's, else the citizen's) from a
+# correlated subquery, so the whole list is one statement.
+LAST_PHOTO = (
+    select(GrievancePhoto.id)
+    .where(GrievancePhoto.grievance_id == Grievance.id)
+    .order_by(GrievancePhoto.uploaded_at.desc(), GrievancePhoto.id.desc())
+    .limit(1)
+    .correlate(Grievance)
+    .scalar_subquery()
+    .label("photo_id")
+)
+REQUEST_COLUMNS = (
+    Grievance.number,
+    Grievance.state,
+    Grievance.level,
+    Grievance.resolution_note,
+    Grievance.category_code,
+    Grievance.description,
+    Grievance.department,
+    Grievance.created_at,
+    Grievance.updated_at,
+    Grievance.state_due_at,
+    Grievance.address,
+    Grievance.ward_code,
+    Grievance.lat,
+    Grievance.lon,
+    LAST_PHOTO,
+)
+
+
+def request_out(g: Any, names: dict[str, str], media_base: str, body_name: str) -> dict[str, Any]:
+    """One service request from a row of ``REQUEST_COLUMNS``; times already in the spec's W3C form."""
+    closed = g.state in (RESOLVED, CLOSED)
+    notes = g.resolution_note if closed else f"{g.state.replace('_', ' ')}, level {g.level}"
     return {
         "service_request_id": g.number,
-        "status": status_of(g),
+        "status": "closed" if closed else "open",
         "status_notes": notes or "",
         "service_name": names.get(g.category_code, g.category_code),
         "service_code": g.category_code,
         "description": g.description,
         "agency_responsible": f"{body_name}, {g.department}",
         "service_notice": "",
-        "requested_datetime": g.created_at,
-        "updated_datetime": g.updated_at,
-        "expected_datetime": g.state_due_at,
+        "requested_datetime": w3c(g.created_at),
+        "updated_datetime": w3c(g.updated_at),
+        "expected_datetime": w3c(g.state_due_at) if g.state_due_at is not None else None,
         "address": g.address or "",
         "address_id": g.ward_code or "",
         "zipcode": "",
         "lat": g.lat if g.lat is not None else "",
         "long": g.lon if g.lon is not None else "",
-        "media_url": media or "",
+        "media_url": media_base + g.photo_id if g.photo_id else "",
     }
+
+
+def media_base(base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/open311/v2/media/"
 
 
 def parse_time(name: str, value: str | None) -> datetime | None:
@@ -223,7 +265,7 @@ def find_requests(
     end_date: str | None,
     status: str | None,
     now: datetime,
-) -> list[Grievance]:
+) -> list[Any]:
     """The spec's query: ``service_request_id`` (a comma list) overrides the rest; otherwise the
     last 90 days (or the range given, at most 90 days), newest first, at most 1,000."""
     public = (Grievance.local_body_code == body, Grievance.public.is_(True))
@@ -231,8 +273,8 @@ def find_requests(
     if wanted:
         if len(wanted) > MAX_IDS:
             raise Open311Error(400, f"at most {MAX_IDS} service_request_id values at once")
-        q = select(Grievance).where(*public, Grievance.number.in_(wanted))
-        return list(session.scalars(q.order_by(Grievance.created_at.desc())))
+        q = select(*REQUEST_COLUMNS).where(*public, Grievance.number.in_(wanted))
+        return list(session.execute(q.order_by(Grievance.created_at.desc())))
     start, end = parse_time("start_date", start_date), parse_time("end_date", end_date)
     if start is None and end is None:
         end = now
@@ -244,7 +286,7 @@ def find_requests(
         raise Open311Error(400, "end_date comes before start_date")
     if end - start > WINDOW:
         raise Open311Error(400, "the range from start_date to end_date may not span more than 90 days")
-    q = select(Grievance).where(*public, Grievance.created_at >= start, Grievance.created_at <= end)
+    q = select(*REQUEST_COLUMNS).where(*public, Grievance.created_at >= start, Grievance.created_at <= end)
     codes = _csv(service_code)
     if codes:
         q = q.where(Grievance.category_code.in_(codes))
@@ -254,20 +296,7 @@ def find_requests(
             raise Open311Error(400, f"status {s!r} is not open or closed")
     if statuses and set(statuses) != {"open", "closed"}:
         q = q.where(Grievance.state.in_(OPEN_STATES) if statuses == ["open"] else Grievance.state.in_((RESOLVED, CLOSED)))
-    return list(session.scalars(q.order_by(Grievance.created_at.desc()).limit(MAX_RESULTS)))
-
-
-def media_urls(session: Session, grievances: Iterable[Grievance], base_url: str) -> dict[str, str]:
-    """The last photo of each grievance (the resolution's, else the citizen's), by grievance id."""
-    ids = [g.id for g in grievances]
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(GrievancePhoto.grievance_id, GrievancePhoto.id)
-        .where(GrievancePhoto.grievance_id.in_(ids))
-        .order_by(GrievancePhoto.uploaded_at)
-    )
-    return {gid: f"{base_url.rstrip('/')}/open311/v2/media/{pid}" for gid, pid in rows}
+    return list(session.execute(q.order_by(Grievance.created_at.desc()).limit(MAX_RESULTS)))
 
 
 def number(value: str | None, name: str, limit: float) -> float | None:

@@ -178,3 +178,38 @@ def test_a_rejected_applications_unpaid_demand_is_cancelled_and_a_late_payment_r
     after = pay.payment(payment["id"])
     assert after["outcome"] == "excess" and after["refunded_amount"] == FEE
     assert pay.demand(demand)["status"] == "cancelled"
+
+
+def test_a_page_of_demands_costs_the_same_statements_for_two_items_or_many(pay: Pay) -> None:
+    """The list reads its demands' lines, applications and properties once for the page (issue 21)."""
+    from tests.test_query_counts import counting  # noqa: PLC0415 - the budgets' statement counter
+
+    raise_url = f"/api/v1/local-bodies/{pay.body}/property-tax/demands"
+
+    def listed() -> tuple[int, list[dict[str, Any]]]:
+        with counting(pay.runtime) as statements:
+            response = pay.client.get("/api/v1/demands", params={"limit": 50}, headers=pay.h("citizen1"))
+        assert response.status_code == 200, response.text
+        return len(statements), response.json()
+
+    pay.apply()
+    register(pay, pay.body)
+    assert pay.client.post(raise_url, json={"period": "2026-27/H1"}, headers=pay.h("a_secretary")).json() == {"raised": 1}
+    listed()  # the state's places and time zone are cached from here on
+    few, shown = listed()
+    assert sorted(d["kind"] for d in shown) == ["application", "property_tax"]
+    for _ in range(3):
+        pay.apply()
+    for number in ("12/346", "12/347"):
+        register(pay, pay.body, number=number)
+    assert pay.client.post(raise_url, json={"period": "2026-27/H2"}, headers=pay.h("a_secretary")).json() == {"raised": 3}
+    many, shown = listed()
+    assert len(shown) == 2 + 3 + 3
+    assert many == few, "a statement per demand crept in"
+    for item in shown:  # the page shows each demand as it is shown alone
+        alone = pay.demand(item["number"])
+        assert {k: v for k, v in item.items() if "due_today" not in k} == {
+            k: v for k, v in alone.items() if "due_today" not in k
+        }
+        assert item["application"] or item["property"] in ("12/345", "12/346", "12/347")
+        assert item["lines"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 import segno
@@ -55,16 +55,44 @@ WritingSession = Annotated[Session, Depends(writing_unit_of_work, scope="functio
 
 
 def demand_out(session: Session, demand: Demand) -> DemandOut:
-    due, lines_today = demands.amount_due(session, demand, service.local_day(session, demand.state_code, utcnow()))
     app_number = session.get(Application, demand.application_id).number if demand.application_id else None  # type: ignore[union-attr]
     prop = session.get(Property, demand.property_id) if demand.property_id else None
+    lines = demands.line_dicts(session, demand)
+    today = service.local_day(session, demand.state_code, utcnow())
+    return _demand_out(demand, lines, app_number, prop.assessment_number if prop else None, today)
+
+
+def demands_out(session: Session, found: list[Demand]) -> list[DemandOut]:
+    """A page of demands in a fixed number of statements whatever it holds: their lines, their
+    applications' numbers and their properties' assessment numbers are read once for the page."""
+    lines = demands.lines_of(session, [d.id for d in found])
+    numbers = demands.application_numbers(session, found)
+    assessments = demands.assessment_numbers(session, found)
+    now = utcnow()
+    days = {code: service.local_day(session, code, now) for code in {d.state_code for d in found}}
+    return [
+        _demand_out(
+            d,
+            lines[d.id],
+            numbers.get(d.application_id) if d.application_id else None,
+            assessments.get(d.property_id) if d.property_id else None,
+            days[d.state_code],
+        )
+        for d in found
+    ]
+
+
+def _demand_out(
+    demand: Demand, lines: list[dict[str, Any]], app_number: str | None, assessment: str | None, today: date
+) -> DemandOut:
+    due, lines_today = demands.amount_due_of(demand, lines, today)
     return DemandOut.model_validate(
         {
             "number": demand.number,
             "kind": demand.kind,
             "local_body": demand.local_body_code,
             "application": app_number,
-            "property": prop.assessment_number if prop else None,
+            "property": assessment,
             "period": demand.period,
             "description": demand.description,
             "amount": demand.amount,
@@ -73,10 +101,10 @@ def demand_out(session: Session, demand: Demand) -> DemandOut:
             "status": demand.status,
             "paid_amount": demand.paid_amount,
             "paid_at": demand.paid_at,
-            "lines": demands.line_dicts(session, demand),
+            "lines": lines,
             "amount_due_today": due if demand.status == "due" else 0,
             "lines_due_today": lines_today if demand.status == "due" else [],
-            "pay_page": pay_page(session, demand),
+            "pay_page": demands.pay_page_of(demand, app_number),
         }
     )
 
@@ -155,7 +183,7 @@ def list_demands(
     found = demands.list_demands(
         session, principal, local_body=local_body, status=status_, application=application, limit=limit, offset=offset
     )
-    return json_response([demand_out(session, d) for d in found])
+    return json_response(demands_out(session, found))
 
 
 @router.get("/demands/{number}", response_model=DemandOut)

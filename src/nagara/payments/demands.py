@@ -79,28 +79,62 @@ def find_demand(session: Session, principal: Principal, query: str) -> Demand | 
 
 def pay_page(session: Session, demand: Demand) -> str:
     """Where the payer pays: the application's pay page, or the demand's."""
-    if demand.application_id:
-        app = session.get(Application, demand.application_id)
-        if app is not None:
-            return f"/applications/{app.number}/pay"
-    return f"/demands/{demand.number}/pay"
+    app = session.get(Application, demand.application_id) if demand.application_id else None
+    return pay_page_of(demand, app.number if app is not None else None)
+
+
+def pay_page_of(demand: Demand, application_number: str | None) -> str:
+    """``pay_page`` for a demand whose application's number (if it bills one) was read already."""
+    return f"/applications/{application_number}/pay" if application_number else f"/demands/{demand.number}/pay"
 
 
 def demand_lines(session: Session, demand: Demand) -> list[DemandLine]:
     return list(session.scalars(select(DemandLine).where(DemandLine.demand_id == demand.id).order_by(DemandLine.seq)))
 
 
+def _line_dict(ln: DemandLine) -> dict[str, Any]:
+    return {"code": ln.code, "head": ln.head, "account": ln.account, "name": ln.name, "amount": ln.amount}
+
+
 def line_dicts(session: Session, demand: Demand) -> list[dict[str, Any]]:
     """The demand's lines as raised (no rebate or penalty), as the API and the pages show them."""
-    return [
-        {"code": ln.code, "head": ln.head, "account": ln.account, "name": ln.name, "amount": ln.amount}
-        for ln in demand_lines(session, demand)
-    ]
+    return [_line_dict(ln) for ln in demand_lines(session, demand)]
+
+
+def lines_of(session: Session, demand_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """``line_dicts`` of many demands in one statement, by demand id (a list's page)."""
+    found: dict[str, list[dict[str, Any]]] = {i: [] for i in demand_ids}
+    if demand_ids:
+        query = select(DemandLine).where(DemandLine.demand_id.in_(demand_ids)).order_by(DemandLine.demand_id, DemandLine.seq)
+        for ln in session.scalars(query):
+            found[ln.demand_id].append(_line_dict(ln))
+    return found
+
+
+def application_numbers(session: Session, demands: list[Demand]) -> dict[str, str]:
+    """The numbers of the applications these demands bill, by application id, in one statement."""
+    ids = {d.application_id for d in demands if d.application_id}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Application.id, Application.number).where(Application.id.in_(ids))).all())
+
+
+def assessment_numbers(session: Session, demands: list[Demand]) -> dict[str, str]:
+    """The assessment numbers of the properties these demands tax, by property id, in one statement."""
+    ids = {d.property_id for d in demands if d.property_id}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Property.id, Property.assessment_number).where(Property.id.in_(ids))).all())
 
 
 def amount_due(session: Session, demand: Demand, on: date) -> tuple[int, list[dict[str, Any]]]:
     """What paying ``demand`` on ``on`` costs, and its lines (a rebate or penalty included)."""
-    lines = line_dicts(session, demand)
+    return amount_due_of(demand, line_dicts(session, demand), on)
+
+
+def amount_due_of(demand: Demand, lines: list[dict[str, Any]], on: date) -> tuple[int, list[dict[str, Any]]]:
+    """``amount_due`` from the demand's lines as raised, read already (they are not changed)."""
+    lines = list(lines)
     if demand.kind == "property_tax":
         lines += property_tax.adjustments(demand.rules, lines, due=demand.due_date, rebate_until=demand.rebate_until, on=on)
     return property_tax.total(lines), lines

@@ -20,7 +20,9 @@ from nagara.certificates import pdftext
 from nagara.certificates.templates import pack_part, pack_problems
 from nagara.exchange import digilocker
 from nagara.exchange import events as exchange_events
+from nagara.grievances import assist as grievance_assist
 from nagara.grievances import categories as grievance_categories
+from nagara.grievances import events as grievance_events
 from nagara.identity.permissions import role_problems
 from nagara.ledger import handlers as ledger
 from nagara.notifications import service as notifications
@@ -87,6 +89,9 @@ def wire() -> None:
     subscribe(exchange_events.ConsentGranted, privacy.on_exchange_consent)
     subscribe(exchange_events.ConsentWithdrawn, privacy.on_exchange_withdrawn)
     privacy_consent.WITHDRAW_SOURCE[privacy.EXCHANGE] = privacy.withdraw_exchange_consent
+    # A new grievance gets the triage assistant's suggestion (or a place in the human triage queue) in
+    # its filing's transaction; nothing when triage is off for the state.
+    subscribe(grievance_events.Filed, grievance_assist.on_filed)
 
     engine.register_guard("documents_complete", documents.guard_documents_complete)
     engine.register_guard("documents_verified", documents.guard_documents_verified)

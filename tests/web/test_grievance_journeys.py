@@ -9,11 +9,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from nagara.ai.models import AiLabel, AiModel
+from nagara.grievances import service as grievances
+from nagara.grievances.models import GrievanceTriage
 from nagara.identity import service as identity
 from nagara.identity.models import User
+from nagara.kit.db import utcnow
 from tests.browser import LiveServer, axe_check
 from tests.conftest import make_citizen
 from tests.grievances.helpers import jpeg_with_gps
+from tests.grievances.test_assist import kerala_model
 from tests.web.helpers import officer
 
 BODY = "kl.tvm-corp"
@@ -111,3 +116,70 @@ def test_a_grievance_filed_resolved_and_rated_in_the_citizens_language(
     page.wait_for_url(f"**/my/grievances/{number}")
     axe_check(page)
     assert "4 / 5" in page.content() and t["closed"] in page.content()
+
+
+ASSIST = {
+    "ml": {"suggested": "സഹായി നിർദ്ദേശിച്ചത്", "weighed": "ഏറ്റവും സ്വാധീനിച്ച വാക്കുകൾ", "correct": "വിഭാഗം സ്ഥിരീകരിക്കുക അല്ലെങ്കിൽ തിരുത്തുക",
+           "save": "വിഭാഗം സൂക്ഷിക്കുക", "decided": "ഉദ്യോഗസ്ഥൻ തീരുമാനിച്ച വിഭാഗം", "one_of_these": "ഇവയിൽ ഒന്നാണോ?", "file": "പരാതി സമർപ്പിക്കുക", "me_too": "എന്നെയും ചേർക്കുക"},
+    "en": {"suggested": "Suggested by the assistant", "weighed": "Words that weighed most", "correct": "Confirm or correct the category",
+           "save": "Save the category", "decided": "Category decided by an officer", "one_of_these": "Is it one of these?", "file": "File the grievance", "me_too": "Add me too"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("lang", "mobiles"), [("ml", ("9847300011", "9847300012")), ("en", ("9847300021", "9847300022"))])
+def test_the_officer_sees_the_suggestion_and_why_and_corrects_it_the_citizen_adds_me_too(
+    new_page: Any, live_server: LiveServer, lang: str, mobiles: tuple[str, str]
+) -> None:
+    t = ASSIST[lang]
+    place = f"Kuzhivila {lang} junction"  # a place of each run's own: the two runs' grievances are not duplicates
+    model = kerala_model()
+    with live_server.runtime.db.unit_of_work() as s:
+        row = AiModel(state_code="kl", task="triage", version=model.version, examples=model.trained_on, model=model.to_bytes())
+        s.add(row)
+        s.flush()
+        model_row = row.id
+        people = []
+        for mobile in mobiles:
+            found = s.scalar(
+                select(User.id).where(User.mobile_index == identity.mobile_index(live_server.runtime, "kl", identity.normalise_mobile(mobile)))
+            )
+            people.append(found or make_citizen(s, live_server.runtime, "kl", mobile).id)
+        filer = identity.load_principal(s, s.get(User, people[0]), "bearer")  # type: ignore[arg-type]
+        filing = grievances.Filing(BODY, "waste-not-collected", f"Waste not collected near {place} for a week",
+                                   grievances.Where(None, place), {"waste_kind": "household"})  # fmt: skip
+        number = grievances.file(s, filer, filing, now=utcnow(), channel="portal").number
+    try:
+        # Another citizen about to file the same problem is asked "is it one of these?", and adds themself.
+        page = _signed_in(new_page, live_server, lang, people[1])
+        page.goto(f"/grievances/{BODY}/new/waste-not-collected")
+        page.locator("#f-description").fill(f"Garbage heap near {place}, nobody collects it")
+        page.locator("#f-address").fill(place)
+        page.locator("#attr-waste_kind-household").check()
+        page.get_by_role("button", name=t["file"]).click()
+        page.get_by_role("heading", name=t["one_of_these"]).wait_for()
+        axe_check(page)
+        page.get_by_role("listitem").filter(has_text=number).get_by_role("button", name=t["me_too"]).click()
+        page.wait_for_url(f"**/grievances/public/{number}")
+
+        # The officer sees the suggestion and the words that weighed most, and corrects the category.
+        l1 = officer(live_server, "web.grv.officer", "officer", BODY)
+        work = _signed_in(new_page, live_server, lang, l1.id)
+        work.goto(f"/officer/grievances/{number}")
+        content = work.content()
+        assert t["suggested"] in content and t["weighed"] in content
+        axe_check(work)
+        work.get_by_label(t["correct"]).select_option("public-toilet")
+        work.get_by_role("button", name=t["save"]).click()
+        work.wait_for_url(f"**/officer/grievances/{number}")
+        assert t["decided"] in work.content()
+        axe_check(work)
+        with live_server.runtime.db.unit_of_work(readonly=True) as s:
+            g = grievances.get(s, number)
+            triage = s.get(GrievanceTriage, g.id)
+            assert triage is not None and triage.decided_category == "public-toilet"
+            label = s.get(AiLabel, triage.label_id)
+            assert label is not None and label.label == "public-toilet"
+            assert g.supporters == 1
+    finally:
+        with live_server.runtime.db.unit_of_work() as s:  # triage off again for the other browser tests
+            s.delete(s.get(AiModel, model_row))

@@ -162,3 +162,28 @@ class GrievanceCategory(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class GrievanceTriage(Base):
+    """What the triage assistant (``nagara.ai``) suggested when the grievance was filed, and what an
+    officer decided. The suggestion itself (model version, input hash, output) is its ``ai_suggestions``
+    row; this row keeps what the grievance pages and the human triage queue ask for. Below the pack's
+    threshold (``needs_human``) no category is offered: the grievance waits in the queue for an officer."""
+
+    __tablename__ = "grievance_triage"
+    __table_args__ = (Index("ix_grievance_triage_queue", "needs_human", "decided_at"),)
+
+    grievance_id: Mapped[str] = mapped_column(ForeignKey("grievances.id", ondelete="CASCADE"), primary_key=True)
+    local_body_code: Mapped[str] = mapped_column(String(96))  # where it was filed (the audit's tenant)
+    suggestion_id: Mapped[str] = mapped_column(ForeignKey("ai_suggestions.id"))
+    category: Mapped[str] = mapped_column(String(64))  # the model's top category
+    confidence: Mapped[float] = mapped_column(Float)
+    needs_human: Mapped[bool] = mapped_column(default=False)
+    decided_category: Mapped[str | None] = mapped_column(String(64))  # the officer's: a confirmation or a correction
+    decided_by_id: Mapped[str | None] = mapped_column(String(36))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    label_id: Mapped[str | None] = mapped_column(ForeignKey("ai_labels.id"))  # the training example the decision made
+
+    @property
+    def audit_tenant(self) -> str:
+        return self.local_body_code

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from nagara.grievances import public, service
+from nagara.grievances import assist, public, service
 from nagara.grievances.categories import Category, for_body
 from nagara.grievances.categories import get as get_category
 from nagara.grievances.models import Grievance
@@ -101,13 +101,15 @@ def _new_page(
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
+    candidates: list[assist.Candidate] | None = None,
 ) -> Response:
-    similar = service.similar_open(session, body_place(session, tenant).body.code, category.code, None)
+    similar = [] if candidates else service.similar_open(session, body_place(session, tenant).body.code, category.code, None)
     context = {
         **_context(session, tenant),
         "category": category,
         "wards": _wards(session, tenant),
         "similar": similar,
+        "candidates": candidates or [],
         "values": values,
         "errors": errors,
         "page_title": _("File a grievance"),
@@ -155,6 +157,13 @@ async def file(request: Request, tenant: str, code: str, session: DbSession, pri
     filing = service.Filing(
         body_place(session, tenant).body.code, code, form_text(form, "description"), where, _attributes(category, form)
     )
+    if not form_text(form, "file_anyway"):
+        # Is it one of these? The open grievances that probably report the same problem, before a new one.
+        candidates = assist.duplicates_for_filing(
+            session, who, filing.local_body_code, category.code, where.ward, filing.description, now=utcnow()
+        )
+        if candidates:
+            return _new_page(request, session, tenant, category, values=values, errors={}, candidates=candidates)
     try:
         with attempt(session):
             g = service.file(session, who, filing, now=utcnow(), channel="portal")
@@ -197,6 +206,9 @@ def _detail(
     }
     template = "grievances/officer.html" if who.kind == "officer" else "grievances/detail.html"
     if who.kind == "officer":
+        context["triage"] = assist.triage_of(session, g)
+        context["merge_candidates"] = assist.merge_candidates(session, g)
+        context["category_names"] = {c.code: c.definition["name"] for c in for_body(session, g.local_body_code)}
         context["nav"] = {"inbox": who.has("applications:application:read"), "assist": False, "admin": False}
         context["max_photo"] = MAX_PHOTO_BYTES
     return render(request, template, context, status_code=status_code)
@@ -221,6 +233,7 @@ async def _act(request: Request, session: Session, who: Principal, number: str) 
             form_text(form, "action"),
             int(form_text(form, "version") or 0) or None,
             form_text(form, "comment") or None,
+            into=form_text(form, "into") or None,
             rating=int(rating) if rating.isdigit() else None,
             photo=check_photo(content) if content else None,
         )
@@ -300,6 +313,44 @@ async def officer_act(request: Request, number: str, session: DbSession, princip
     if isinstance(who, Response):
         return who
     return await _act(request, session, who, number)
+
+
+@router.post("/officer/grievances/{number}/triage")
+async def decide_triage(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
+    """The officer confirms or corrects the assistant's category; kept as training data."""
+    who = _officer(request, principal)
+    if isinstance(who, Response):
+        return who
+    form = await request.form()
+    try:
+        with attempt(session):
+            assist.decide_triage(session, who, number, form_text(form, "category"), now=utcnow())
+    except Problem as exc:
+        g = _officer_grievance(session, who, number)
+        message = "; ".join(field_errors(exc).values()) if isinstance(exc, Invalid) else exc.detail
+        return _detail(request, session, who, g, error=message, status_code=exc.status)
+    return see_other(f"/officer/grievances/{number}")
+
+
+@router.get("/officer/grievance-triage")
+def triage_queue(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """The human triage queue: open grievances the assistant was not sure about, oldest first."""
+    who = _officer(request, principal)
+    if isinstance(who, Response):
+        return who
+    found = assist.triage_queue(session, who)
+    names: dict[str, Any] = {}
+    for body in {g.local_body_code for g, _t in found}:
+        names.update({c.code: c.definition["name"] for c in for_body(session, body)})
+    context = {
+        "queue": found,
+        "category_names": names,
+        "page_title": _("Grievances to categorise"),
+        "timezone": zone_of(session, who.state_code).key,
+        "nav": {"inbox": who.has("applications:application:read"), "assist": False, "admin": False},
+        **_names(),
+    }
+    return render(request, "grievances/triage_queue.html", context)
 
 
 # --- the public ------------------------------------------------------------------------------------

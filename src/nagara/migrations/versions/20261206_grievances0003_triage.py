@@ -1,7 +1,7 @@
 """grievance_triage: the triage suggestion of each grievance and the officer decision
 
-Revision ID: grievances0002
-Revises: privacy0002
+Revision ID: grievances0003
+Revises: grievances0002
 Create Date: 2026-12-06 04:24:12.790600
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import nagara.kit.db
 
-revision: str = "grievances0002"
-down_revision: str | None = "privacy0002"
+revision: str = "grievances0003"
+down_revision: str | None = "grievances0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

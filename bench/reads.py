@@ -32,6 +32,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, text
 
@@ -362,6 +363,7 @@ class World:
             "id": app_id,
             "prefix": number[: len(number) - 3],
             "name": self.sample_name,
+            "name_ml": "ജോസഫ്",  # the same name as it sounds, written in Malayalam: found by the sound's hash
             "mobile": self.sample_mobile,
         }
 
@@ -426,7 +428,7 @@ def main() -> None:
     )
     sizes = [int(s) for s in args.sizes.split(",")]
     table: dict[str, dict[int, tuple[float, float, float]]] = {}
-    shown: dict[str, int] = {}
+    shown: dict[str, dict[int, int]] = {}  # items one response shows, by endpoint and size
     for size in sizes:
         seconds = world.grow(size)
         print(f"{size:,} applications ready in {seconds:.0f}s", file=sys.stderr)
@@ -438,6 +440,7 @@ def main() -> None:
             "search by full number (1)": (f"/api/v1/applications?number={s['number']}", auth),
             "search by number prefix (50)": (f"/api/v1/applications?number={s['prefix']}&limit=50", auth),
             "search by name (50)": (f"/api/v1/applications?name={s['name']}&limit=50", auth),
+            "search by name in Malayalam (50)": (f"/api/v1/applications?name={quote(s['name_ml'])}&limit=50", auth),
             "search by mobile": (f"/api/v1/applications?mobile={s['mobile'].replace('+', '%2B')}", auth),
             "list, newest first (50)": ("/api/v1/applications?limit=50", auth),
             "GET /api/v1/inbox/falls-due": ("/api/v1/inbox/falls-due", auth),
@@ -447,7 +450,7 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             for name, (path, headers) in endpoints.items():
-                shown[name] = _items(base + path, headers)
+                shown.setdefault(name, {})[size] = _items(base + path, headers)
                 load(base + path, headers, 1, args.connections)  # warm up
                 table.setdefault(name, {})[size] = load(base + path, headers, args.seconds, args.connections)
         finally:
@@ -481,10 +484,12 @@ def main() -> None:
                     cells.append("none finished")
                     continue
                 ratio = table["/healthz"][n][0] / rps
-                cells.append(f"{rps:,.0f} req/s, p99 {p99:.0f} ms ({ratio:.1f}x)")
-        returned = f" [{shown[name]} returned]" if shown.get(name, -1) >= 0 else ""
-        print(f"| {name}{returned} | {' | '.join(cells)} |")
-    print("\n(Nx): cost per request as a multiple of /healthz's in the same run (its req/s over the endpoint's)")
+                items = shown.get(name, {}).get(n, -1)
+                returned = f", {items} shown" if items >= 0 else ""
+                cells.append(f"{rps:,.0f} req/s, p99 {p99:.0f} ms ({ratio:.1f}x){returned}")
+        print(f"| {name} | {' | '.join(cells)} |")
+    print("\n(Nx): cost per request as a multiple of /healthz's in the same run (its req/s over the endpoint's);")
+    print("N shown: the items one response held at that size (a small table fills fewer of a page's places)")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -71,10 +71,14 @@ def qr_content(verify_url: str, compact_form: str) -> str:
 
 
 def qr_svg_data_uri(content: str) -> str:
-    # Error correction L: the fewest modules, so each is as large as the 38 mm square allows (about
-    # version 18, 0.4 mm). With M (version 21, 0.35 mm) a blurred phone photo of a print failed to
-    # decode for about one certificate in twenty (tests/certificates/test_pdf.py photographs several); the
-    # signed compact form inside carries its own integrity, and the quiet zone (4 modules) is kept.
+    # Error correction L: the fewest modules, so each is as large as the 44 mm square allows (version
+    # 18 with the quiet zone is 97 modules, 0.45 mm each). With M (version 21) a blurred phone photo
+    # of a print failed for about one certificate in twenty; at 38 mm with L it still failed now and
+    # then in CI (tests/certificates/test_pdf.py photographs several): rastered at 200 dpi, one real
+    # certificate decoded under a 1.0 px blur but only 3 times in 18 under 1.2 px, against 18 of 18 under
+    # 1.2 px at the 44 mm size. 44 mm is what still leaves the longest template (Kerala's death
+    # certificate) on one page (tests/certificates/test_templates.py). The signed compact form inside
+    # carries its own integrity, and the quiet zone (4 modules) is kept.
     return str(segno.make(content, error="l", micro=False).svg_data_uri(border=4, dark="#000", light="#fff"))
 
 

@@ -6,7 +6,8 @@ kn, hi, romanised), top-1 accuracy, macro-F1 and top-3 accuracy of the model, of
 matcher and of the majority class; the latency of one suggestion (language identification,
 transliteration, features, scores and reasons: p50 and p99 over every held-out complaint,
 repeated); duplicate detection's precision and recall on tests/ai/data/duplicates_heldout.yaml
-beside plain fuzzy matching; and the memory the model adds to a process (resident set before importing the
+beside plain fuzzy matching; demand forecasting's MASE against seasonal naive on
+tests/ai/data/forecast_heldout.yaml (simulated series, the last year held out), the interval's coverage; and the memory the model adds to a process (resident set before importing the
 assistant and after a warm suggestion).
 
     .venv/bin/python bench/ai.py [--pack packs/kl] [--rounds 20]
@@ -138,6 +139,29 @@ def main() -> None:
         print(f"{name}: precision {tp / max(1, tp + fp):.2f}, recall {tp / max(1, tp + fn):.2f} on {len(decisions)} held-out pairs")
     dup_ms.sort()
     print(f"duplicate check of one pair: p50 {statistics.median(dup_ms):.2f} ms, p99 {p(dup_ms, 0.99):.2f} ms")
+
+    import numpy as np
+
+    from nagara.ai import forecast
+
+    series = yaml.safe_load((ROOT / "tests" / "ai" / "data" / "forecast_heldout.yaml").read_text(encoding="utf-8"))["series"]
+    model_mase, naive_mase, inside, fc_ms = [], [], [], []
+    for s in series:
+        weekly = np.array(s["weekly"], dtype=float)
+        for origin in (156, 169, 182, 195):  # the held-out last year, a quarter at a time, 12 weeks ahead
+            history, actual = weekly[:origin], weekly[origin : origin + 12]
+            started = time.perf_counter()
+            fc = forecast.forecast(history, 12)
+            fc_ms.append((time.perf_counter() - started) * 1000)
+            model_mase.append(forecast.mase(actual, fc.mean, history))
+            naive_mase.append(forecast.mase(actual, forecast.seasonal_naive(history, 12), history))
+            inside.append(float(np.mean((actual >= np.array(fc.low)) & (actual <= np.array(fc.high)))))
+    fc_ms.sort()
+    wins = sum(a < b for a, b in zip(model_mase, naive_mase, strict=True))
+    print(f"forecast, {len(model_mase)} held-out 12-week stretches of {len(series)} simulated series (tests/ai/data/forecast_heldout.yaml): "
+          f"MASE {statistics.mean(model_mase):.3f} against seasonal naive {statistics.mean(naive_mase):.3f} "
+          f"(better on {wins}); 80% interval held {statistics.mean(inside):.0%} of the weeks; "
+          f"one forecast p50 {statistics.median(fc_ms):.2f} ms, p99 {p(fc_ms, 0.99):.2f} ms")
 
     served, sklearn_loaded = server_memory(blob)
     print(f"memory: a process that loads the stored model and suggests adds {served:.0f} MB "

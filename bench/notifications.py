@@ -6,10 +6,11 @@ Run: ``.venv/bin/python bench/notifications.py [--db sqlite|postgresql] [--event
 - reference: ``worker.registry.enqueue`` of ``--events`` plain outbox jobs, 500 per unit of work
   (what any after-commit reaction costs per event);
 - queued: ``--events`` history entries (a citizen's submission of an application with a fee: the
-  commonest step) turned into messages by ``notifications.scan``, 500 entries per unit of work, as
-  the worker runs it: each entry is read, mapped to its event (``fee_due``: the demand is read),
-  rendered in the citizen's language, and written as a portal message and an SMS with its
-  ``notifications.send`` job;
+  commonest step), each with the ``notifications.step`` job its step's transaction writes to the
+  outbox (inserted in bulk, outside the timing), run by the worker (``Worker.run_until_idle``,
+  batches of 20, one unit of work per job): each entry is read, mapped to its event (``fee_due``:
+  the demand is read), rendered in the citizen's language, and written as a portal message and an
+  SMS with its ``notifications.send`` job (held by quiet hours until the phase ends);
 - handed over: the worker runs every send job (``Worker.run_until_idle``, batches of 20, one
   unit of work per job), each SMS posted to a provider fake on loopback over HTTP (``HttpSms``
   with DLT fields: one keep-alive connection, the fake answers at once).
@@ -84,7 +85,6 @@ def main() -> None:
     from nagara.kit.migrate import upgrade
     from nagara.kit.settings import Settings
     from nagara.kit.sms import HttpSms
-    from nagara.notifications import service
     from nagara.notifications.models import Notification
     from nagara.runtime import build_runtime
     from nagara.tenancy.context import invalidate
@@ -113,8 +113,8 @@ def main() -> None:
         load_pack(s, read_pack(pack))
         state = s.get(State, "kl")
         assert state is not None
-        # quiet hours that never hold the run (the SMS are sent now, not in the morning)
-        state.notifications = {**state.notifications, "quiet_hours": {"from": "00:00", "until": "00:00"}}
+        # quiet hours all day long: the SMS wait while the step jobs run, then their jobs are made due
+        state.notifications = {**state.notifications, "quiet_hours": {"from": "00:00", "until": "23:59"}}
         s.flush()
         invalidate(s, "kl")
         citizen = User(kind="citizen", state_code="kl", mobile_index="bench-citizen", language="ml")
@@ -132,8 +132,7 @@ def main() -> None:
         app_ids = [a.id for a in apps]
         base = {c: getattr(template, c) for c in ("action", "from_state", "to_state", "actor_id", "actor_role", "comment", "data")}
 
-    with runtime.db.unit_of_work() as s:  # warm: the state's pack in the process's cache, the 50 real submissions
-        service.scan(s)
+    Worker(runtime.db).run_until_idle(max_rounds=10**9)  # warm: the pack in the process's cache, the 50 real submissions
 
     @task("bench.noop")
     def noop(session: Any, payload: dict[str, Any]) -> None:
@@ -149,7 +148,7 @@ def main() -> None:
     with runtime.db.unit_of_work() as s:
         s.execute(Job.__table__.delete().where(Job.name == "bench.noop"))
 
-    # the events: history entries as steps write them (bulk, outside the timing)
+    # the events: history entries and their outbox jobs as steps write them (bulk, outside the timing)
     now = utcnow()
     with runtime.db.unit_of_work() as s:
         seq0 = 100
@@ -157,18 +156,28 @@ def main() -> None:
             {**base, "id": new_id(), "application_id": app_ids[n % len(app_ids)], "seq": seq0 + n // len(app_ids), "at": now}
             for n in range(args.events)
         ]
+        jobs = [
+            {
+                "name": "notifications.step",
+                "payload": {"case_id": r["application_id"], "seq": r["seq"]},
+                "dedupe_key": f"notify-step:{r['application_id']}:{r['seq']}",
+                "status": "pending",
+                "attempts": 0,
+                "max_attempts": 8,
+                "run_after": now,
+                "created_at": now,
+            }
+            for r in rows
+        ]
         for start in range(0, len(rows), 2000):
             s.execute(insert(HistoryEntry), rows[start : start + 2000])
+            s.execute(insert(Job), jobs[start : start + 2000])
 
     started = time.perf_counter()
-    read = 0
-    while True:
-        with runtime.db.unit_of_work() as s:
-            got = service.scan(s, now=utcnow(), limit=BATCH)
-        read += got
-        if got < BATCH:
-            break
+    read = Worker(runtime.db, batch=20).run_until_idle(max_rounds=10**9)
     queued_seconds = time.perf_counter() - started
+    with runtime.db.unit_of_work() as s:
+        s.execute(Job.__table__.update().where(Job.name == "notifications.send").values(run_after=utcnow()))
     with runtime.db.unit_of_work() as s:
         messages = s.scalar(select(func.count()).select_from(Notification).where(Notification.created_at >= now))
         sms = s.scalar(select(func.count()).select_from(Notification).where(Notification.channel == "sms"))
@@ -181,10 +190,10 @@ def main() -> None:
         sending = s.scalar(select(func.count()).select_from(Notification).where(Notification.status == "sending"))
 
     n = args.events
-    print(f"engine: {args.db}; events: {n}; entries read by the scan: {read}")
+    print(f"engine: {args.db}; events: {n}; step jobs run: {read}")
     print(f"reference  plain outbox inserts: {n} rows in {reference:.2f} s = {n / reference:,.0f} rows/s")
     print(
-        f"queued     scan -> messages: {messages} messages ({sms} SMS + portal) for {n} events in {queued_seconds:.2f} s"
+        f"queued     step jobs -> messages: {messages} messages ({sms} SMS + portal) for {n} events in {queued_seconds:.2f} s"
         f" = {n / queued_seconds:,.0f} events/s, {messages / queued_seconds:,.0f} messages/s"
         f" ({(n / queued_seconds) / (n / reference):.2f}x the reference's rows/s)"
     )

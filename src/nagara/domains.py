@@ -65,7 +65,7 @@ DOMAIN_MODULES = (
     "nagara.grievances.events",  # the engine announces grievance steps with the grievances' event
     "nagara.grievances.tasks",  # registers and schedules grievances.sweep
     "nagara.notifications.models",
-    "nagara.notifications.tasks",  # the history scanner, sends, prunes
+    "nagara.notifications.tasks",  # sends, the daily digest
 )
 
 
@@ -81,8 +81,10 @@ def wire() -> None:
     subscribe(events.Decided, certificates.on_decided)
     # After an approval commits, its certificate's URI is pushed to DigiLocker (when a push URL is set).
     subscribe_after_commit(events.Decided, "exchange.digilocker_push", digilocker.push_issued)
-    # Steps reach citizens through the history (notifications.scan reads it: nothing added to a step's
-    # transaction); a breach, from the sweep, through the outbox (a job naming who held the case).
+    # A step that may tell someone something queues its messages' job in the step's transaction (the
+    # outbox: a rolled-back step sends nothing, a committed one is never missed); a breach, from the
+    # sweep, the same way (a job naming who held the case).
+    subscribe(events.StepRecorded, notifications.queue_step)
     subscribe(events.Breached, notifications.queue_breach)
     # A consent to sharing given or withdrawn at the exchange is a signed consent artefact with its hash on the
     # ledger, in the same transaction; withdrawn on the citizen's consents page, the exchange refuses it at once.

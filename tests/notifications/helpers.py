@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nagara.kit.db import utcnow
-from nagara.notifications import service
 from nagara.notifications.models import Notification
 from nagara.runtime import Runtime
 from nagara.tenancy.context import invalidate
@@ -18,14 +17,8 @@ from nagara.worker.runner import Worker
 from tests.conftest import People
 
 
-def scan(runtime: Runtime, now: datetime | None = None) -> int:
-    with runtime.db.unit_of_work() as s:
-        return service.scan(s, now=now)
-
-
 def deliver(runtime: Runtime) -> None:
-    """What the worker does: read the new steps, then send what is due."""
-    scan(runtime)
+    """What the worker does: the committed steps' jobs write their messages, then what is due is sent."""
     Worker(runtime.db).run_until_idle()
 
 

@@ -1,4 +1,4 @@
-"""Messages to citizens and officers, each person's preferences, and how far the history was read."""
+"""Messages to citizens and officers, and each person's preferences."""
 
 from __future__ import annotations
 
@@ -87,23 +87,3 @@ class Preference(Base):
     @property
     def audit_tenant(self) -> str | None:
         return None
-
-
-class StepSeen(Base):
-    """A history entry the scanner has turned into messages (or found nothing to say about)."""
-
-    __tablename__ = "notification_steps_seen"
-    __audited__ = False
-
-    history_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class ScanCursor(Base):
-    """How far in time the scanner has read the applications' history (one row)."""
-
-    __tablename__ = "notification_scan"
-    __audited__ = False
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    scanned_to: Mapped[datetime] = mapped_column()

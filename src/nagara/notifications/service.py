@@ -1,16 +1,17 @@
 """Notifications: who is told what, on which channels, when, and what became of each message.
 
-How a step becomes messages, with nothing added to the step's own transaction:
+How a step becomes messages:
 
-1. Every step of an application is a history entry, written in the transaction of the step
-   (``application_history``): a rolled-back step leaves none, a committed one stays. That row
-   is this domain's outbox record. The scanner (:func:`scan`, the ``notifications.scan`` job,
-   one runner at a time) reads the entries written since it last looked (by time, looking back
-   :data:`SCAN_LAG` for transactions that committed late, skipping entries it has seen:
-   ``notification_steps_seen``), decides which event each is (:func:`event_of`), and writes the
-   messages: one per person and channel, its key (``dedupe_key``) the step's, so a step gives a
-   person at most one message per channel. A breach (the sweep, no request) comes through the
-   outbox job ``notifications.breached`` queued with the breach.
+1. The workflow engine announces every step of an application (``StepRecorded``) inside the
+   step's transaction. :func:`queue_step` (subscribed in ``nagara/domains.py``) adds a
+   ``notifications.step`` job to the outbox there, for the steps that may tell someone something
+   (:func:`may_speak`: the event and its service say so, without a statement): a rolled-back step
+   leaves no job, a committed one leaves its job, however late its transaction commits. The job
+   (:func:`on_step_job`) decides which event the step is (:func:`event_of`) and writes the messages:
+   one per person and channel, its key (``dedupe_key``) the step's, so a step gives a person at
+   most one message per channel, and a job run again finds its messages written and writes none.
+   A grievance's steps come the same way (``grievances.events``, :func:`on_grievance`), and a
+   breach (the sweep, no request) through the outbox job ``notifications.breached``.
 2. A portal message is delivered when written. Each message for an outside channel gets a
    ``notifications.send`` job (:func:`send`), to run at once, or when the state's quiet hours end
    for a message that is not urgent on SMS or WhatsApp.
@@ -53,7 +54,7 @@ from nagara.kit.crypto import derive_key
 from nagara.kit.db import new_id, utcnow
 from nagara.kit.errors import Conflict, Invalid, NotFound
 from nagara.kit.mail import MailRefused
-from nagara.notifications.models import CHANNELS, EXTERNAL, Notification, Preference, ScanCursor, StepSeen
+from nagara.notifications.models import CHANNELS, EXTERNAL, Notification, Preference
 from nagara.notifications.templates import EVENTS, render
 from nagara.payments.models import Demand
 from nagara.runtime import Runtime, runtime_of
@@ -61,13 +62,11 @@ from nagara.tenancy.context import for_pack, place
 from nagara.tenancy.models import State
 from nagara.worker.registry import enqueue, task
 from nagara.workflow import engine
-from nagara.workflow.events import Breached
+from nagara.workflow.events import Breached, StepRecorded
 from nagara.workflow.models import Breach, HistoryEntry
 
 log = logging.getLogger("nagara.notifications")
 
-SCAN_LAG = timedelta(minutes=2)  # a step's transaction may commit this long after its entry's time
-SCAN_BATCH = 500
 MAX_ATTEMPTS = 5
 LIFE = {"sign_in_code": timedelta(minutes=10), "digest": timedelta(hours=12)}
 DEFAULT_LIFE = timedelta(days=3)
@@ -313,40 +312,38 @@ def on_step(
     return compose(session, runtime, about, event, whom, values, link=link, now=now)
 
 
-def scan(session: Session, *, now: datetime | None = None, limit: int = SCAN_BATCH) -> int:
-    """Turn the history entries written since the last scan into messages; how many entries were read.
+def may_speak(event: StepRecorded) -> bool:
+    """Whether :func:`event_of` may find something to tell about the step, read from the event alone
+    (no statement: most steps, an officer forwarding a case, say nothing to anyone and queue nothing)."""
+    entry = event.entry
+    if entry.action in ("submit", "fee_paid", "allow_appeal") or (entry.data and engine.CORRECT in entry.data):
+        return True
+    return entry.from_state != entry.to_state and event.service.is_final(entry.to_state)
 
-    A batch reads its entries with their applications, their fee demands and their applicants in
-    three statements, and writes its messages, send jobs and seen marks at one flush.
-    """
-    runtime = runtime_of(session)
-    now = now or utcnow()
-    cursor = session.get(ScanCursor, "history", with_for_update=True)
-    if cursor is None:
-        cursor = ScanCursor(name="history", scanned_to=now - SCAN_LAG)
-        session.add(cursor)
-    seen = select(StepSeen.history_id).where(StepSeen.history_id == HistoryEntry.id).exists()
-    rows = session.execute(
+
+def queue_step(session: Session, event: StepRecorded) -> None:
+    """In the step's transaction: the outbox job that turns it into messages once it has committed."""
+    if may_speak(event):
+        payload = {"case_id": event.case.id, "seq": event.entry.seq}
+        enqueue(session, "notifications.step", payload, dedupe_key=f"notify-step:{event.case.id}:{event.entry.seq}")
+
+
+@task("notifications.step")
+def on_step_job(session: Session, payload: dict[str, Any]) -> None:
+    """The messages of one committed step (its job runs at least once; the messages' keys make it once)."""
+    found = session.execute(
         select(HistoryEntry, Application)
         .join(Application, Application.id == HistoryEntry.application_id)
-        .where(HistoryEntry.at > cursor.scanned_to - SCAN_LAG, HistoryEntry.at <= now, ~seen)
-        .order_by(HistoryEntry.at, HistoryEntry.id)
-        .limit(limit)
-    ).all()
-    with session.no_autoflush:
-        submitted = {app.id for entry, app in rows if entry.action == "submit"}
-        demands: dict[str | None, Demand] = {}
-        if submitted:
-            demands = {d.application_id: d for d in session.scalars(select(Demand).where(Demand.application_id.in_(submitted)))}
-        people = {r.user_id: r for r in recipients(session, runtime, {app.applicant_id for _entry, app in rows})}
-        for entry, app in rows:
-            demand = demands.get(app.id) if entry.action == "submit" else _NO_DEMAND
-            on_step(session, runtime, entry, app, now, demand=demand, people=people)
-            session.add(StepSeen(history_id=entry.id, seen_at=now))
-    reached = now if len(rows) < limit else rows[-1][0].at
-    cursor.scanned_to = max(cursor.scanned_to, reached)
+        .where(HistoryEntry.application_id == payload["case_id"], HistoryEntry.seq == int(payload["seq"]))
+    ).first()
+    if found is None:
+        return
+    entry, app = found
+    key = f"step:{entry.id}:"
+    if session.scalar(select(Notification.id).where(Notification.dedupe_key.like(f"{key}%")).limit(1)) is not None:
+        return  # written by an earlier run of this job
+    on_step(session, runtime_of(session), entry, app, utcnow())
     session.flush()
-    return len(rows)
 
 
 def queue_breach(session: Session, event: Breached) -> None:

@@ -3,6 +3,7 @@ birth is issued as a certificate whose credential says where it came from, and t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from nagara.identity.models import User
 from nagara.identity.service import load_principal
+from nagara.kit.db import utcnow
 from nagara.kit.errors import Forbidden
 from nagara.migration import records, service
 from nagara.migration.mapping import load_mapping
@@ -20,12 +22,15 @@ from nagara.payments.gateways import local_gateway
 from nagara.payments.models import Demand
 from nagara.runtime import Runtime
 from nagara.worker.runner import Worker
-from tests.certificates.helpers import credential, digital_bazaar_verify
+from tests.certificates.helpers import certificate, credential, digital_bazaar_verify
+from tests.certificates.test_lifecycle import _to_approval
 from tests.conftest import PACKS, People
 from tests.migration.legacy import BIRTH_COLUMNS, messy_births, write_csv
 
 BIRTHS = PACKS / "kl" / "migrations" / "kl-sevana-births.yaml"
 PROPERTY = PACKS / "kl" / "migrations" / "kl-sanchaya-property.yaml"
+TRADE = PACKS / "kl" / "migrations" / "kl-sanchaya-trade-licences.yaml"
+TRADE_COLUMNS = ["LB_CODE", "LICENCE_NO", "ISSUE_DATE", "VALID_UPTO", "TRADE_NAME", "LICENSEE", "CATEGORY", "FEE"]
 COLUMNS = [
     "LB_CODE", "ASSESSMENT_NO", "WARD_NO", "OWNER_NAME", "OWNER_NAME_ML", "DOOR_NO", "USAGE",
     "PLINTH_AREA", "ZONE", "PERIOD", "DUE_DATE", "TAX_ARREAR", "LIBRARY_CESS", "PENALTY",
@@ -130,3 +135,65 @@ def test_a_migrated_birth_is_issued_as_a_credential_the_independent_verifier_acc
     assert fields["date_of_birth"] == "1989-01-01"
     did = client.get("/.well-known/did.json").json()
     assert digital_bazaar_verify([vc], did, tmp_path) == [{"verified": True, "error": None}]
+
+
+def test_a_migrated_trade_licence_keeps_its_number_and_validity_and_is_renewed_like_any_other(
+    client: TestClient, people: People, runtime: Runtime, tmp_path: Path
+) -> None:
+    today = utcnow().date()
+    issued, expires = today - timedelta(days=345), today + timedelta(days=20)  # due: inside the 30-day window
+    row = {
+        "LB_CODE": LGD[people.body_a],
+        "LICENCE_NO": " tl/2019/0042 ",
+        "ISSUE_DATE": issued.strftime("%d/%m/%Y"),
+        "VALID_UPTO": expires.strftime("%d/%m/%Y"),
+        "TRADE_NAME": "Sree Bakery",
+        "LICENSEE": "Mary",
+        "CATEGORY": "M",
+        "FEE": "500",
+    }
+    path = write_csv(tmp_path / "licences.csv", TRADE_COLUMNS, [row])
+    outcome = service.run(runtime, load_mapping(TRADE), open_source(path))
+    assert service.totals(outcome.tally.groups)["imported"] == 1
+    with runtime.db.unit_of_work() as s:
+        secretary = s.get(User, people.users["a_secretary"].id)
+        assert secretary is not None
+        app, cert = records.issue_certificate(
+            s, load_principal(s, secretary, "bearer"), people.body_a, "trade-licences", "tl/2019/0042"
+        )
+        first = app.number
+        assert cert.number == "TL/2019/0042"  # the legacy number, as a renewal names it
+    licence = certificate(client, people, "a_secretary", first)
+    assert licence["valid_from"][:10] == issued.isoformat()
+    assert licence["valid_until"][:10] == (expires + timedelta(days=1)).isoformat()  # through its last valid day
+
+    renewal = _to_approval(
+        client,
+        people,
+        "trade-licence-renewal",
+        {
+            "licence_number": "TL/2019/0042",
+            "trade_name": "Sree Bakery",
+            "licence_valid_until": expires.isoformat(),
+            "sector": "manufacturing",
+            "capital_investment": 600000,
+            "changes_since_last": False,
+        },
+    )
+    renewed = certificate(client, people, "citizen1", renewal["number"])
+    assert renewed["number"] == "TL/2019/0042" and renewed["edition"] == 2
+    assert renewed["valid_from"] == licence["valid_until"]  # the new year starts where the legacy one ends
+    assert [e["status"] for e in renewed["editions"]] == ["active", "superseded"]
+    fields = {
+        f["code"]: f["value"] for f in credential(client, people, "citizen1", renewal["number"])["credentialSubject"]["record"]
+    }
+    assert fields["migrated_from"].startswith("kl-sanchaya-trade-licences, tl/2019/0042")  # still says where it came from
+    assert fields["trade_name"] == "Sree Bakery"
+
+    with runtime.db.unit_of_work() as s:  # asked again: the same licence, not a second one with the same number
+        secretary = s.get(User, people.users["a_secretary"].id)
+        assert secretary is not None
+        again, _ = records.issue_certificate(
+            s, load_principal(s, secretary, "bearer"), people.body_a, "trade-licences", "tl/2019/0042"
+        )
+        assert again.number == first

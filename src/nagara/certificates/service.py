@@ -335,11 +335,15 @@ def issue_on_approval(
     now: datetime,
     *,
     provenance: list[dict[str, Any]] | None = None,
+    legacy: tuple[str, datetime, datetime | None] | None = None,
 ) -> Certificate | None:
     """Issue the service's output for an application that has just been approved (called by the workflow engine).
 
     ``provenance``: record fields signed after the template's (a record migrated from a legacy
     register says so, and from which register and number: ``migration.records``).
+    ``legacy``: ``(number, valid_from, valid_until)`` of a licence or certificate a legacy register
+    issued, kept as it was (a migrated trade licence keeps its number and its validity, so it is
+    renewed like one issued here).
     """
 
     output = service.definition.get("output")
@@ -360,7 +364,7 @@ def issue_on_approval(
     status_number, status_index = _allocate_status(session, issuer, now)
     cert = Certificate(
         id=new_id(),
-        number=_new_number(session, place, template, now),
+        number=legacy[0] if legacy else _new_number(session, place, template, now),
         edition=1,
         output_type=output["type"],
         application_id=app.id,
@@ -370,8 +374,8 @@ def issue_on_approval(
         service_code=app.service_code,
         status=ACTIVE,
         issued_at=now,
-        valid_from=now,
-        valid_until=_validity(output, now),
+        valid_from=legacy[1] if legacy else now,
+        valid_until=legacy[2] if legacy else _validity(output, now),
         status_list=status_number,
         status_index=status_index,
     )

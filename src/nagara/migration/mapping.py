@@ -73,6 +73,7 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
     not_after: str | None = None  # date: another date field this one may not be after
+    future: bool = False  # date: may be after today (a licence's validity); others may not
     const: Any = None
     pattern: re.Pattern[str] | None = None  # text: the whole value must match
     pattern_text: str = ""
@@ -199,7 +200,7 @@ class Mapping:
             return number
         if f.type == "money":
             return _paise(text, f.unit)
-        return _date(text, f.formats, today).isoformat()
+        return _date(text, f.formats, date.max if f.future else today).isoformat()
 
 
 def _attempt(mapping: Mapping, f: Field, raw: str, today: date) -> tuple[Any, str | None]:
@@ -328,7 +329,7 @@ def _field(name: str, spec: Any, where: str) -> Field:
     if not isinstance(spec, dict):
         raise MappingError(f"{where}: expected a mapping with column and type")
     known = {"column", "type", "required", "max_length", "formats", "unit", "codes", "script", "scripts"}
-    known |= {"minimum", "maximum", "not_after", "const", "pattern", "example"}
+    known |= {"minimum", "maximum", "not_after", "future", "const", "pattern", "example"}
     for key in spec:
         if key not in known:
             raise MappingError(f"{where}.{key}: unknown setting; allowed: {', '.join(sorted(known))}")
@@ -367,6 +368,7 @@ def _field(name: str, spec: Any, where: str) -> Field:
         minimum=spec.get("minimum"),
         maximum=spec.get("maximum"),
         not_after=spec.get("not_after"),
+        future=bool(spec.get("future", False)),
         const=spec.get("const"),
         pattern=re.compile(str(spec["pattern"])) if "pattern" in spec else None,
         pattern_text=str(spec.get("example") or spec.get("pattern") or ""),

@@ -10,7 +10,7 @@ further rebate or penalty is worked out on an arrear). The record keeps the dema
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from nagara.applications.data import seal_data
 from nagara.applications.models import Application
 from nagara.catalog import service as catalog
+from nagara.catalog.definitions import Service
 from nagara.certificates import service as certificates
 from nagara.certificates.models import Certificate
 from nagara.kit import numbers
@@ -156,6 +157,8 @@ def raise_arrears(session: Session, mapping: Mapping, new: list[tuple[str, str, 
 # -- civil registration: a migrated record issued as the service's certificate on request --------
 
 CIVIL_REGISTERS = ("births", "deaths", "marriages")
+LICENCE_REGISTERS = ("trade-licences",)  # issued as the licence they were, with its number and validity
+ISSUABLE = CIVIL_REGISTERS + LICENCE_REGISTERS
 MIGRATED_LABEL = {
     "en": "Migrated from",
     "ml": "പഴയ രജിസ്റ്ററിൽ നിന്ന്",
@@ -164,6 +167,30 @@ MIGRATED_LABEL = {
     "ur": "پرانے رجسٹر سے",
 }
 ISSUE = "certificates:certificate:manage"
+
+
+def _licence(
+    session: Session, service: Service, local_body_code: str, data: dict[str, Any]
+) -> tuple[str, datetime, datetime | None]:
+    """A migrated licence's number (as a renewal names it: trimmed, upper case) and validity."""
+    number = str(data["licence_number"]).strip().upper()
+    output_type = (service.definition.get("output") or {}).get("type")
+    taken = session.scalar(
+        select(Certificate.id).where(
+            Certificate.number == number,
+            Certificate.local_body_code == local_body_code,
+            Certificate.output_type == output_type,
+        )
+    )
+    if taken is not None:
+        raise Invalid(
+            "number taken",
+            [{"loc": ["legacy_number"], "msg": f"a licence numbered {number} is already issued here", "type": "value_error"}],
+        )
+    start = datetime.combine(date.fromisoformat(str(data["issued_on"])), time(0), UTC)
+    until = data.get("valid_until")
+    end = datetime.combine(date.fromisoformat(str(until)) + timedelta(days=1), time(0), UTC) if until else None
+    return number, start, end
 
 
 def find_record(session: Session, local_body_code: str, register: str, legacy_number: str) -> MigrationRecord:
@@ -186,11 +213,15 @@ def issue_certificate(
 ) -> tuple[Application, Certificate]:
     """The migrated record as an approved case of its service, with the service's certificate (a
     verifiable credential whose record says it was migrated, from which register, number and date).
-    Asked twice, the same case and certificate."""
-    if register not in CIVIL_REGISTERS:
+    Asked twice, the same case and certificate.
+
+    A migrated trade licence keeps its number and validity (valid from the day the legacy register
+    issued it to the end of its last valid day), so the service's renewal finds and renews it by
+    that number as it renews a licence issued here."""
+    if register not in ISSUABLE:
         raise Invalid(
-            "not a civil register",
-            [{"loc": ["register"], "msg": f"allowed: {', '.join(CIVIL_REGISTERS)}", "type": "value_error"}],
+            "not an issuable register",
+            [{"loc": ["register"], "msg": f"allowed: {', '.join(ISSUABLE)}", "type": "value_error"}],
         )
     state_code = local_body_code.split(".", 1)[0]
     require(principal, ISSUE, state_code=state_code, local_body_code=local_body_code)
@@ -243,7 +274,8 @@ def issue_certificate(
     if record.record_date:
         origin += f", {record.record_date.isoformat()}"
     provenance = [{"type": "RecordField", "code": "migrated_from", "label": MIGRATED_LABEL, "value": origin}]
-    cert = certificates.issue_on_approval(session, service, app, now, provenance=provenance)
+    legacy = _licence(session, service, local_body_code, data) if register in LICENCE_REGISTERS else None
+    cert = certificates.issue_on_approval(session, service, app, now, provenance=provenance, legacy=legacy)
     if cert is None:
         raise Invalid(
             "no certificate",

@@ -2,7 +2,7 @@
 of the history by time: the scan's cursor and its seen marks go
 
 Revision ID: notifications0002
-Revises: grievances0002
+Revises: grievances0003
 Create Date: 2026-12-06 04:40:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import nagara.kit.db
 
 revision: str = "notifications0002"
-down_revision: str | None = "grievances0002"
+down_revision: str | None = "grievances0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -480,6 +480,37 @@ ROUTES: dict[tuple[str, str], Spec] = {
         "foreign",  # only citizen 1 withdraws citizen 1's consent
         lambda p: Call({"consent_id": _privacy_consent_of_citizen1(p)}, owner="citizen1"),
     ),
+    ("GET", "/api/v1/privacy/breaches"): ("foreign", lambda p: Call(owner="kl_admin") if _breach_of_a(p) else Call()),
+    ("POST", "/api/v1/privacy/breaches"): (
+        "foreign",  # a breach at body A: entered by Kerala's data protection officer only
+        lambda p: Call(
+            json={"tenant": p.body_a, "title": "Lost file", "description": "A paper file went missing."}, owner="kl_admin"
+        ),
+    ),
+    ("GET", "/api/v1/privacy/breaches/{breach_id}"): (
+        "foreign",
+        lambda p: Call({"breach_id": _breach_of_a(p)}, owner="kl_admin"),
+    ),
+    ("POST", "/api/v1/privacy/breaches/{breach_id}/assessment"): (
+        "foreign",
+        lambda p: Call({"breach_id": _breach_of_a(p)}, json={"measures": "The room is locked."}, owner="kl_admin"),
+    ),
+    ("POST", "/api/v1/privacy/breaches/{breach_id}/notify-people"): (
+        "foreign",
+        lambda p: Call({"breach_id": _breach_of_a(p)}, owner="kl_admin"),
+    ),
+    ("POST", "/api/v1/privacy/breaches/{breach_id}/board-intimation"): (
+        "foreign",
+        lambda p: Call({"breach_id": _breach_of_a(p)}, owner="kl_admin"),
+    ),
+    ("POST", "/api/v1/privacy/breaches/{breach_id}/cert-in-report"): (
+        "foreign",
+        lambda p: Call({"breach_id": _breach_of_a(p)}, owner="kl_admin"),
+    ),
+    ("POST", "/api/v1/privacy/breaches/{breach_id}/report"): (
+        "foreign",
+        lambda p: Call({"breach_id": _breach_of_a(p)}, json=dict.fromkeys(_REPORT_ITEMS, "Stated."), owner="kl_admin"),
+    ),
     ("POST", "/api/v1/me/erasure"): (
         "foreign",  # erasing citizen 1's draft: only citizen 1 may
         lambda p: Call(json={"application": _records_of_a(p)["spare"]}, owner="citizen1"),
@@ -622,11 +653,36 @@ def _consent_of_citizen1(people: People) -> str:
     return str(people._iso_consent)  # type: ignore[attr-defined]
 
 
+_REPORT_ITEMS = ("description", "facts", "mitigation", "findings", "remedial", "intimations")
+
+
+def _breach_of_a(people: People) -> str:
+    """A breach at body A, assessed (what to tell people) and intimated to the Board, so every step can follow."""
+    cached = getattr(people, "_iso_breach", None)
+    if cached:
+        return str(cached)
+    admin = people.headers("kl_admin")
+    made = people.client.post(
+        "/api/v1/privacy/breaches",
+        json={"tenant": people.body_a, "title": "Lost file", "description": "A paper file went missing."},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    breach_id = made.json()["id"]
+    what = {"consequences": "None known.", "measures": "Searched.", "safety_steps": "None needed.", "contact": "DPO"}
+    people.client.post(f"/api/v1/privacy/breaches/{breach_id}/assessment", json=what, headers=admin).raise_for_status()
+    people.client.post(f"/api/v1/privacy/breaches/{breach_id}/board-intimation", headers=admin).raise_for_status()
+    people._iso_breach = breach_id  # type: ignore[attr-defined]
+    return str(breach_id)
+
+
 def _privacy_consent_of_citizen1(people: People) -> str:
     cached = getattr(people, "_iso_privacy_consent", None)
     if cached:
         return str(cached)
-    response = people.client.post("/api/v1/me/consents", json={"purpose": "analytics.research"}, headers=people.headers("citizen1"))
+    response = people.client.post(
+        "/api/v1/me/consents", json={"purpose": "analytics.research"}, headers=people.headers("citizen1")
+    )
     assert response.status_code == 201, response.text
     people._iso_privacy_consent = response.json()["id"]  # type: ignore[attr-defined]
     return str(people._iso_privacy_consent)  # type: ignore[attr-defined]

@@ -33,6 +33,7 @@ PERMISSIONS: dict[str, str] = {
     "grievances:grievance:act": "Handle grievances at the level the role holds: assign, transfer, reply, resolve, merge",
     "certificates:certificate:manage": "Reissue, revoke, suspend and reinstate certificates and licences",
     "exchange:member:manage": "Register exchange members (other nodes, departments), their keys, services and purposes",
+    "privacy:breach:manage": "Keep the register of personal data breaches: record, assess, tell the people and the Board",
     "notifications:delivery:read": "Read the delivery rates and failures of notifications per channel and template",
 }
 

@@ -55,6 +55,7 @@ def nav(principal: Principal) -> dict[str, bool]:
         "inbox": principal.has("applications:application:read"),
         "assist": principal.has("identity:citizen:assist"),
         "admin": any(principal.has(p) for p in ("tenancy:settings:read", "identity:user:read", "tenancy:pack:read")),
+        "breaches": principal.has("privacy:breach:manage"),  # the register of personal data breaches (privacy)
     }
 
 

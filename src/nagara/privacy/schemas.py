@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class AccessSeenOut(BaseModel):
@@ -70,3 +70,77 @@ class ConsentOut(BaseModel):
     withdrawal_signed: str | None
     withdrawal_sha256: str | None
     verified: ConsentCheckOut | None = Field(default=None, description="checked now: signatures and ledger entries")
+
+
+_CATEGORIES = Field(default=None, max_length=50)
+
+
+class BreachIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant: str = Field(max_length=96, pattern=r"^[a-z]{2,8}(\.[a-z0-9][a-z0-9-]*)?$", description="the state or local body")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=5000, description="nature, extent, timing and location")
+    discovered_at: AwareDatetime | None = Field(
+        default=None, description="when it came to light (with its offset); now if not given"
+    )
+    occurred_at: AwareDatetime | None = Field(default=None, description="when it happened, if known (with its offset)")
+    data_categories: list[str] | None = _CATEGORIES
+    people_categories: list[str] | None = _CATEGORIES
+    measures: str = Field(default="", max_length=5000)
+
+
+class BreachAssessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    applications: list[str] | None = Field(default=None, max_length=10000, description="numbers whose applicants are affected")
+    users: list[str] | None = Field(default=None, max_length=10000, description="ids of affected people")
+    data_categories: list[str] | None = _CATEGORIES
+    people_categories: list[str] | None = _CATEGORIES
+    measures: str | None = Field(default=None, max_length=5000)
+    consequences: str | None = Field(default=None, max_length=5000)
+    safety_steps: str | None = Field(default=None, max_length=5000)
+    contact: str | None = Field(default=None, max_length=200)
+
+
+class BreachReportIn(BaseModel):
+    """The detailed report to the Board (Rule 7(2)(b)): its six items."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field(min_length=1, max_length=10000, description="updated and detailed information on the breach")
+    facts: str = Field(min_length=1, max_length=10000, description="the events, circumstances and reasons that led to it")
+    mitigation: str = Field(min_length=1, max_length=10000, description="measures implemented or proposed to mitigate risk")
+    findings: str = Field(min_length=1, max_length=10000, description="findings about the person who caused it")
+    remedial: str = Field(min_length=1, max_length=10000, description="remedial measures to prevent its recurrence")
+    intimations: str = Field(
+        min_length=1, max_length=10000, description="a report on the intimations given to the people affected"
+    )
+
+
+class DueOut(BaseModel):
+    what: str = Field(description="board_intimation, people, cert_in or board_report")
+    due_at: datetime
+    done_at: datetime | None
+    overdue: bool = Field(description="not done by its due time (or done late)")
+
+
+class BreachOut(BaseModel):
+    id: str
+    state_code: str
+    local_body_code: str | None
+    title: str
+    description: str
+    discovered_at: datetime
+    occurred_at: datetime | None
+    data_categories: list[str]
+    people_categories: list[str]
+    measures: str
+    consequences: str
+    safety_steps: str
+    contact: str
+    affected: int = Field(description="people affected, as assessed")
+    notified: int = Field(description="of them, told")
+    board_intimated_at: datetime | None
+    cert_in_reported_at: datetime | None
+    principals_notified_at: datetime | None
+    report: dict[str, str] | None
+    report_submitted_at: datetime | None
+    due: list[DueOut]

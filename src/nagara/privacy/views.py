@@ -13,8 +13,9 @@ from nagara.catalog import service as catalog
 from nagara.catalog.definitions import Service
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.kit.access import Principal
+from nagara.kit.db import utcnow
 from nagara.kit.errors import NotAuthenticated, NotFound
-from nagara.privacy import consent, service
+from nagara.privacy import breaches, consent, service
 from nagara.tenancy.context import body_place, zone_of
 from nagara.tenancy.context import place as tenant_place
 from nagara.tenancy.models import State
@@ -168,3 +169,33 @@ def withdraw_consent(consent_id: str, session: DbSession, principal: PagePrincip
         raise NotAuthenticated("sign in to withdraw your consent")
     consent.withdraw(session, principal, consent_id[:36], via="portal")
     return see_other("/my/data/consents?done=withdrawn")
+
+
+BREACH_DUES = {
+    "board_intimation": N_("Intimation to the Data Protection Board"),
+    "people": N_("Notice to each person affected"),
+    "cert_in": N_("Report to CERT-In"),
+    "board_report": N_("Detailed report to the Board"),
+}
+
+
+@router.get("/officer/privacy/breaches")
+def breach_register(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """The Data Protection Officer's register of breaches, each with what the Rules ask and by when."""
+    if principal is None or principal.kind != "officer":
+        raise NotAuthenticated("sign in as an officer to see the breach register")
+    now = utcnow()
+    rows = [(row, [(d, d.overdue(now)) for d in breaches.due(row)]) for row in breaches.register(session, principal)]
+    context = {
+        "page_title": _("Data breaches"),
+        "rows": rows,
+        "dues": {code: _(text) for code, text in BREACH_DUES.items()},
+        "timezone": zone_of(session, principal.state_code).key,
+        "nav": {
+            "inbox": principal.has("applications:application:read"),
+            "assist": principal.has("identity:citizen:assist"),
+            "admin": any(principal.has(p) for p in ("tenancy:settings:read", "identity:user:read", "tenancy:pack:read")),
+            "breaches": principal.has(breaches.MANAGE),
+        },
+    }
+    return render(request, "privacy/breaches.html", context)

@@ -111,10 +111,12 @@ def current_triage(session: Session, state_code: str) -> tr.TriageModel:
 
 
 def suggest_triage(session: Session, state_code: str, text: str, *, subject: str | None = None) -> tuple[str, tr.Suggestion]:
-    """A suggestion for a complaint, recorded with its model version and the input's hash; its record's id."""
+    """A suggestion for a complaint, recorded with its model version and the input's hash; its record's id.
+    The record is added to the session, not flushed: it goes in with the caller's next flush or commit."""
     model = current_triage(session, state_code)
     suggestion = model.suggest(text)
     record = AiSuggestion(
+        id=new_id(),
         state_code=state_code,
         task=TRIAGE,
         model_version=model.version,
@@ -122,8 +124,7 @@ def suggest_triage(session: Session, state_code: str, text: str, *, subject: str
         input_sha256=hashlib.sha256(text.encode()).hexdigest(),
         output=asdict(suggestion),
     )
-    session.add(record)
-    session.flush()
+    session.add(record)  # written with the caller's next flush (a filing's own), not a flush of its own
     return record.id, suggestion
 
 

@@ -57,8 +57,7 @@ def on_filed(session: Session, event: events.Filed) -> None:
             confidence=suggestion.confidence,
             needs_human=suggestion.needs_human,
         )
-    )
-    session.flush()
+    )  # flushed with the suggestion at the filing's commit (the unit of work orders the two inserts by their key)
 
 
 @dataclass(frozen=True)

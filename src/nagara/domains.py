@@ -94,6 +94,9 @@ def wire() -> None:
     # A new grievance gets the triage assistant's suggestion (or a place in the human triage queue) in
     # its filing's transaction; nothing when triage is off for the state.
     subscribe(grievance_events.Filed, grievance_assist.on_filed)
+    # A grievance's filing, assignment, escalation, resolution and merger queue their messages the same way.
+    for grievance_event in notifications.GRIEVANCE_EVENTS:
+        subscribe(grievance_event, notifications.queue_grievance)
 
     engine.register_guard("documents_complete", documents.guard_documents_complete)
     engine.register_guard("documents_verified", documents.guard_documents_verified)

@@ -47,6 +47,8 @@ from sqlalchemy.orm import Session
 from nagara.applications.models import Application
 from nagara.catalog.service import service_of
 from nagara.certificates.models import Certificate
+from nagara.grievances.events import Assigned, Escalated, Filed, GrievanceEvent, Merged, Resolved
+from nagara.grievances.models import Grievance
 from nagara.identity.models import User
 from nagara.kit.access import Principal
 from nagara.kit.api import MAX_OFFSET
@@ -396,6 +398,65 @@ def on_breached(session: Session, payload: dict[str, Any]) -> None:
     compose(
         session, runtime, about, "overdue_officer", recipients(session, runtime, officers), values, link=officer_link, now=now
     )
+
+
+# --- grievances ----------------------------------------------------------------------------------
+
+# The grievance events that tell someone something, and the message each is to the citizen.
+GRIEVANCE_EVENTS: dict[type[GrievanceEvent], str] = {
+    Filed: "grievance_filed",
+    Assigned: "grievance_assigned",
+    Escalated: "grievance_escalated",
+    Resolved: "grievance_resolved",
+    Merged: "grievance_merged",
+}
+
+
+def queue_grievance(session: Session, event: GrievanceEvent) -> None:
+    """In the grievance's transaction: the job of its messages (the outbox), naming the officer it is with now."""
+    name = GRIEVANCE_EVENTS.get(type(event))
+    if name is None or (isinstance(event, Escalated) and event.to_level is None):
+        return  # at the last level already: nothing moved, nobody new to tell
+    g = event.grievance
+    # ``seq``: the grievance's last step when it happened (a grievance may be resolved twice in one moment:
+    # resolved, rated poorly, resolved again), so each occurrence has its own job and its own messages.
+    payload = {**event.payload(), "event": name, "holder": g.assigned_to_id, "seq": g.last_seq}
+    enqueue(session, "notifications.grievance", payload, dedupe_key=f"notify-grievance:{g.id}:{name}:{g.last_seq}")
+
+
+@task("notifications.grievance")
+def on_grievance(session: Session, payload: dict[str, Any]) -> None:
+    """A grievance's step: the citizen's message, and ``grievance_assigned`` to the officer who now holds it
+    (at filing, on assignment to a field officer, on escalation)."""
+    runtime = runtime_of(session)
+    g = session.get(Grievance, payload["grievance_id"])
+    if g is None:
+        return
+    event = str(payload["event"])
+    key = f"grievance:{g.id}:{event}:{payload['seq']}"
+    if session.scalar(select(Notification.id).where(Notification.dedupe_key.like(f"{key}:%")).limit(1)) is not None:
+        return  # written by an earlier run of this job
+    now = utcnow()
+    base = runtime.settings.base_url.rstrip("/")
+    mine, officers = f"{base}/my/grievances/{g.number}", f"{base}/officer/grievances/{g.number}"
+    due_at = datetime.fromisoformat(payload["due_at"]) if payload.get("due_at") else None
+    due = _day(session, g.state_code, due_at)
+    about = About(g.state_code, g.local_body_code, None, None, key)
+    if event != "grievance_assigned":
+        values = {"number": g.number, "link": mine}
+        if event in ("grievance_filed", "grievance_escalated"):
+            values["due_date"] = due
+        if event == "grievance_escalated":
+            values["level"] = str(payload["level"])
+        if event == "grievance_merged":
+            values["merged_into"] = str(payload["into_number"])
+        compose(session, runtime, about, event, recipients(session, runtime, [g.citizen_id]), values, link=mine, now=now)
+    holder = payload.get("holder")
+    if holder and event in ("grievance_filed", "grievance_assigned", "grievance_escalated") and holder != g.citizen_id:
+        values = {"number": g.number, "due_date": due, "link": officers}
+        people = recipients(session, runtime, [str(holder)])
+        compose(session, runtime, about, "grievance_assigned", people, values, link=officers, now=now)
+    session.flush()
 
 
 # --- the officers' daily digest ---------------------------------------------------------------------

@@ -45,6 +45,8 @@ VARIABLES: dict[str, Variable] = {
     "overdue": Variable(5, "how many applications are overdue"),
     "code": Variable(6, "a one-time code"),
     "minutes": Variable(3, "minutes until the code expires"),
+    "level": Variable(2, "the grievance's level now (1, 2, 3)"),
+    "merged_into": Variable(32, "the number of the grievance it was merged into"),
 }
 
 
@@ -68,6 +70,12 @@ EVENTS: dict[str, EventSpec] = {
     "appeal_dismissed": EventSpec(("number", "link"), statutory=True),
     "digest": EventSpec(("due_today", "overdue", "link")),
     "sign_in_code": EventSpec(("code", "minutes"), urgent=True, statutory=True),
+    # grievances (``number`` is the grievance's): to the citizen, except ``grievance_assigned`` (the officer it is with)
+    "grievance_filed": EventSpec(("number", "due_date", "link")),
+    "grievance_assigned": EventSpec(("number", "due_date", "link")),
+    "grievance_escalated": EventSpec(("number", "level", "due_date", "link")),
+    "grievance_resolved": EventSpec(("number", "link")),
+    "grievance_merged": EventSpec(("number", "merged_into", "link")),
 }
 
 

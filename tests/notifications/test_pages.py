@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from nagara.identity import service as identity
 from nagara.identity.deps import csrf_token_for
 from nagara.identity.models import User
+from nagara.notifications import service as notifications
+from nagara.notifications.models import Notification
 from nagara.runtime import Runtime
 from tests.certificates.helpers import approved_birth
 from tests.conftest import People
@@ -92,3 +95,62 @@ def test_the_administrator_sees_delivery_per_channel_and_template(client: TestCl
     assert refused.status_code == 403
     other = client.get("/api/v1/states/ka/notifications/delivery", headers=people.headers("kl_admin"))
     assert other.status_code == 403
+
+
+def test_the_citizen_chooses_channels_an_e_mail_address_and_the_opt_out_on_a_page(
+    client: TestClient, people: People, runtime: Runtime
+) -> None:
+    csrf = _sign_in(client, people, runtime, "citizen1")
+    page = client.get("/my/notifications")
+    assert page.status_code == 200
+    assert re.search(r'<input type="checkbox" id="f-channel" name="channel" value="sms" checked>', page.text)  # the default
+    assert 'value="email">' in page.text and 'value="whatsapp"' not in page.text  # not configured on this node
+    with runtime.db.unit_of_work() as s:
+        quiet = notifications.document(s, "kl")["quiet_hours"]  # Kerala's, from its pack (as other tests left them)
+    assert f"Between {quiet['from']} and {quiet['until']} (state time)" in page.text
+    assert 'href="/my/profile"' in page.text  # the language is the profile's
+
+    wrong = client.post(
+        "/my/notifications", data={"csrf_token": csrf, "channel": ["email"], "email": "not an address"}, follow_redirects=False
+    )
+    assert wrong.status_code == 422
+    assert "name@example.in" in wrong.text and 'aria-invalid="true"' in wrong.text
+    assert client.get("/api/v1/me/notification-preferences", headers=people.headers("citizen1")).json()["channels"] == [
+        "sms",
+        "portal",
+    ]  # nothing kept
+
+    saved = client.post(
+        "/my/notifications",
+        data={"csrf_token": csrf, "channel": ["email", "sms"], "email": "lakshmi@example.in", "opt_out": "1"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and saved.headers["location"] == "/my/notifications?saved=1"
+    mine = client.get("/api/v1/me/notification-preferences", headers=people.headers("citizen1")).json()
+    assert mine == {"channels": ["sms", "email", "portal"], "email": "lakshmi@example.in", "opt_out": True, "language": "en"}
+    page = client.get("/my/notifications?saved=1")
+    assert 'value="lakshmi@example.in"' in page.text and 'name="opt_out" value="1" checked' in page.text
+
+    client.cookies.set("nagara_lang", "ml")
+    assert "ഞങ്ങൾ നിങ്ങളെ അറിയിക്കുന്ന വിധം" in client.get("/my/notifications").text
+
+
+def test_the_state_administrator_reads_delivery_and_failures_on_a_page(
+    client: TestClient, people: People, runtime: Runtime
+) -> None:
+    quiet_hours(runtime, "kl", now_inside=False)
+    approved_birth(client, people)
+    deliver(runtime)
+    with runtime.db.unit_of_work() as s:
+        row = s.scalars(select(Notification).where(Notification.channel == "sms", Notification.event == "approved")).one()
+        row.status, row.failure = "permanent-failure", "HTTPStatusError: 400 Bad Request"
+    _sign_in(client, people, runtime, "kl_admin")
+    overview = client.get("/officer/admin")
+    assert 'href="/officer/admin/notifications"' in overview.text
+    page = client.get("/officer/admin/notifications?days=30")
+    assert page.status_code == 200, page.text
+    assert "<code>approved</code>" in page.text and "<code>received</code>" in page.text
+    assert "<code>permanent-failure</code> 1" in page.text  # by status, in the table
+    assert "HTTPStatusError: 400 Bad Request" in page.text  # the latest failures
+    _sign_in(client, people, runtime, "a_section_clerk")
+    assert client.get("/officer/admin/notifications").status_code == 403

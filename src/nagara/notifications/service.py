@@ -33,6 +33,7 @@ import hmac
 import html
 import logging
 import random
+import re
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ MAX_ATTEMPTS = 5
 LIFE = {"sign_in_code": timedelta(minutes=10), "digest": timedelta(hours=12)}
 DEFAULT_LIFE = timedelta(days=3)
 CITIZEN_DEFAULT = ("sms", "portal")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 OFFICER_DEFAULT = ("portal",)
 
 
@@ -779,6 +781,8 @@ def set_preferences(
         raise invalid("body", "channels", f"unknown channel {', '.join(unknown)}; channels are {', '.join(CHANNELS)}")
     if "email" in channels and not email:
         raise invalid("body", "email", "an e-mail address is needed to receive e-mail")
+    if email and not EMAIL.fullmatch(email):
+        raise invalid("body", "email", "the e-mail address must look like name@example.in")
     if "whatsapp" in channels and runtime.whatsapp is None:
         raise Conflict("WhatsApp is not offered on this node")
     pref, _user = get_preferences(session, principal)
@@ -825,3 +829,16 @@ def delivery(session: Session, state_code: str, since: datetime) -> list[dict[st
             }
         )
     return out
+
+
+def recent_failures(session: Session, state_code: str, *, limit: int = 20) -> list[Notification]:
+    """The state's latest messages that failed (any failure status), newest first, for the administrator."""
+    failed = Notification.status.in_(("temporary-failure", "permanent-failure", "technical-failure"))
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.state_code == state_code, failed)
+            .order_by(Notification.created_at.desc(), Notification.id)
+            .limit(limit)
+        )
+    )

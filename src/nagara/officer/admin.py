@@ -10,6 +10,7 @@ officer's password is set through ``identity.reset_password`` (``nagara users re
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +24,9 @@ from nagara.identity import service as identity
 from nagara.identity.deps import DbSession, PagePrincipal
 from nagara.identity.models import RoleAssignment
 from nagara.kit.access import Principal, scope
+from nagara.kit.db import utcnow
 from nagara.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from nagara.notifications import service as notifications
 from nagara.officer.common import WORKBENCH, officer_or_redirect, page, role_names
 from nagara.tenancy import service as tenancy
 from nagara.tenancy.context import body_place, thaw
@@ -32,6 +35,7 @@ from nagara.web.i18n import gettext as _
 from nagara.web.pages import attempt, field_errors, form_text, see_other
 
 router = APIRouter(include_in_schema=False)
+DELIVERY = "notifications:delivery:read"
 
 
 def _bodies(session: DbSession, principal: Principal, permission: str) -> list[LocalBody]:
@@ -45,7 +49,7 @@ def _admin(request: Request, principal: Principal | None) -> Principal | Respons
     officer = officer_or_redirect(request, principal)
     if isinstance(officer, Response):
         return officer
-    if not any(officer.has(p) for p in ("tenancy:settings:read", "identity:user:read", "tenancy:pack:read")):
+    if not any(officer.has(p) for p in ("tenancy:settings:read", "identity:user:read", "tenancy:pack:read", DELIVERY)):
         raise Forbidden("administration is for secretaries and state administrators")
     return officer
 
@@ -61,6 +65,7 @@ def overview(request: Request, session: DbSession, principal: PagePrincipal) -> 
         "officer_bodies": _bodies(session, officer, "identity:user:read"),
         "pack": officer.has("tenancy:pack:read"),
         "exchange": officer.has("exchange:member:manage"),
+        "delivery": bool(officer.state_code) and officer.may(DELIVERY, state_code=officer.state_code),
     }
     return page(request, session, officer, "officer/admin.html", context)
 
@@ -327,3 +332,18 @@ def pack(request: Request, session: DbSession, principal: PagePrincipal) -> Resp
     state = tenancy.get_state(session, officer.state_code)
     context = {"page_title": _("The state's pack"), "status": status, "state": state}
     return page(request, session, officer, "officer/admin_pack.html", context)
+
+
+@router.get("/officer/admin/notifications")
+def delivery(request: Request, session: DbSession, principal: PagePrincipal, days: int = 7) -> Response:
+    """Messages of the state in the last ``days`` days per channel and template: how many, delivered, failed."""
+    officer = _admin(request, principal)
+    if isinstance(officer, Response):
+        return officer
+    if not officer.state_code or not officer.may(DELIVERY, state_code=officer.state_code):
+        raise Forbidden("the delivery of messages is for state administrators")
+    days = min(max(days, 1), 366)
+    rows = notifications.delivery(session, officer.state_code, utcnow() - timedelta(days=days))
+    failures = notifications.recent_failures(session, officer.state_code, limit=20)
+    context = {"page_title": _("Delivery of messages"), "rows": rows, "days": days, "failures": failures}
+    return page(request, session, officer, "officer/admin_delivery.html", context)

@@ -654,6 +654,30 @@ def add_photo(session: Session, principal: Principal, number: str, photo: Photo,
     return g
 
 
+def field_officers(session: Session, principal: Principal, bodies: set[str]) -> list[User]:
+    """Active officers of the principal's state who act on grievances at one of these local bodies (or state-wide):
+    whom the inbox offers for a bulk assignment. Each assignment still checks its own grievance's place."""
+    if not bodies or not principal.has(ACT):
+        return []
+    rows = session.execute(
+        select(User, RoleAssignment.local_body_code, Role.permissions)
+        .join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .join(Role, (Role.state_code == RoleAssignment.state_code) & (Role.code == RoleAssignment.role_code))
+        .where(
+            User.kind == "officer",
+            User.is_active.is_(True),
+            RoleAssignment.state_code == principal.state_code,
+            (RoleAssignment.local_body_code.in_(sorted(bodies))) | (Role.scope == "state"),
+        )
+        .order_by(User.username)
+    )
+    found: dict[str, User] = {}
+    for user, _body, permissions in rows:
+        if ACT in permissions:
+            found.setdefault(user.id, user)
+    return list(found.values())
+
+
 def bulk_assign(session: Session, principal: Principal, numbers_: list[str], to_user: str, *, now: datetime) -> list[Grievance]:
     """Assign several grievances to one field officer: all or none."""
     return [act(session, principal, n, Act("assign", to_user=to_user), now=now) for n in numbers_]

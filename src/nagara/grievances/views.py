@@ -54,6 +54,32 @@ ACTION_NAMES = {
 }
 
 
+# What a refused step says on the page, in the reader's language, by the field the service named.
+FIELD_MESSAGES = {
+    "comment": N_("Write the reason: this step needs it."),
+    "to_category": N_("Choose another department's category, or another local body, to transfer to."),
+    "to_local_body": N_("There is no local body with that code in this state."),
+    "into": N_("Give the number of another open grievance of this local body that this one duplicates."),
+    "to_user": N_("Choose an active officer who handles grievances here."),
+    "numbers": N_("Choose at least one grievance, each once."),
+}
+STATUS_MESSAGES = {
+    403: N_("You may not take this step on this grievance."),
+    404: N_("Nothing was found for the number or code you gave."),
+    412: N_("Someone else changed this grievance in the meantime: look at it again and repeat the step."),
+}
+
+
+def _message(exc: Problem) -> str:
+    """The refusal in the reader's language where the page knows it, else the service's own words."""
+    if isinstance(exc, Invalid):
+        errors = field_errors(exc)
+        return "; ".join(_(FIELD_MESSAGES[k]) if k in FIELD_MESSAGES else v for k, v in errors.items())
+    if exc.status in STATUS_MESSAGES:
+        return _(STATUS_MESSAGES[exc.status])
+    return exc.detail
+
+
 def _names() -> dict[str, dict[str, str]]:
     return {
         "states": {k: _(v) for k, v in STATE_NAMES.items()},
@@ -192,7 +218,14 @@ def mine(request: Request, session: DbSession, principal: PagePrincipal) -> Resp
 
 
 def _detail(
-    request: Request, session: Session, who: Principal, g: Grievance, *, error: str = "", status_code: int = 200
+    request: Request,
+    session: Session,
+    who: Principal,
+    g: Grievance,
+    *,
+    error: str = "",
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
 ) -> Response:
     now = utcnow()
     out = public.full(session, who, g, now)
@@ -211,6 +244,8 @@ def _detail(
         context["category_names"] = {c.code: c.definition["name"] for c in for_body(session, g.local_body_code)}
         context["nav"] = {"inbox": who.has("applications:application:read"), "assist": False, "admin": False}
         context["max_photo"] = MAX_PHOTO_BYTES
+        context["categories"] = for_body(session, g.local_body_code)
+        context["values"] = values or {}
     return render(request, template, context, status_code=status_code)
 
 
@@ -229,10 +264,13 @@ async def _act(request: Request, session: Session, who: Principal, number: str) 
         photo = form.get("photo")
         content = await photo.read(MAX_PHOTO_BYTES + 1) if isinstance(photo, UploadFile) and photo.filename else b""
         rating = form_text(form, "rating")
+        version = form_text(form, "version")
         act = service.Act(
-            form_text(form, "action"),
-            int(form_text(form, "version") or 0) or None,
+            form_text(form, "do") or form_text(form, "action"),
+            int(version) if version.isdigit() else None,
             form_text(form, "comment") or None,
+            to_category=form_text(form, "to_category") or None,
+            to_local_body=form_text(form, "to_local_body") or None,
             into=form_text(form, "into") or None,
             rating=int(rating) if rating.isdigit() else None,
             photo=check_photo(content) if content else None,
@@ -241,8 +279,8 @@ async def _act(request: Request, session: Session, who: Principal, number: str) 
             service.act(session, who, number, act, now=utcnow())
     except Problem as exc:
         g = service.read(session, who, number) if who.kind == "citizen" else _officer_grievance(session, who, number)
-        message = "; ".join(field_errors(exc).values()) if isinstance(exc, Invalid) else exc.detail
-        return _detail(request, session, who, g, error=message, status_code=exc.status)
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+        return _detail(request, session, who, g, error=_message(exc), status_code=exc.status, values=values)
     finally:
         await form.close()
     return see_other(f"/my/grievances/{number}" if who.kind == "citizen" else f"/officer/grievances/{number}")
@@ -277,25 +315,58 @@ def _officer_grievance(session: Session, who: Principal, number: str) -> Grievan
     return g
 
 
-@router.get("/officer/grievances")
-def inbox(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
-    """The grievances of the officer's jurisdiction, open first, soonest due first."""
-    who = _officer(request, principal)
-    if isinstance(who, Response):
-        return who
+def _inbox_page(
+    request: Request, session: Session, who: Principal, *, error: str = "", chosen: set[str] | None = None, status_code: int = 200
+) -> Response:
     now = utcnow()
     found = public.search(
         session, who, local_body=None, category=None, state=None, level=None, overdue=None, limit=200, offset=0, now=now
     )
     context = {
         "grievances": found,
+        "officers": service.field_officers(session, who, {g.local_body_code for g in found if g.is_open}),
+        "chosen": chosen or set(),
+        "error": error,
+        "assigned": int(request.query_params.get("assigned", "")) if request.query_params.get("assigned", "").isdigit() else 0,
         "now": now,
         "page_title": _("Grievances"),
         "timezone": zone_of(session, who.state_code).key,
         "nav": {"inbox": who.has("applications:application:read"), "assist": False, "admin": False},
         **_names(),
     }
-    return render(request, "grievances/inbox.html", context)
+    return render(request, "grievances/inbox.html", context, status_code=status_code)
+
+
+@router.get("/officer/grievances")
+def inbox(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """The grievances of the officer's jurisdiction, open first, soonest due first; the open ones may be
+    assigned to a field officer together."""
+    who = _officer(request, principal)
+    if isinstance(who, Response):
+        return who
+    return _inbox_page(request, session, who)
+
+
+@router.post("/officer/grievances/bulk-assign")
+async def bulk_assign(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    """Assign the ticked grievances to one field officer: all or none (a refusal names the first that failed)."""
+    who = _officer(request, principal)
+    if isinstance(who, Response):
+        return who
+    form = await request.form()
+    numbers = [n for n in form.getlist("numbers") if isinstance(n, str) and n]
+    chosen = set(numbers)
+    try:
+        if not numbers or len(chosen) != len(numbers):
+            raise Invalid("choose grievances", [{"loc": ["body", "numbers"], "msg": "choose grievances", "type": "missing"}])
+        to_user = form_text(form, "to_user")
+        if not to_user:
+            raise Invalid("choose an officer", [{"loc": ["body", "to_user"], "msg": "choose an officer", "type": "missing"}])
+        with attempt(session):
+            service.bulk_assign(session, who, numbers, to_user, now=utcnow())
+    except Problem as exc:
+        return _inbox_page(request, session, who, error=_message(exc), chosen=chosen, status_code=exc.status)
+    return see_other("/officer/grievances?assigned=" + str(len(numbers)))
 
 
 @router.get("/officer/grievances/{number}")
@@ -308,7 +379,8 @@ def officer_detail(request: Request, number: str, session: DbSession, principal:
 
 @router.post("/officer/grievances/{number}")
 async def officer_act(request: Request, number: str, session: DbSession, principal: PagePrincipal) -> Response:
-    """Start, reply or resolve (with a note, and a photo where the category asks)."""
+    """Start, reply, resolve (with a note, and a photo where the category asks), transfer (with the reason)
+    or merge into the grievance this one duplicates."""
     who = _officer(request, principal)
     if isinstance(who, Response):
         return who

@@ -4,6 +4,7 @@ note and a photo; anyone reads a local body's public grievances."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -170,6 +171,37 @@ def _attributes(category: Category, form: FormData) -> dict[str, Any]:
     return out
 
 
+COORDINATE_MESSAGES = {
+    "number": N_("Write a number in decimal degrees: latitude from -90 to 90, longitude from -180 to 180."),
+    "missing": N_("Give both latitude and longitude, or neither."),
+    "value_error": N_("Write a number in decimal degrees: latitude from -90 to 90, longitude from -180 to 180."),
+    "outside": N_("That point lies outside the state: check the latitude and longitude."),
+}
+
+
+def _coordinate(text: str, name: str) -> float | None:
+    """A latitude or longitude typed in the form: empty, or a finite decimal number (the service checks its range)."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):  # "nan" and "inf" are floats to Python, never a place
+        raise Invalid(f"{name} is not a number", [{"loc": ["body", name], "msg": f"{name} is not a number", "type": "number"}])
+    return value
+
+
+def _where_errors(exc: Invalid) -> dict[str, str]:
+    """The form's errors, a latitude's or longitude's in the reader's language."""
+    errors = field_errors(exc)
+    for err in exc.extra.get("errors", []):
+        name = str(err.get("loc", [""])[-1])
+        if name in ("lat", "lon") and err.get("type") in COORDINATE_MESSAGES:
+            errors[name] = _(COORDINATE_MESSAGES[str(err["type"])])
+    return errors
+
+
 @router.post("/grievances/{tenant}/new/{code}")
 async def file(request: Request, tenant: str, code: str, session: DbSession, principal: PagePrincipal) -> Response:
     who = _citizen(request, principal)
@@ -179,7 +211,11 @@ async def file(request: Request, tenant: str, code: str, session: DbSession, pri
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     ward_text = form_text(form, "ward")
-    where = service.Where(int(ward_text) if ward_text.isdigit() else None, form_text(form, "address") or None)
+    try:
+        lat, lon = _coordinate(form_text(form, "lat"), "lat"), _coordinate(form_text(form, "lon"), "lon")
+    except Invalid as exc:
+        return _new_page(request, session, tenant, category, values=values, errors=_where_errors(exc), status_code=422)
+    where = service.Where(int(ward_text) if ward_text.isdigit() else None, form_text(form, "address") or None, lat, lon)
     filing = service.Filing(
         body_place(session, tenant).body.code, code, form_text(form, "description"), where, _attributes(category, form)
     )
@@ -194,7 +230,7 @@ async def file(request: Request, tenant: str, code: str, session: DbSession, pri
         with attempt(session):
             g = service.file(session, who, filing, now=utcnow(), channel="portal")
     except Invalid as exc:
-        return _new_page(request, session, tenant, category, values=values, errors=field_errors(exc), status_code=422)
+        return _new_page(request, session, tenant, category, values=values, errors=_where_errors(exc), status_code=422)
     return see_other(f"/my/grievances/{g.number}")
 
 

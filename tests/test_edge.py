@@ -231,7 +231,7 @@ def test_readyz_checks_the_schema_and_the_file(db_factory: DatabaseFactory, tmp_
                 Path(rt.db.engine.url.database or "").unlink()
                 assert "missing" in problem(c.get("/readyz"), 503)["detail"]
     finally:
-        rt.db.engine.dispose()
+        rt.db.dispose()  # both pools: a read-only pool left open was collected in a later test (ResourceWarning)
 
 
 def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path: Path) -> None:
@@ -253,7 +253,7 @@ def test_an_unreachable_database_is_a_503_with_retry_after(tmp_path: Path) -> No
         assert page.status_code == 503
         assert page.headers["retry-after"].isdigit()
         assert "സേവനം അൽപ്പനേരത്തേക്ക് ലഭ്യമല്ല" in page.text
-    engine.dispose()
+    rt.db.dispose()
 
 
 def test_production_sends_hsts_and_guards_metrics(runtime: Runtime) -> None:

@@ -162,4 +162,4 @@ def test_a_worker_killed_mid_send_delivers_each_message_once_after_restart(db_fa
         rows = {n.id: n for n in s.scalars(select(Notification).where(Notification.id.in_(ids)))}
         assert {i: rows[i].provider_id for i in ids} == {i: provider.delivered[i] for i in ids}
         assert all(rows[i].handed_at is not None for i in ids)
-    rt.db.engine.dispose()
+    rt.db.dispose()
